@@ -1,0 +1,70 @@
+//! Batches of (original, transformed) pairs, built on the CPU in parallel and seeded per sample
+//! so that one seed always gives the same pairs, whatever the thread count.
+
+use super::augment::Augmenter;
+use super::images::{ImageSet, SIDE};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+/// Mixes seed, epoch and a position into one 64-bit seed (splitmix64 finaliser).
+pub fn mix(seed: u64, a: u64, b: u64) -> u64 {
+    let mut z = seed
+        .wrapping_add(a.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_add(b.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The training order of one epoch: a seeded shuffle of `0..n`.
+pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(
+        seed,
+        epoch as u64,
+        u64::MAX,
+    )));
+    idx
+}
+
+fn to_f32(img: &[u8]) -> Vec<f32> {
+    img.iter().map(|&p| p as f32 / 255.0).collect()
+}
+
+/// `[2B, S·S]` rows, flattened: the B originals, then their B transformed twins.
+/// `positions[i]` is the sample's position in the epoch, which seeds its transform.
+pub fn pair_batch(
+    set: &ImageSet,
+    indices: &[usize],
+    positions: std::ops::Range<usize>,
+    aug: &Augmenter,
+    seed: u64,
+    epoch: usize,
+) -> Vec<f32> {
+    let s2 = aug.size() * aug.size();
+    let b = indices.len();
+    let mut out = vec![0f32; 2 * b * s2];
+    let (orig, twin) = out.split_at_mut(b * s2);
+    orig.par_chunks_mut(s2)
+        .zip(twin.par_chunks_mut(s2))
+        .zip(indices.par_iter().zip(positions))
+        .for_each(|((o, t), (&i, pos))| {
+            let img = to_f32(set.image(i));
+            o.copy_from_slice(&aug.original(&img, SIDE));
+            let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, epoch as u64, pos as u64));
+            t.copy_from_slice(&aug.transformed(&img, SIDE, &mut rng));
+        });
+    out
+}
+
+/// `[N, S·S]` centre crops of images `range` (the evaluation view).
+pub fn centre_batch(set: &ImageSet, range: std::ops::Range<usize>, aug: &Augmenter) -> Vec<f32> {
+    let s2 = aug.size() * aug.size();
+    let mut out = vec![0f32; range.len() * s2];
+    out.par_chunks_mut(s2)
+        .zip(range.into_par_iter())
+        .for_each(|(o, i)| o.copy_from_slice(&aug.original(&to_f32(set.image(i)), SIDE)));
+    out
+}

@@ -1,0 +1,75 @@
+//! Loading MNIST-format data sets through the `mnist` crate, after `fetch` has checked every
+//! file (the crate panics on bad files).
+
+use super::fetch::{ensure, FetchError};
+use crate::spec::{DatasetKind, DatasetSpec};
+
+/// Side of an MNIST image.
+pub const SIDE: usize = 28;
+
+/// Images (row-major u8, `SIDE×SIDE` each) with their labels.
+#[derive(Debug, Clone, Default)]
+pub struct ImageSet {
+    pub pixels: Vec<u8>,
+    pub labels: Vec<u8>,
+}
+
+impl ImageSet {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Pixels of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        &self.pixels[i * SIDE * SIDE..(i + 1) * SIDE * SIDE]
+    }
+
+    fn truncated(mut self, n: usize) -> Self {
+        let n = n.min(self.len());
+        self.labels.truncate(n);
+        self.pixels.truncate(n * SIDE * SIDE);
+        self
+    }
+}
+
+/// A train and a test split.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub kind: DatasetKind,
+    pub train: ImageSet,
+    pub test: ImageSet,
+    pub classes: usize,
+}
+
+/// Fetches (if needed), verifies and loads the data set a spec names, cut to its subset sizes.
+pub fn load(spec: &DatasetSpec) -> Result<Dataset, FetchError> {
+    let (folder, _) = ensure(spec.kind, &spec.dir)?;
+    let base = folder.to_string_lossy().into_owned();
+    let m = mnist::MnistBuilder::new()
+        .base_path(&base)
+        .label_format_digit()
+        .training_set_length(60_000)
+        .validation_set_length(0)
+        .test_set_length(10_000)
+        .finalize();
+    let train = ImageSet {
+        pixels: m.trn_img,
+        labels: m.trn_lbl,
+    };
+    let test = ImageSet {
+        pixels: m.tst_img,
+        labels: m.tst_lbl,
+    };
+    Ok(Dataset {
+        kind: spec.kind,
+        train: train.truncated(spec.train_size.unwrap_or(usize::MAX)),
+        test: test.truncated(spec.test_size.unwrap_or(usize::MAX)),
+        classes: 10,
+    })
+}

@@ -1,0 +1,9 @@
+//! Data: fetching and verifying IDX files, loading them, augmenting, batching.
+
+pub mod augment;
+pub mod batch;
+pub mod fetch;
+pub mod images;
+
+pub use augment::Augmenter;
+pub use images::{load, Dataset, ImageSet, SIDE};

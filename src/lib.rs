@@ -1,0 +1,21 @@
+//! mirun: declarative pipelines for unsupervised learning by maximising mutual information.
+//!
+//! The modules follow the pipeline a TOML file describes:
+//! spec → data → model → objective → train → eval → results.
+
+pub mod spec;
+
+pub mod data;
+
+pub mod model;
+
+pub mod objective;
+
+pub mod train;
+
+pub mod eval;
+
+pub mod results;
+
+pub mod backend;
+pub mod pipeline;

@@ -1,0 +1,68 @@
+//! The IIC network: a VGG encoder, flattened, feeding N softmax clustering heads.
+
+use super::vgg::{Vgg, VggConfig, VggLayout};
+use crate::spec::Spec;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor};
+
+/// Configuration of [`IicNet`], derived from a spec.
+#[derive(Debug, Clone)]
+pub struct IicNetConfig {
+    pub backbone: VggConfig,
+    pub input_size: usize,
+    pub heads: usize,
+    pub clusters: usize,
+}
+
+impl IicNetConfig {
+    /// Reads the backbone and head sections of a (validated) spec.
+    pub fn from_spec(spec: &Spec) -> Result<Self, String> {
+        Ok(Self {
+            backbone: VggConfig {
+                layout: VggLayout::from_cfg(&spec.backbone.cfg)?,
+                batch_norm: spec.backbone.batch_norm,
+                kernel_size: spec.backbone.kernel_size,
+                in_channels: 1,
+            },
+            input_size: spec.augment.size,
+            heads: spec.heads.count,
+            clusters: spec.clusters(),
+        })
+    }
+
+    /// Builds the network on `device`.
+    pub fn init(&self, device: &Device) -> Result<IicNet, String> {
+        let features = self.backbone.layout.output_features(self.input_size)?;
+        Ok(IicNet {
+            backbone: self.backbone.init(device),
+            heads: (0..self.heads)
+                .map(|_| LinearConfig::new(features, self.clusters).init(device))
+                .collect(),
+        })
+    }
+}
+
+/// Encoder + clustering heads.
+#[derive(Module, Debug)]
+pub struct IicNet {
+    backbone: Vgg,
+    heads: Vec<Linear>,
+}
+
+impl IicNet {
+    /// `[N, 1, S, S]` images → one `[N, clusters]` matrix of cluster probabilities per head.
+    pub fn forward(&self, x: Tensor<4>) -> Vec<Tensor<2>> {
+        let features: Tensor<2> = self.backbone.forward(x).flatten(1, 3);
+        self.heads
+            .iter()
+            .map(|h| softmax(h.forward(features.clone()), 1))
+            .collect()
+    }
+
+    /// Number of heads.
+    pub fn heads(&self) -> usize {
+        self.heads.len()
+    }
+}

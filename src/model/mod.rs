@@ -1,0 +1,6 @@
+//! Networks: the VGG backbone and the IIC clustering network built on it.
+
+pub mod iic_net;
+pub mod vgg;
+
+pub use iic_net::{IicNet, IicNetConfig};

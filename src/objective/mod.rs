@@ -1,0 +1,5 @@
+//! Objectives to minimise.
+
+pub mod iic;
+
+pub use iic::iic_loss;

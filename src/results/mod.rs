@@ -1,0 +1,8 @@
+//! Results on disk: run directories, metrics, the per-pipeline summary.
+
+pub mod atomic;
+pub mod run_dir;
+pub mod summary;
+
+pub use atomic::write_atomic;
+pub use run_dir::{git_commit, metrics_csv, run_id, RunDir, RunInfo};

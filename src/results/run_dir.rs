@@ -1,0 +1,104 @@
+//! A run's directory `<out>/<pipeline-name>/<run-id>/`: its resolved config, its provenance and
+//! its per-epoch metrics.
+
+use super::atomic::write_atomic;
+use crate::spec::Spec;
+use crate::train::EpochRecord;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// The run id: a short hash of the resolved config, so the same config is recognisably the
+/// same run. `dataset.dir` (where the files sit) does not change results and is left out.
+pub fn run_id(spec: &Spec) -> String {
+    let mut s = spec.clone();
+    s.dataset.dir = PathBuf::new();
+    let digest = Sha256::digest(s.to_toml().as_bytes());
+    format!("{digest:x}")[..12].to_string()
+}
+
+/// Provenance recorded next to the config.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub seed: u64,
+    pub backend: String,
+    pub device: String,
+    pub mirun_version: String,
+    pub git_commit: String,
+    pub started_unix: u64,
+    /// Values that came from env vars or `--set`, as given.
+    pub overrides: Vec<String>,
+}
+
+/// Current git commit of the working directory, with `-dirty` when it has changes.
+pub fn git_commit() -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(c) if !c.is_empty() => {
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{c}-dirty")
+            } else {
+                c
+            }
+        }
+        _ => "unknown".into(),
+    }
+}
+
+/// One run's folder.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub path: PathBuf,
+}
+
+const METRICS_HEADER: &str = "epoch,head,loss,accuracy,lr,seconds,selected\n";
+
+impl RunDir {
+    /// Creates `<out>/<name>/<run-id>/` and writes `config.toml` and `run.toml` into it.
+    pub fn create(out: &Path, spec: &Spec, info: &RunInfo) -> std::io::Result<Self> {
+        let path = out.join(&spec.pipeline.name).join(&info.run_id);
+        std::fs::create_dir_all(&path)?;
+        let dir = Self { path };
+        write_atomic(&dir.path.join("config.toml"), spec.to_toml().as_bytes())?;
+        let meta = toml::to_string(info).unwrap_or_default();
+        write_atomic(&dir.path.join("run.toml"), meta.as_bytes())?;
+        Ok(dir)
+    }
+
+    /// Rewrites `metrics.csv` with every epoch so far (one row per epoch and head).
+    pub fn write_metrics(&self, records: &[EpochRecord]) -> std::io::Result<()> {
+        write_atomic(
+            &self.path.join("metrics.csv"),
+            metrics_csv(records).as_bytes(),
+        )
+    }
+}
+
+/// `metrics.csv` text: `epoch,head,loss,accuracy,lr,seconds,selected`.
+pub fn metrics_csv(records: &[EpochRecord]) -> String {
+    let mut s = String::from(METRICS_HEADER);
+    for r in records {
+        for (h, score) in r.heads.iter().enumerate() {
+            s.push_str(&format!(
+                "{},{},{:.6},{:.6},{:e},{:.3},{}\n",
+                r.epoch,
+                h,
+                score.loss,
+                score.accuracy,
+                r.lr,
+                r.seconds,
+                u8::from(h == r.selected)
+            ));
+        }
+    }
+    s
+}

@@ -1,0 +1,110 @@
+//! `<out>/<pipeline-name>/summary.csv`: one row per run, keyed by run id. A rerun replaces its
+//! row; columns from older rows are kept. Updates hold a lock and go through a temp file.
+
+use super::atomic::write_atomic;
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::path::Path;
+
+/// A summary row: ordered (column, value) pairs; must include `run_id`.
+pub type SummaryRow = Vec<(String, String)>;
+
+/// Errors while updating a summary.
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    #[error("{path}: {what}")]
+    Io { path: String, what: String },
+    #[error("{path}: line {line}: {what}")]
+    Malformed {
+        path: String,
+        line: u64,
+        what: String,
+    },
+}
+
+/// Inserts or replaces the row with the same `run_id` in `path`.
+pub fn upsert(path: &Path, row: &SummaryRow) -> Result<(), SummaryError> {
+    let io = |e: std::io::Error| SummaryError::Io {
+        path: path.display().to_string(),
+        what: e.to_string(),
+    };
+    let lock_path = path.with_extension("csv.lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io)?;
+    lock.lock().map_err(io)?;
+
+    let (mut columns, mut rows) = if path.exists() {
+        read(path)?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    for (k, _) in row {
+        if !columns.contains(k) {
+            columns.push(k.clone());
+        }
+    }
+    let new: BTreeMap<String, String> = row.iter().cloned().collect();
+    let id = new.get("run_id").cloned().unwrap_or_default();
+    rows.retain(|r| r.get("run_id") != Some(&id));
+    rows.push(new);
+
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| SummaryError::Io {
+        path: path.display().to_string(),
+        what: e.to_string(),
+    };
+    w.write_record(&columns).map_err(csv_err)?;
+    for r in &rows {
+        w.write_record(
+            columns
+                .iter()
+                .map(|c| r.get(c).map(String::as_str).unwrap_or("")),
+        )
+        .map_err(csv_err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| SummaryError::Io {
+        path: path.display().to_string(),
+        what: e.to_string(),
+    })?;
+    write_atomic(path, &bytes).map_err(io)?;
+    drop(lock);
+    Ok(())
+}
+
+/// Reads a summary as its header and rows keyed by column.
+pub fn read(path: &Path) -> Result<(Vec<String>, Vec<BTreeMap<String, String>>), SummaryError> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| SummaryError::Io {
+        path: path.display().to_string(),
+        what: e.to_string(),
+    })?;
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| SummaryError::Malformed {
+            path: path.display().to_string(),
+            line: 1,
+            what: e.to_string(),
+        })?
+        .iter()
+        .map(String::from)
+        .collect();
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| SummaryError::Malformed {
+            path: path.display().to_string(),
+            line: e.position().map(|p| p.line()).unwrap_or(0),
+            what: e.to_string(),
+        })?;
+        rows.push(
+            header
+                .iter()
+                .cloned()
+                .zip(rec.iter().map(String::from))
+                .collect(),
+        );
+    }
+    Ok((header, rows))
+}

@@ -1,0 +1,204 @@
+//! The IIC training loop, written out: batch → forward → loss per head → backward → Adam step,
+//! then an evaluation of every head on the test set after each epoch.
+
+use super::progress::Progress;
+use super::schedule::lr_at;
+use crate::backend::Devices;
+use crate::data::batch::{centre_batch, epoch_order, pair_batch};
+use crate::data::{Augmenter, Dataset};
+use crate::eval::hungarian_accuracy;
+use crate::model::{IicNet, IicNetConfig};
+use crate::objective::iic_loss;
+use crate::spec::Spec;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use std::time::Instant;
+
+/// Errors that stop training.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("model: {0}")]
+    Model(String),
+    #[error("numerical failure: loss of head {head} is {value} at epoch {epoch}, step {step}")]
+    NonFinite {
+        epoch: usize,
+        step: usize,
+        head: usize,
+        value: f32,
+    },
+    #[error("reading a tensor back: {0}")]
+    Data(String),
+    #[error("{0}")]
+    Observer(String),
+}
+
+/// One head's numbers for one epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadScore {
+    /// Mean training loss over the epoch's steps (−MI in nats).
+    pub loss: f64,
+    /// Hungarian accuracy on the test set (centre crops) after the epoch.
+    pub accuracy: f64,
+}
+
+/// What one epoch produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    pub lr: f64,
+    pub seconds: f64,
+    pub heads: Vec<HeadScore>,
+    /// The head with the lowest training loss this epoch: the honest pick, made without labels.
+    pub selected: usize,
+}
+
+/// Index of the lowest loss (first on ties).
+pub fn lowest_loss(heads: &[HeadScore]) -> usize {
+    heads
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.loss.total_cmp(&b.1.loss))
+        .map(|(i, _)| i)
+        .unwrap_or(0)
+}
+
+fn to_tensor(rows: Vec<f32>, n: usize, side: usize, device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(rows, [n, 1, side, side]), device)
+}
+
+/// Trains the spec's network on `data`; `observer` sees each epoch as it ends (to write results)
+/// and may stop the run by returning an error.
+pub fn fit(
+    spec: &Spec,
+    data: &Dataset,
+    devices: &Devices,
+    progress: Progress,
+    observer: &mut dyn FnMut(&EpochRecord) -> Result<(), String>,
+) -> Result<Vec<EpochRecord>, TrainError> {
+    let seed = spec.pipeline.seed;
+    let aug = Augmenter::new(spec.augment.clone());
+    let side = aug.size();
+    let b = spec.train.batch_size;
+    let eps = spec.loss.eps;
+    devices.train.seed(seed);
+    let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
+    let mut model: IicNet = config.init(&devices.train).map_err(TrainError::Model)?;
+    let mut optim = AdamConfig::new()
+        .with_epsilon(spec.train.adam_eps as f32)
+        .init();
+    let heads = model.heads();
+    let steps = data.train.len() / b;
+    let mut records = Vec::with_capacity(spec.train.epochs);
+
+    for epoch in 0..spec.train.epochs {
+        let started = Instant::now();
+        let lr = lr_at(&spec.train, epoch);
+        let order = epoch_order(data.train.len(), seed, epoch);
+        let bar = progress.epoch_bar(epoch + 1, spec.train.epochs, steps);
+        let mut sums = vec![0f64; heads];
+        for step in 0..steps {
+            let span = step * b..(step + 1) * b;
+            let rows = pair_batch(&data.train, &order[span.clone()], span, &aug, seed, epoch);
+            let x = to_tensor(rows, 2 * b, side, &devices.train);
+            let losses: Vec<Tensor<1>> = model
+                .forward(x)
+                .into_iter()
+                .map(|z| iic_loss(z.clone().narrow(0, 0, b), z.narrow(0, b, b), eps))
+                .collect();
+            let all = Tensor::cat(losses, 0);
+            let values = all
+                .clone()
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .map_err(|e| TrainError::Data(format!("{e:?}")))?;
+            for (head, &v) in values.iter().enumerate() {
+                if !v.is_finite() {
+                    return Err(TrainError::NonFinite {
+                        epoch: epoch + 1,
+                        step: step + 1,
+                        head,
+                        value: v,
+                    });
+                }
+                sums[head] += v as f64;
+            }
+            let grads = GradientsParams::from_grads(all.mean().backward(), &model);
+            model = optim.step(lr, model, grads);
+            bar.inc(1);
+            let mean: f64 = values.iter().map(|&v| v as f64).sum::<f64>() / heads as f64;
+            bar.set_message(format!("loss {mean:.4}"));
+        }
+        bar.finish_and_clear();
+        let accuracies = evaluate(&model, data, &aug, &devices.eval, spec.clusters())?;
+        let head_scores: Vec<HeadScore> = sums
+            .iter()
+            .zip(accuracies)
+            .map(|(s, accuracy)| HeadScore {
+                loss: s / steps.max(1) as f64,
+                accuracy,
+            })
+            .collect();
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            lr,
+            seconds: started.elapsed().as_secs_f64(),
+            selected: lowest_loss(&head_scores),
+            heads: head_scores,
+        };
+        observer(&record).map_err(TrainError::Observer)?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// Hungarian accuracy of every head on the test set's centre crops, using the running
+/// BatchNorm statistics (`model.valid()`).
+pub fn evaluate(
+    model: &IicNet,
+    data: &Dataset,
+    aug: &Augmenter,
+    device: &Device,
+    clusters: usize,
+) -> Result<Vec<f64>, TrainError> {
+    let valid = model.valid();
+    let side = aug.size();
+    let n = data.test.len();
+    let chunk = 1000;
+    let mut assigned: Vec<Vec<usize>> = vec![Vec::with_capacity(n); valid.heads()];
+    for start in (0..n).step_by(chunk) {
+        let end = (start + chunk).min(n);
+        let x = to_tensor(
+            centre_batch(&data.test, start..end, aug),
+            end - start,
+            side,
+            device,
+        );
+        for (head, z) in valid.forward(x).into_iter().enumerate() {
+            let probs = z
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .map_err(|e| TrainError::Data(format!("{e:?}")))?;
+            assigned[head].extend(probs.chunks(clusters).map(argmax));
+        }
+    }
+    let labels: Vec<usize> = data.test.labels.iter().map(|&l| l as usize).collect();
+    Ok(assigned
+        .iter()
+        .map(|a| hungarian_accuracy(a, &labels, clusters, data.classes).accuracy)
+        .collect())
+}
+
+fn argmax(row: &[f32]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
+        .0
+}

@@ -1,0 +1,8 @@
+//! Training: the loop, the learning-rate schedule, progress output.
+
+pub mod fit;
+pub mod progress;
+pub mod schedule;
+
+pub use fit::{evaluate, fit, lowest_loss, EpochRecord, HeadScore, TrainError};
+pub use progress::Progress;

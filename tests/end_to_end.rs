@@ -1,0 +1,178 @@
+//! End to end on real MNIST: the binary trains a small pipeline, writes its CSVs, learns well
+//! above chance, and the same seed gives the same rows.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PIPELINE: &str = r#"
+[pipeline]
+name = "e2e"
+seed = 3
+
+[dataset]
+kind = "mnist"
+train_size = 3072
+test_size = 1000
+
+[backbone]
+cfg = [16, "M", 32, "M", 64, "M", 128]
+
+[heads]
+count = 2
+
+[train]
+epochs = 3
+batch_size = 128
+"#;
+
+fn mirun(args: &[&str], data: &Path) -> std::process::Output {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Command::new(env!("CARGO_BIN_EXE_mirun"))
+        .args(args)
+        .env("MIRUN_DATA_DIR", data)
+        // The repo's data/ has the mirror layout (<kind>/<file>.gz): fetch copies and verifies.
+        .env("MIRUN_DATA_MIRROR", repo.join("data"))
+        .output()
+        .expect("run mirun")
+}
+
+fn only_dir(p: &Path) -> PathBuf {
+    let dirs: Vec<_> = std::fs::read_dir(p)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one run dir in {}", p.display());
+    dirs[0].clone()
+}
+
+/// Metrics rows without the timing column.
+fn rows_without_time(csv_text: &str) -> Vec<String> {
+    csv_text
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(5); // seconds
+            f.join(",")
+        })
+        .collect()
+}
+
+#[test]
+fn trains_writes_results_and_is_reproducible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let file = tmp.path().join("e2e.toml");
+    std::fs::write(&file, PIPELINE).unwrap();
+    let mut metrics = Vec::new();
+    for out in ["out1", "out2"] {
+        let out = tmp.path().join(out);
+        let o = mirun(
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &data,
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "mirun failed:\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("epoch 3/3"),
+            "per-epoch summary lines: {stdout}"
+        );
+
+        let run = only_dir(&out.join("e2e"));
+        assert!(run.join("config.toml").is_file());
+        let info = std::fs::read_to_string(run.join("run.toml")).unwrap();
+        assert!(
+            info.contains("backend = ") && info.contains("seed = 3"),
+            "{info}"
+        );
+        let m = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+        assert_eq!(
+            m.lines().count(),
+            1 + 3 * 2,
+            "header + epochs × heads:\n{m}"
+        );
+        metrics.push(m);
+
+        let mut summary = csv::Reader::from_path(out.join("e2e/summary.csv")).unwrap();
+        let header = summary.headers().unwrap().clone();
+        let rows: Vec<_> = summary.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 1);
+        let col = |name: &str| {
+            let i = header
+                .iter()
+                .position(|h| h == name)
+                .unwrap_or_else(|| panic!("no {name}"));
+            rows[0][i].to_string()
+        };
+        assert_eq!(col("heads.count"), "2");
+        assert_eq!(col("status"), "finished");
+        let acc: f64 = col("selected_accuracy").parse().unwrap();
+        assert!(acc > 0.3, "clearly above chance (0.1): {acc}");
+    }
+    assert_eq!(
+        rows_without_time(&metrics[0]),
+        rows_without_time(&metrics[1]),
+        "same seed, same rows"
+    );
+}
+
+#[test]
+fn bad_input_is_a_clear_error_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("bad.toml");
+    std::fs::write(&file, "[train]\nepochs = \"many\"\n").unwrap();
+    let o = mirun(&[file.to_str().unwrap()], tmp.path());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("train.epochs") || stderr.contains("epochs"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("internal error"),
+        "{stderr}"
+    );
+
+    let o = mirun(&["run", "no/such/file.toml"], tmp.path());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && stderr.contains("no/such/file.toml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn corrupt_data_file_says_how_to_fix_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(data.join("mnist")).unwrap();
+    std::fs::write(
+        data.join("mnist/train-labels-idx1-ubyte"),
+        b"\x00\x00\x08\x01garbage",
+    )
+    .unwrap();
+    let file = tmp.path().join("p.toml");
+    std::fs::write(&file, PIPELINE).unwrap();
+    let o = mirun(
+        &[
+            file.to_str().unwrap(),
+            "--out",
+            tmp.path().join("o").to_str().unwrap(),
+        ],
+        &data,
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("train-labels-idx1-ubyte") && stderr.contains("mirun data fetch"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

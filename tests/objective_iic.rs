@@ -1,0 +1,54 @@
+//! The IIC loss: a hand-computed value, and its minimum at confident, consistent, balanced
+//! assignments.
+
+use burn::tensor::{Device, Tensor};
+use mirun::objective::iic_loss;
+
+fn t(rows: &[[f32; 2]]) -> Tensor<2> {
+    let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+    Tensor::<1>::from_floats(flat.as_slice(), &Device::flex()).reshape([rows.len(), 2])
+}
+
+fn loss(z: &[[f32; 2]], zt: &[[f32; 2]]) -> f32 {
+    iic_loss(t(z), t(zt), 1e-7).into_scalar::<f32>()
+}
+
+#[test]
+fn matches_a_hand_computed_value() {
+    // P = zᵀz̄ = [[.51,.59],[.19,.71]], symmetrised and normalised: [[.255,.195],[.195,.355]],
+    // marginals [.45,.55]; Σ P (ln Pi + ln Pj − ln P) = −0.0226162.
+    let v = loss(&[[0.8, 0.2], [0.3, 0.7]], &[[0.6, 0.4], [0.1, 0.9]]);
+    assert!((v - (-0.022_616_2)).abs() < 1e-5, "got {v}");
+}
+
+#[test]
+fn confident_consistent_balanced_is_minus_ln_k() {
+    let v = loss(&[[1.0, 0.0], [0.0, 1.0]], &[[1.0, 0.0], [0.0, 1.0]]);
+    assert!((v - (-std::f32::consts::LN_2)).abs() < 1e-4, "got {v}");
+}
+
+#[test]
+fn the_minimum_beats_worse_assignments() {
+    let best = loss(&[[1.0, 0.0], [0.0, 1.0]], &[[1.0, 0.0], [0.0, 1.0]]);
+    let uncertain = loss(&[[0.5, 0.5], [0.5, 0.5]], &[[0.5, 0.5], [0.5, 0.5]]);
+    let inconsistent = loss(&[[1.0, 0.0], [0.0, 1.0]], &[[0.0, 1.0], [1.0, 0.0]]);
+    let unbalanced = loss(&[[1.0, 0.0], [1.0, 0.0]], &[[1.0, 0.0], [1.0, 0.0]]);
+    for (name, v) in [
+        ("uncertain", uncertain),
+        ("inconsistent", inconsistent),
+        ("unbalanced", unbalanced),
+    ] {
+        assert!(
+            v.is_finite(),
+            "{name} loss must be finite (ε-clip), got {v}"
+        );
+        assert!(
+            best < v - 0.5,
+            "{name}: {v} should be well above the minimum {best}"
+        );
+    }
+    assert!(
+        uncertain.abs() < 1e-4,
+        "independent assignments carry no information: {uncertain}"
+    );
+}
