@@ -23,8 +23,12 @@ struct Cli {
 enum Command {
     /// Train and evaluate a pipeline (also `mirun FILE.toml`).
     Run(RunArgs),
-    /// Print the fully resolved config as TOML.
+    /// Print the fully resolved config as TOML (`--explain`: with each value's source).
     Config(ConfigArgs),
+    /// Validate pipeline files without training; lists every problem of every file.
+    Check(CheckArgs),
+    /// Print the JSON Schema of pipeline files (for editor completion and validation).
+    Schema,
     /// Manage data sets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -52,6 +56,19 @@ struct RunArgs {
 struct ConfigArgs {
     /// Pipeline file.
     file: PathBuf,
+    /// Override a value (as for `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Annotate every value with where it came from.
+    #[arg(long)]
+    explain: bool,
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// Pipeline files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
     /// Override a value (as for `run`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
@@ -104,8 +121,36 @@ fn real_main() -> anyhow::Result<()> {
     match (cli.command, cli.run) {
         (Some(Command::Run(a)), _) | (None, Some(a)) => run_cmd(a),
         (Some(Command::Config(a)), _) => {
-            let spec = spec::load(&source(a.file, &a.sets)?)?;
-            print!("{}", spec.to_toml());
+            let resolved = spec::resolve(&source(a.file, &a.sets)?)?;
+            if a.explain {
+                print!("{}", resolved.explain());
+            } else {
+                print!("{}", resolved.spec.to_toml());
+            }
+            Ok(())
+        }
+        (Some(Command::Check(a)), _) => {
+            let mut failed = 0;
+            for file in &a.files {
+                match spec::load(&source(file.clone(), &a.sets)?)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|s| {
+                        mirun::data::fetch::check_available(&s.dataset).map_err(Into::into)
+                    }) {
+                    Ok(()) => println!("ok    {}", file.display()),
+                    Err(e) => {
+                        failed += 1;
+                        println!("error {}\n  {e:#}", file.display());
+                    }
+                }
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} of {} pipeline file(s) invalid", a.files.len());
+            }
+            Ok(())
+        }
+        (Some(Command::Schema), _) => {
+            println!("{}", spec::json_schema());
             Ok(())
         }
         (Some(Command::Data(DataCommand::Fetch { which, dir })), _) => {

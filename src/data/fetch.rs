@@ -64,6 +64,30 @@ pub fn sha256_file(path: &Path) -> Result<String, FetchError> {
     Ok(format!("{:x}", h.finalize()))
 }
 
+/// Checks, without fetching, that a run could get its data: each file is decompressed already,
+/// or its `.gz` is in the data dir or the mirror (Fashion-MNIST can also come from Debian).
+pub fn check_available(spec: &crate::spec::DatasetSpec) -> Result<(), FetchError> {
+    let folder = spec.dir.join(spec.kind.name());
+    let mirror = std::env::var_os("MIRUN_DATA_MIRROR").map(PathBuf::from);
+    for (file, _) in FILES {
+        let gz = format!("{file}.gz");
+        let here = folder.join(file).is_file() || folder.join(&gz).is_file();
+        let in_mirror = mirror
+            .as_ref()
+            .is_some_and(|m| m.join(spec.kind.name()).join(&gz).is_file());
+        if !(here || in_mirror) {
+            return Err(FetchError::Io {
+                path: folder.join(file),
+                what: format!(
+                    "data file missing; run `mirun data fetch {}` (or set MIRUN_DATA_MIRROR)",
+                    spec.kind.name()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// What `ensure` did for one file, for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Provenance {
@@ -174,6 +198,12 @@ fn download(url: &str, dst: &Path) -> Result<(), String> {
 /// `apt-get download dataset-fashion-mnist` and unpack its `.gz` files into `folder`.
 fn from_debian(folder: &Path) -> Result<(), String> {
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // apt's sandbox user must be able to write the download there.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o777));
+    }
     let ok = Command::new("apt-get")
         .args(["download", "-qq", "dataset-fashion-mnist"])
         .current_dir(work.path())

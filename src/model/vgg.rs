@@ -77,11 +77,11 @@ impl VggLayout {
     fn channels_out(&self) -> usize {
         self.0
             .iter()
-            .filter_map(|l| match l {
+            .rev()
+            .find_map(|l| match l {
                 VggLayer::Conv(c) => Some(*c),
                 VggLayer::Pool => None,
             })
-            .last()
             .unwrap_or(0)
     }
 
@@ -132,6 +132,7 @@ impl ConvBlock {
 
 /// A VGG stage: conv block or max-pool.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // a handful per network; boxing buys nothing
 pub enum VggStage {
     Conv(ConvBlock),
     Pool(MaxPool2d),

@@ -68,7 +68,24 @@ impl RunDir {
         let path = out.join(&spec.pipeline.name).join(&info.run_id);
         std::fs::create_dir_all(&path)?;
         let dir = Self { path };
-        write_atomic(&dir.path.join("config.toml"), spec.to_toml().as_bytes())?;
+        let header = format!(
+            "# Resolved config of run {} — `mirun run` this file to rerun it.\n\
+             # mirun {}, git {}, backend {}, device {}, seed {}\n\
+             # overrides: {}\n\n",
+            info.run_id,
+            info.mirun_version,
+            info.git_commit,
+            info.backend,
+            info.device,
+            info.seed,
+            if info.overrides.is_empty() {
+                "none".to_string()
+            } else {
+                info.overrides.join("; ")
+            }
+        );
+        let snapshot = header + &spec.to_toml();
+        write_atomic(&dir.path.join("config.toml"), snapshot.as_bytes())?;
         let meta = toml::to_string(info).unwrap_or_default();
         write_atomic(&dir.path.join("run.toml"), meta.as_bytes())?;
         Ok(dir)

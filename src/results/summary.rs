@@ -9,6 +9,9 @@ use std::path::Path;
 /// A summary row: ordered (column, value) pairs; must include `run_id`.
 pub type SummaryRow = Vec<(String, String)>;
 
+/// A parsed summary: its header and its rows keyed by column.
+pub type Summary = (Vec<String>, Vec<BTreeMap<String, String>>);
+
 /// Errors while updating a summary.
 #[derive(Debug, thiserror::Error)]
 pub enum SummaryError {
@@ -76,7 +79,7 @@ pub fn upsert(path: &Path, row: &SummaryRow) -> Result<(), SummaryError> {
 }
 
 /// Reads a summary as its header and rows keyed by column.
-pub fn read(path: &Path) -> Result<(Vec<String>, Vec<BTreeMap<String, String>>), SummaryError> {
+pub fn read(path: &Path) -> Result<Summary, SummaryError> {
     let mut r = csv::Reader::from_path(path).map_err(|e| SummaryError::Io {
         path: path.display().to_string(),
         what: e.to_string(),

@@ -1,25 +1,30 @@
-//! Layering: built-in defaults < the file < `MIRUN_SECTION__KEY` env vars < `--set key=value`.
+//! Layering: built-in defaults < `extends` chain (base first) < the file < `MIRUN_SECTION__KEY`
+//! env vars < `--set key=value`. Every error names where the offending value came from.
 
+use super::origin::FileText;
 use super::Spec;
 use figment::providers::Serialized;
 use figment::value::{Dict, Map};
 use figment::{Figment, Metadata, Profile, Provider};
 use std::path::{Path, PathBuf};
 
-/// Errors from reading and resolving a pipeline file.
+/// Errors from reading and resolving a pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("pipeline file {path}: {source}")]
+    #[error("{path}: {source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("{0}")]
-    Invalid(String),
+    Syntax(String),
     #[error("{origin}: expected `section.key=value`, got `{text}`")]
     BadOverride { origin: String, text: String },
-    #[error("{file}: invalid pipeline:\n  - {}", .problems.join("\n  - "))]
-    Rules { file: String, problems: Vec<String> },
+    #[error("{} problem(s) in {label}:\n  - {}", .problems.len(), .problems.join("\n  - "))]
+    Problems {
+        label: String,
+        problems: Vec<String>,
+    },
 }
 
 /// One value set from outside the file: an env var or a `--set` flag.
@@ -36,20 +41,17 @@ pub struct Override {
 impl Override {
     /// Parses `--set section.key=value`.
     pub fn from_set(text: &str) -> Result<Self, SpecError> {
-        let origin = format!("--set {text}");
-        let (key, raw) = text.split_once('=').ok_or_else(|| SpecError::BadOverride {
+        let bad = || SpecError::BadOverride {
             origin: "--set".into(),
             text: text.into(),
-        })?;
+        };
+        let (key, raw) = text.split_once('=').ok_or_else(bad)?;
         let key = key.trim();
         if key.is_empty() || key.split('.').any(str::is_empty) {
-            return Err(SpecError::BadOverride {
-                origin: "--set".into(),
-                text: text.into(),
-            });
+            return Err(bad());
         }
         Ok(Self {
-            origin,
+            origin: format!("--set {text}"),
             key: key.to_string(),
             value: parse_value(raw.trim()),
         })
@@ -78,8 +80,11 @@ impl Override {
                 })
             })
             .collect();
-        // MIRUN_DATASET__DIR, being explicit, wins over the alias.
-        out.sort_by_key(|o| o.origin != "env MIRUN_DATA_DIR");
+        // Stable order; MIRUN_DATASET__DIR, being explicit, wins over the alias.
+        out.sort_by(|a, b| {
+            (a.origin != "env MIRUN_DATA_DIR", &a.origin)
+                .cmp(&(b.origin != "env MIRUN_DATA_DIR", &b.origin))
+        });
         out
     }
 }
@@ -101,64 +106,6 @@ impl Provider for Override {
     }
 }
 
-/// One pipeline file's table (without its `extends` key), named after the file in errors.
-struct FileLayer {
-    path: PathBuf,
-    table: toml::Table,
-}
-
-impl Provider for FileLayer {
-    fn metadata(&self) -> Metadata {
-        Metadata::from("TOML file", figment::Source::File(self.path.clone()))
-    }
-
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        Serialized::defaults(&self.table).data()
-    }
-}
-
-/// The file and the chain it `extends`, base first. `extends` is a path relative to the file
-/// that says it; a cycle is an error naming it.
-fn file_layers(path: &Path, seen: &mut Vec<PathBuf>) -> Result<Vec<FileLayer>, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError::Read {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    let mut table = toml::from_str::<toml::Table>(&text)
-        .map_err(|e| SpecError::Invalid(format!("{}: malformed TOML: {e}", path.display())))?;
-    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    if seen.contains(&canonical) {
-        let chain: Vec<_> = seen.iter().map(|p| p.display().to_string()).collect();
-        return Err(SpecError::Invalid(format!(
-            "{}: `extends` cycle: {} -> {}",
-            path.display(),
-            chain.join(" -> "),
-            canonical.display()
-        )));
-    }
-    seen.push(canonical);
-    let mut layers = Vec::new();
-    match table.remove("extends") {
-        None => {}
-        Some(toml::Value::String(base)) => {
-            let base_path = path.parent().unwrap_or(Path::new(".")).join(base);
-            layers = file_layers(&base_path, seen)?;
-        }
-        Some(other) => {
-            return Err(SpecError::Invalid(format!(
-                "{}: key `extends`: expected a file path string, got {}",
-                path.display(),
-                other.type_str()
-            )))
-        }
-    }
-    layers.push(FileLayer {
-        path: path.to_path_buf(),
-        table,
-    });
-    Ok(layers)
-}
-
 /// Where a spec's values come from.
 #[derive(Debug, Clone, Default)]
 pub struct SpecSource {
@@ -168,23 +115,110 @@ pub struct SpecSource {
     pub overrides: Vec<Override>,
 }
 
-/// Resolves a spec from its layers, then checks the cross-field rules. All rule violations are
-/// reported together.
+/// One pipeline file's table (without its `extends` key).
+#[derive(Debug, Clone)]
+struct FileLayer {
+    file: FileText,
+    table: toml::Table,
+}
+
+impl Provider for FileLayer {
+    fn metadata(&self) -> Metadata {
+        Metadata::from("TOML file", figment::Source::File(self.file.path.clone()))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Serialized::defaults(&self.table).data()
+    }
+}
+
+/// A spec with the layers it was resolved from, for explaining where each value came from.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub spec: Spec,
+    files: Vec<FileText>,
+    overrides: Vec<Override>,
+}
+
+impl Resolved {
+    /// Where `key` (dotted) got its value: the last layer that sets it.
+    pub fn origin(&self, key: &str) -> String {
+        let covers = |k: &str| k == key || key.starts_with(&format!("{k}."));
+        if let Some(o) = self.overrides.iter().rev().find(|o| covers(&o.key)) {
+            return o.origin.clone();
+        }
+        self.files
+            .iter()
+            .rev()
+            .find_map(|f| f.locate(key))
+            .unwrap_or_else(|| "default".into())
+    }
+
+    /// The resolved spec as TOML, each value annotated with its origin.
+    pub fn explain(&self) -> String {
+        let mut out = String::new();
+        let mut section = String::new();
+        for (key, _) in self.spec.flatten() {
+            let (sec, leaf) = key.rsplit_once('.').unwrap_or(("", key.as_str()));
+            if sec != section {
+                out.push_str(&format!("\n[{sec}]\n"));
+                section = sec.to_string();
+            }
+            let value = self.value_toml(&key);
+            out.push_str(&format!("{leaf} = {value}  # {}\n", self.origin(&key)));
+        }
+        out.trim_start().to_string()
+    }
+
+    fn value_toml(&self, key: &str) -> String {
+        let mut v = toml::Value::try_from(&self.spec).unwrap_or(toml::Value::Boolean(false));
+        for part in key.split('.') {
+            v = match v {
+                toml::Value::Table(mut t) => t.remove(part).unwrap_or(toml::Value::Boolean(false)),
+                other => other,
+            };
+        }
+        v.to_string()
+    }
+}
+
+/// Resolves a spec from its layers and checks every rule; all problems are reported together,
+/// each with the file:line:col, env var or `--set` it came from.
 pub fn load(source: &SpecSource) -> Result<Spec, SpecError> {
+    resolve(source).map(|r| r.spec)
+}
+
+/// Like [`load`], keeping the layers for [`Resolved::origin`] and [`Resolved::explain`].
+pub fn resolve(source: &SpecSource) -> Result<Resolved, SpecError> {
     let mut fig = Figment::from(Serialized::defaults(Spec::default()));
+    let mut files = Vec::new();
     let label = match &source.file {
         Some(path) => {
             for layer in file_layers(path, &mut Vec::new())? {
+                files.push(layer.file.clone());
                 fig = fig.merge(layer);
             }
             path.display().to_string()
         }
-        None => "<defaults>".to_string(),
+        None => "the built-in defaults".to_string(),
     };
     for o in &source.overrides {
         fig = fig.merge(o.clone());
     }
-    let mut spec: Spec = fig.extract().map_err(|e| SpecError::Invalid(describe(e)))?;
+    let mut resolved = Resolved {
+        spec: Spec::default(),
+        files,
+        overrides: source.overrides.clone(),
+    };
+    let spec: Spec = match fig.extract() {
+        Ok(s) => s,
+        Err(e) => {
+            let problems = e.into_iter().map(|e| describe(&e, &resolved)).collect();
+            return Err(SpecError::Problems { label, problems });
+        }
+    };
+    resolved.spec = spec;
+    let spec = &mut resolved.spec;
     if spec.pipeline.name.is_empty() {
         spec.pipeline.name = source
             .file
@@ -193,38 +227,124 @@ pub fn load(source: &SpecSource) -> Result<Spec, SpecError> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "pipeline".into());
     }
-    let problems = super::validate(&spec);
+    let problems: Vec<String> = super::validate(spec)
+        .into_iter()
+        .map(|p| format!("{}: `{}`: {}", resolved.origin(&p.key), p.key, p.message))
+        .collect();
     if !problems.is_empty() {
-        return Err(SpecError::Rules {
-            file: label,
-            problems,
-        });
+        return Err(SpecError::Problems { label, problems });
     }
+    let spec = &mut resolved.spec;
     spec.heads.clusters = Some(spec.clusters());
     spec.dataset.train_size = Some(spec.dataset.train_size.unwrap_or(60_000));
     spec.dataset.test_size = Some(spec.dataset.test_size.unwrap_or(10_000));
-    Ok(spec)
+    if spec.dataset.dir.is_relative() {
+        if let Ok(abs) = std::path::absolute(&spec.dataset.dir) {
+            spec.dataset.dir = abs;
+        }
+    }
+    Ok(resolved)
 }
 
-/// One line per figment error, each naming the key path and where the value came from.
-fn describe(err: figment::Error) -> String {
-    err.into_iter()
-        .map(|e| {
-            let key = e.path.join(".");
-            let origin = e
-                .metadata
-                .as_ref()
-                .map(|m| match &m.source {
-                    Some(src) => src.to_string(),
-                    None => m.name.to_string(),
-                })
-                .unwrap_or_else(|| "built-in defaults".into());
-            if key.is_empty() {
-                format!("{origin}: {}", e.kind)
-            } else {
-                format!("{origin}: key `{key}`: {}", e.kind)
+/// The file and the chain it `extends`, base first. `extends` is a path relative to the file
+/// that says it; so is a relative `dataset.dir`. A cycle is an error naming it.
+fn file_layers(path: &Path, seen: &mut Vec<PathBuf>) -> Result<Vec<FileLayer>, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let mut table = toml::from_str::<toml::Table>(&text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| super::origin::line_col(path, &text, s.start))
+            .unwrap_or_else(|| path.display().to_string());
+        SpecError::Syntax(format!("{at}: malformed TOML: {}", e.message()))
+    })?;
+    let file = FileText {
+        path: path.to_path_buf(),
+        text,
+    };
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if seen.contains(&canonical) {
+        let chain: Vec<_> = seen.iter().map(|p| p.display().to_string()).collect();
+        return Err(SpecError::Syntax(format!(
+            "{}: `extends` cycle: {} -> {}",
+            file.locate("extends")
+                .unwrap_or_else(|| path.display().to_string()),
+            chain.join(" -> "),
+            canonical.display()
+        )));
+    }
+    seen.push(canonical);
+    let here = path.parent().unwrap_or(Path::new("."));
+    let mut layers = Vec::new();
+    match table.remove("extends") {
+        None => {}
+        Some(toml::Value::String(base)) => {
+            let base_path = here.join(&base);
+            if !base_path.is_file() {
+                return Err(SpecError::Syntax(format!(
+                    "{}: `extends`: no such file {} (paths are relative to the file that says `extends`)",
+                    file.locate("extends").unwrap_or_default(),
+                    base_path.display()
+                )));
             }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+            layers = file_layers(&base_path, seen)?;
+        }
+        Some(other) => {
+            return Err(SpecError::Syntax(format!(
+                "{}: `extends`: expected a file path string, got {}",
+                file.locate("extends").unwrap_or_default(),
+                other.type_str()
+            )))
+        }
+    }
+    if let Some(toml::Value::Table(ds)) = table.get_mut("dataset") {
+        if let Some(toml::Value::String(dir)) = ds.get("dir") {
+            if Path::new(dir).is_relative() {
+                let joined = here.join(dir).to_string_lossy().into_owned();
+                ds.insert("dir".into(), toml::Value::String(joined));
+            }
+        }
+    }
+    layers.push(FileLayer { file, table });
+    Ok(layers)
+}
+
+/// One line for a figment error: origin, key path, what was wrong, and for an unknown key the
+/// nearest valid one.
+fn describe(e: &figment::Error, r: &Resolved) -> String {
+    use figment::error::Kind;
+    // For an unknown field figment's path already ends with the field itself.
+    let mut path = e.path.clone();
+    if let Kind::UnknownField(field, _) = &e.kind {
+        if path.last() == Some(field) {
+            path.pop();
+        }
+    }
+    let parent = path.join(".");
+    let join = |leaf: &str| {
+        if parent.is_empty() {
+            leaf.to_string()
+        } else {
+            format!("{parent}.{leaf}")
+        }
+    };
+    match &e.kind {
+        Kind::UnknownField(field, expected) => {
+            let key = join(field);
+            let hint = expected
+                .iter()
+                .map(|x| (strsim::jaro_winkler(field, x), *x))
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .filter(|(score, _)| *score > 0.7)
+                .map(|(_, x)| format!("; did you mean `{}`?", join(x)))
+                .unwrap_or_else(|| {
+                    let all: Vec<_> = expected.iter().map(|x| format!("`{x}`")).collect();
+                    format!("; expected one of {}", all.join(", "))
+                });
+            format!("{}: unknown key `{key}`{hint}", r.origin(&key))
+        }
+        kind => format!("{}: `{parent}`: {kind}", r.origin(&parent)),
+    }
 }

@@ -2,16 +2,18 @@
 //! field to CSV column (`heads.count` in TOML is `heads.count` in `summary.csv`).
 
 mod load;
+mod origin;
 mod validate;
 
-pub use load::{load, Override, SpecError, SpecSource};
-pub use validate::validate;
+pub use load::{load, resolve, Override, Resolved, SpecError, SpecSource};
+pub use validate::{validate, Problem};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// A whole pipeline: every section of the TOML file, with defaults filled in.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Spec {
     pub pipeline: PipelineSpec,
@@ -25,7 +27,7 @@ pub struct Spec {
 }
 
 /// `[pipeline]`: the run's name (its results folder) and its seed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct PipelineSpec {
     /// Results go to `<out>/<name>/`; defaults to the file's stem.
@@ -35,7 +37,7 @@ pub struct PipelineSpec {
 }
 
 /// Which image data set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetKind {
     #[default]
@@ -54,7 +56,7 @@ impl DatasetKind {
 }
 
 /// `[dataset]`: where the IDX files live and which subset to use.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatasetSpec {
     pub kind: DatasetKind,
@@ -81,7 +83,7 @@ impl Default for DatasetSpec {
 
 /// `[augment]`: the original view is a centre crop to `size`; the transformed view is a
 /// weighted choice between `rotate` and `random_crop`, both resized to `size`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AugmentSpec {
     /// Side of both views fed to the network (24 in the reference).
@@ -101,7 +103,7 @@ impl Default for AugmentSpec {
 }
 
 /// `[augment.rotate]`: rotate the whole image by a whole number of degrees, then resize.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RotateSpec {
     /// Relative weight of this transform in the random choice.
@@ -120,7 +122,7 @@ impl Default for RotateSpec {
 }
 
 /// `[augment.random_crop]`: crop a square of one of `sizes`, then resize it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RandomCropSpec {
     /// Relative weight of this transform in the random choice.
@@ -142,7 +144,7 @@ impl Default for RandomCropSpec {
 }
 
 /// Which backbone family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackboneKind {
     #[default]
@@ -151,7 +153,7 @@ pub enum BackboneKind {
 
 /// A VGG layer list: a named config (`"F"`, `"A"`) or an explicit list such as
 /// `[64, "M", 128, "M"]` (integers are conv channels, `"M"` is a 2×2 max-pool).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum VggCfg {
     Named(String),
@@ -159,7 +161,7 @@ pub enum VggCfg {
 }
 
 /// One entry of an explicit VGG cfg list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum CfgToken {
     Channels(i64),
@@ -167,7 +169,7 @@ pub enum CfgToken {
 }
 
 /// `[backbone]`: the encoder.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackboneSpec {
     pub kind: BackboneKind,
@@ -188,7 +190,7 @@ impl Default for BackboneSpec {
 }
 
 /// `[heads]`: how many softmax clustering heads, and clusters per head.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HeadsSpec {
     pub count: usize,
@@ -207,7 +209,7 @@ impl Default for HeadsSpec {
 }
 
 /// Which objective.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum LossKind {
     #[default]
@@ -215,7 +217,7 @@ pub enum LossKind {
 }
 
 /// `[loss]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LossSpec {
     pub kind: LossKind,
@@ -233,7 +235,7 @@ impl Default for LossSpec {
 }
 
 /// Which evaluator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum EvaluatorKind {
     #[default]
@@ -241,14 +243,14 @@ pub enum EvaluatorKind {
 }
 
 /// `[evaluator]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvaluatorSpec {
     pub kind: EvaluatorKind,
 }
 
 /// `[train]`: Adam with the step schedule `lr · lr_decay^(epoch div lr_decay_every)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainSpec {
     pub epochs: usize,
@@ -290,13 +292,12 @@ impl Spec {
         toml::to_string(self).unwrap_or_else(|e| format!("# could not serialise spec: {e}\n"))
     }
 
-    /// Every leaf as a dotted key and a TOML-formatted value, sorted by key.
+    /// Every leaf as a dotted key and a TOML-formatted value, in spec order.
     pub fn flatten(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Ok(toml::Value::Table(t)) = toml::Value::try_from(self) {
             flatten_into("", &t, &mut out);
         }
-        out.sort();
         out
     }
 }
@@ -314,4 +315,16 @@ fn flatten_into(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String
             other => out.push((key, other.to_string())),
         }
     }
+}
+
+/// JSON Schema of a pipeline file, for editors (`mirun schema`).
+pub fn json_schema() -> String {
+    let mut schema = schemars::schema_for!(Spec);
+    if let Some(obj) = schema.schema.object.as_mut() {
+        obj.properties.insert(
+            "extends".into(),
+            schemars::schema_for!(String).schema.into(),
+        );
+    }
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
 }
