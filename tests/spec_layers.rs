@@ -108,7 +108,7 @@ fn impossible_values_are_all_reported() {
         overrides: vec![],
     })
     .unwrap_err();
-    assert!(matches!(err, SpecError::Rules { .. }));
+    assert!(matches!(err, SpecError::Problems { .. }));
     let msg = err.to_string();
     for key in [
         "heads.count",
@@ -173,4 +173,128 @@ fn shipped_pipelines_resolve() {
         (3, 1200, 512)
     );
     assert_eq!(h3.pipeline.name, "iic_heads3");
+}
+
+#[test]
+fn extends_chain_of_three_with_relative_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("shared/common")).unwrap();
+    std::fs::create_dir_all(d.join("team")).unwrap();
+    write(
+        &d.join("shared/common"),
+        "root.toml",
+        "[dataset]\ndir = \"../../datasets\"\n[train]\nepochs = 9\nlr = 0.5\nbatch_size = 64\n",
+    );
+    write(
+        &d.join("shared"),
+        "mid.toml",
+        "extends = \"common/root.toml\"\n[train]\nepochs = 4\n[heads]\ncount = 3\n",
+    );
+    let leaf = write(
+        &d.join("team"),
+        "leaf.toml",
+        "extends = \"../shared/mid.toml\"\n[train]\nlr = 0.01\n",
+    );
+    let s = load(&SpecSource {
+        file: Some(leaf),
+        overrides: vec![],
+    })
+    .unwrap();
+    assert_eq!(
+        (
+            s.train.epochs,
+            s.train.lr,
+            s.train.batch_size,
+            s.heads.count
+        ),
+        (4, 0.01, 64, 3)
+    );
+    assert_eq!(
+        s.dataset.dir.canonicalize().ok(),
+        None,
+        "the folder does not exist, but the path is resolved from root.toml's folder"
+    );
+    assert!(
+        s.dataset.dir.ends_with("shared/common/../../datasets"),
+        "{}",
+        s.dataset.dir.display()
+    );
+}
+
+#[test]
+fn explain_names_the_layer_of_each_value() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "base.toml",
+        "[train]\nepochs = 9\nlr = 0.5\nbatch_size = 64\n",
+    );
+    let file = write(
+        dir.path(),
+        "p.toml",
+        "extends = \"base.toml\"\n\n[train]\nlr = 0.25\nbatch_size = 32\n",
+    );
+    let mut overrides = env(&[
+        ("MIRUN_TRAIN__BATCH_SIZE", "16"),
+        ("MIRUN_HEADS__COUNT", "2"),
+    ]);
+    overrides.push(Override::from_set("heads.count=4").unwrap());
+    let r = mirun::spec::resolve(&SpecSource {
+        file: Some(file),
+        overrides,
+    })
+    .unwrap();
+    assert!(
+        r.origin("train.epochs").ends_with("base.toml:2:1"),
+        "{}",
+        r.origin("train.epochs")
+    );
+    assert!(
+        r.origin("train.lr").ends_with("p.toml:4:1"),
+        "{}",
+        r.origin("train.lr")
+    );
+    assert_eq!(r.origin("train.batch_size"), "env MIRUN_TRAIN__BATCH_SIZE");
+    assert_eq!(r.origin("heads.count"), "--set heads.count=4");
+    assert_eq!(r.origin("train.lr_decay"), "default");
+    let text = r.explain();
+    assert!(text.contains("count = 4  # --set heads.count=4"), "{text}");
+    assert!(text.contains("lr_decay = 0.8  # default"), "{text}");
+}
+
+#[test]
+fn a_saved_snapshot_resolves_to_the_same_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = SpecSource {
+        file: Some("pipelines/iic_quick.toml".into()),
+        overrides: vec![Override::from_set("train.epochs=2").unwrap()],
+    };
+    let spec = load(&src).unwrap();
+    let snap = write(
+        dir.path(),
+        "config.toml",
+        &format!("# header comment\n{}", spec.to_toml()),
+    );
+    let again = load(&SpecSource {
+        file: Some(snap),
+        overrides: vec![],
+    })
+    .unwrap();
+    assert_eq!(again, spec);
+    assert_eq!(
+        mirun::results::run_id(&again),
+        mirun::results::run_id(&spec)
+    );
+    assert_ne!(
+        mirun::results::run_id(&spec),
+        mirun::results::run_id(
+            &load(&SpecSource {
+                file: src.file.clone(),
+                overrides: vec![]
+            })
+            .unwrap()
+        ),
+        "another config is another run"
+    );
 }

@@ -1,0 +1,372 @@
+//! Malformed configs through the binary: each exits non-zero with a message naming the
+//! file:line (or the env var / --set flag) and never panics.
+
+use std::path::Path;
+use std::process::Command;
+
+/// (name, file text, extra args, env, text the message must contain)
+type Case = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
+const CASES: &[Case] = &[
+    (
+        "syntax_header",
+        "[train\nepochs = 5\n",
+        &[],
+        &[],
+        "syntax_header.toml:1:",
+    ),
+    (
+        "syntax_value",
+        "[train]\nepochs = \n",
+        &[],
+        &[],
+        "syntax_value.toml:2:",
+    ),
+    (
+        "syntax_dup",
+        "[train]\nepochs = 1\nepochs = 2\n",
+        &[],
+        &[],
+        "syntax_dup.toml:3:",
+    ),
+    (
+        "unknown_section",
+        "[trian]\nepochs = 5\n",
+        &[],
+        &[],
+        "unknown_section.toml:1:2: unknown key `trian`; did you mean `train`?",
+    ),
+    (
+        "unknown_train_key",
+        "[train]\nepoch = 5\n",
+        &[],
+        &[],
+        "unknown_train_key.toml:2:1: unknown key `train.epoch`; did you mean `train.epochs`?",
+    ),
+    (
+        "unknown_heads_key",
+        "[heads]\ncont = 5\n",
+        &[],
+        &[],
+        "did you mean `heads.count`?",
+    ),
+    (
+        "unknown_nested_key",
+        "[augment.rotate]\nmax_degree = 5\n",
+        &[],
+        &[],
+        "augment.rotate.max_degrees",
+    ),
+    (
+        "unknown_top_key",
+        "epochs = 5\n",
+        &[],
+        &[],
+        "unknown key `epochs`",
+    ),
+    (
+        "wrong_type_epochs",
+        "[train]\nepochs = \"many\"\n",
+        &[],
+        &[],
+        "wrong_type_epochs.toml:2:1: `train.epochs`: invalid type",
+    ),
+    (
+        "wrong_type_lr",
+        "[train]\nlr = \"fast\"\n",
+        &[],
+        &[],
+        "`train.lr`",
+    ),
+    (
+        "wrong_type_bn",
+        "[backbone]\nbatch_norm = 3\n",
+        &[],
+        &[],
+        "`backbone.batch_norm`",
+    ),
+    (
+        "negative_count",
+        "[heads]\ncount = -1\n",
+        &[],
+        &[],
+        "`heads.count`",
+    ),
+    (
+        "zero_heads",
+        "[heads]\ncount = 0\n",
+        &[],
+        &[],
+        "zero_heads.toml:2:1: `heads.count`: expected at least 1",
+    ),
+    (
+        "batch_one",
+        "[train]\nbatch_size = 1\n",
+        &[],
+        &[],
+        "batch_one.toml:2:1: `train.batch_size`",
+    ),
+    (
+        "negative_lr",
+        "[train]\nlr = -0.1\n",
+        &[],
+        &[],
+        "negative_lr.toml:2:1: `train.lr`: expected a positive number",
+    ),
+    (
+        "crop_too_big",
+        "[augment.random_crop]\nsizes = [16, 40]\n",
+        &[],
+        &[],
+        "crop_too_big.toml:2:1: `augment.random_crop.sizes`",
+    ),
+    (
+        "size_too_big",
+        "[augment]\nsize = 32\n",
+        &[],
+        &[],
+        "`augment.size`",
+    ),
+    (
+        "bad_cfg_token",
+        "[backbone]\ncfg = [64, \"X\"]\n",
+        &[],
+        &[],
+        "bad_cfg_token.toml:2:1: `backbone.cfg`: entry 1",
+    ),
+    (
+        "bad_cfg_zero",
+        "[backbone]\ncfg = [0, \"M\"]\n",
+        &[],
+        &[],
+        "`backbone.cfg`: entry 0",
+    ),
+    (
+        "empty_cfg",
+        "[backbone]\ncfg = []\n",
+        &[],
+        &[],
+        "`backbone.cfg`: expected at least one convolution",
+    ),
+    (
+        "unknown_named_cfg",
+        "[backbone]\ncfg = \"Z\"\n",
+        &[],
+        &[],
+        "unknown named config \"Z\"",
+    ),
+    (
+        "too_many_pools",
+        "[backbone]\ncfg = \"A\"\n",
+        &[],
+        &[],
+        "too many \"M\" pools",
+    ),
+    (
+        "even_kernel",
+        "[backbone]\nkernel_size = 4\n",
+        &[],
+        &[],
+        "`backbone.kernel_size`",
+    ),
+    (
+        "unknown_dataset",
+        "[dataset]\nkind = \"cifar\"\n",
+        &[],
+        &[],
+        "`dataset.kind`",
+    ),
+    (
+        "unknown_loss",
+        "[loss]\nkind = \"mine\"\n",
+        &[],
+        &[],
+        "`loss.kind`",
+    ),
+    (
+        "train_size_zero",
+        "[dataset]\ntrain_size = 0\n",
+        &[],
+        &[],
+        "`dataset.train_size`",
+    ),
+    (
+        "subset_below_batch",
+        "[dataset]\ntrain_size = 100\n",
+        &[],
+        &[],
+        "fewer than one batch",
+    ),
+    (
+        "missing_extends",
+        "extends = \"nope.toml\"\n",
+        &[],
+        &[],
+        "missing_extends.toml:1:1: `extends`: no such file",
+    ),
+    (
+        "extends_not_string",
+        "extends = 3\n",
+        &[],
+        &[],
+        "`extends`: expected a file path string",
+    ),
+    (
+        "prob_out_of_range",
+        "[augment.random_crop]\ncentre_prob = 1.5\n",
+        &[],
+        &[],
+        "`augment.random_crop.centre_prob`",
+    ),
+    (
+        "env_wrong_value",
+        "",
+        &[],
+        &[("MIRUN_TRAIN__EPOCHS", "abc")],
+        "env MIRUN_TRAIN__EPOCHS: `train.epochs`",
+    ),
+    (
+        "env_unknown_key",
+        "",
+        &[],
+        &[("MIRUN_TRAIN__EPOCH", "3")],
+        "env MIRUN_TRAIN__EPOCH: unknown key `train.epoch`",
+    ),
+    (
+        "env_impossible",
+        "",
+        &[],
+        &[("MIRUN_HEADS__COUNT", "0")],
+        "env MIRUN_HEADS__COUNT: `heads.count`",
+    ),
+    (
+        "set_unknown_key",
+        "",
+        &["--set", "heads.cont=2"],
+        &[],
+        "--set heads.cont=2: unknown key `heads.cont`; did you mean `heads.count`?",
+    ),
+    (
+        "set_wrong_type",
+        "",
+        &["--set", "train.epochs=[1]"],
+        &[],
+        "--set train.epochs=[1]: `train.epochs`",
+    ),
+    (
+        "set_no_equals",
+        "",
+        &["--set", "train.epochs"],
+        &[],
+        "expected `section.key=value`",
+    ),
+    (
+        "set_impossible",
+        "",
+        &["--set", "train.lr=-1"],
+        &[],
+        "--set train.lr=-1: `train.lr`",
+    ),
+];
+
+fn run(dir: &Path, name: &str, text: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, text).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mirun"));
+    cmd.arg("check").arg(&file).args(args).current_dir(dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.success(), all)
+}
+
+#[test]
+fn every_malformed_config_is_a_clear_error() {
+    assert!(CASES.len() >= 20);
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for (name, text, args, env, expect) in CASES {
+        let (ok, out) = run(dir.path(), name, text, args, env);
+        if ok || !out.contains(expect) || out.contains("panicked") || out.contains("internal error")
+        {
+            failures.push(format!("{name}: ok={ok}, expected `{expect}` in:\n{out}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn check_reports_every_problem_of_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.toml"),
+        "[heads]\ncount = 0\n[train]\nbatch_size = 1\nlr = 0.0\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("b.toml"), "[train]\nepoch = 5\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mirun"))
+        .args(["check", "a.toml", "b.toml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success());
+    for needle in ["a.toml:2:1", "a.toml:4:1", "a.toml:5:1", "b.toml:2:1"] {
+        assert!(out.contains(needle), "missing {needle}:\n{out}");
+    }
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2 of 2"));
+}
+
+#[test]
+fn shipped_pipelines_pass_check() {
+    let files: Vec<_> = std::fs::read_dir("pipelines")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let o = Command::new(env!("CARGO_BIN_EXE_mirun"))
+        .arg("check")
+        .args(&files)
+        .env(
+            "MIRUN_DATA_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data"),
+        )
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
+fn schema_is_json_listing_the_sections() {
+    let o = Command::new(env!("CARGO_BIN_EXE_mirun"))
+        .arg("schema")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let props = v["properties"].as_object().unwrap();
+    for s in [
+        "pipeline",
+        "dataset",
+        "augment",
+        "backbone",
+        "heads",
+        "loss",
+        "evaluator",
+        "train",
+        "extends",
+    ] {
+        assert!(props.contains_key(s), "{s}");
+    }
+}
