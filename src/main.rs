@@ -29,6 +29,8 @@ enum Command {
     Check(CheckArgs),
     /// Print the JSON Schema of pipeline files (for editor completion and validation).
     Schema,
+    /// Score any clustering given as a CSV of (label, cluster) rows.
+    Score(ScoreArgs),
     /// Manage data sets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -72,6 +74,21 @@ struct CheckArgs {
     /// Override a value (as for `run`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct ScoreArgs {
+    /// CSV file with a header row.
+    file: PathBuf,
+    /// Column holding the true labels (any strings).
+    #[arg(long, default_value = "label")]
+    label_col: String,
+    /// Column holding the cluster ids (any strings).
+    #[arg(long, default_value = "cluster")]
+    cluster_col: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -146,6 +163,19 @@ fn real_main() -> anyhow::Result<()> {
             }
             if failed > 0 {
                 anyhow::bail!("{failed} of {} pipeline file(s) invalid", a.files.len());
+            }
+            Ok(())
+        }
+        (Some(Command::Score(a)), _) => {
+            let s = mirun::eval::score_csv(&a.file, &a.label_col, &a.cluster_col)?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!("accuracy  {:.6}  (Hungarian, one-to-one)", s.accuracy);
+                println!("nmi       {:.6}", s.nmi);
+                println!("ari       {:.6}", s.ari);
+                println!("majority  {:.6}  (many-to-one)", s.majority);
+                println!("n {}  clusters {}  classes {}", s.n, s.clusters, s.classes);
             }
             Ok(())
         }

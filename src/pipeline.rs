@@ -1,7 +1,7 @@
 //! Running a resolved spec end to end: data → model → train → eval → results.
 
 use crate::backend::BackendKind;
-use crate::results::{git_commit, run_id, summary, RunDir, RunInfo};
+use crate::results::{evaluator_value, git_commit, run_id, summary, RunDir, RunInfo};
 use crate::spec::Spec;
 use crate::train::{fit, EpochRecord, Progress};
 use std::path::PathBuf;
@@ -70,10 +70,11 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
     })?;
     p.info(&format!("run {} → {}", info.run_id, dir.path.display()));
 
+    let extra = spec.evaluator.extra();
     let mut so_far: Vec<EpochRecord> = Vec::new();
     let mut observe = |r: &EpochRecord| -> Result<(), String> {
         so_far.push(r.clone());
-        dir.write_metrics(&so_far)
+        dir.write_metrics(&so_far, &extra)
             .map_err(|e| format!("{}: {e}", dir.path.join("metrics.csv").display()))?;
         p.info(&epoch_line(r, spec.train.epochs));
         Ok(())
@@ -154,6 +155,10 @@ pub fn summary_row(
             "selected_loss".into(),
             format!("{:.6}", last.heads[last.selected].loss),
         ));
+        for k in spec.evaluator.extra() {
+            let v = evaluator_value(&last.heads[last.selected].scores, k);
+            row.push((format!("selected_{}", k.name()), format!("{v:.6}")));
+        }
     }
     row.push(("wall_seconds".into(), format!("{wall:.1}")));
     row.push(("backend".into(), info.backend.clone()));

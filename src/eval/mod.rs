@@ -1,5 +1,14 @@
 //! Evaluators: scoring a clustering against the labels.
 
+pub mod ari;
+pub mod contingency;
 pub mod hungarian;
+pub mod majority;
+pub mod nmi;
+pub mod score;
 
+pub use ari::ari;
 pub use hungarian::{hungarian_accuracy, Matching};
+pub use majority::majority_accuracy;
+pub use nmi::nmi;
+pub use score::{score, score_csv, Scores};

@@ -5,4 +5,4 @@ pub mod run_dir;
 pub mod summary;
 
 pub use atomic::write_atomic;
-pub use run_dir::{git_commit, metrics_csv, run_id, RunDir, RunInfo};
+pub use run_dir::{evaluator_value, git_commit, metrics_csv, run_id, RunDir, RunInfo};

@@ -2,7 +2,7 @@
 //! its per-epoch metrics.
 
 use super::atomic::write_atomic;
-use crate::spec::Spec;
+use crate::spec::{EvaluatorKind, Spec};
 use crate::train::EpochRecord;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -60,8 +60,6 @@ pub struct RunDir {
     pub path: PathBuf,
 }
 
-const METRICS_HEADER: &str = "epoch,head,loss,accuracy,lr,seconds,selected\n";
-
 impl RunDir {
     /// Creates `<out>/<name>/<run-id>/` and writes `config.toml` and `run.toml` into it.
     pub fn create(out: &Path, spec: &Spec, info: &RunInfo) -> std::io::Result<Self> {
@@ -92,21 +90,29 @@ impl RunDir {
     }
 
     /// Rewrites `metrics.csv` with every epoch so far (one row per epoch and head).
-    pub fn write_metrics(&self, records: &[EpochRecord]) -> std::io::Result<()> {
-        write_atomic(
-            &self.path.join("metrics.csv"),
-            metrics_csv(records).as_bytes(),
-        )
+    pub fn write_metrics(
+        &self,
+        records: &[EpochRecord],
+        extra: &[EvaluatorKind],
+    ) -> std::io::Result<()> {
+        let text = metrics_csv(records, extra);
+        write_atomic(&self.path.join("metrics.csv"), text.as_bytes())
     }
 }
 
-/// `metrics.csv` text: `epoch,head,loss,accuracy,lr,seconds,selected`.
-pub fn metrics_csv(records: &[EpochRecord]) -> String {
-    let mut s = String::from(METRICS_HEADER);
+/// `metrics.csv` text: `epoch,head,loss,accuracy,lr,seconds,selected`, then one column per
+/// extra evaluator (`nmi`, `ari`, `majority`).
+pub fn metrics_csv(records: &[EpochRecord], extra: &[EvaluatorKind]) -> String {
+    let mut s = String::from("epoch,head,loss,accuracy,lr,seconds,selected");
+    for k in extra {
+        s.push(',');
+        s.push_str(k.name());
+    }
+    s.push('\n');
     for r in records {
         for (h, score) in r.heads.iter().enumerate() {
             s.push_str(&format!(
-                "{},{},{:.6},{:.6},{:e},{:.3},{}\n",
+                "{},{},{:.6},{:.6},{:e},{:.3},{}",
                 r.epoch,
                 h,
                 score.loss,
@@ -115,7 +121,21 @@ pub fn metrics_csv(records: &[EpochRecord]) -> String {
                 r.seconds,
                 u8::from(h == r.selected)
             ));
+            for k in extra {
+                s.push_str(&format!(",{:.6}", evaluator_value(&score.scores, *k)));
+            }
+            s.push('\n');
         }
     }
     s
+}
+
+/// The score an evaluator reports.
+pub fn evaluator_value(s: &crate::eval::Scores, k: EvaluatorKind) -> f64 {
+    match k {
+        EvaluatorKind::Hungarian => s.accuracy,
+        EvaluatorKind::Nmi => s.nmi,
+        EvaluatorKind::Ari => s.ari,
+        EvaluatorKind::Majority => s.majority,
+    }
 }

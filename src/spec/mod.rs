@@ -238,15 +238,65 @@ impl Default for LossSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum EvaluatorKind {
+    /// One-to-one cluster→label matching accuracy (always computed: the `accuracy` column).
     #[default]
     Hungarian,
+    /// Normalised mutual information (arithmetic normalisation).
+    Nmi,
+    /// Adjusted Rand index.
+    Ari,
+    /// Many-to-one accuracy, for heads with more clusters than classes.
+    Majority,
 }
 
-/// `[evaluator]`.
+impl EvaluatorKind {
+    /// TOML name, also the metrics column.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvaluatorKind::Hungarian => "hungarian",
+            EvaluatorKind::Nmi => "nmi",
+            EvaluatorKind::Ari => "ari",
+            EvaluatorKind::Majority => "majority",
+        }
+    }
+}
+
+/// One evaluator or a list of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Evaluators {
+    One(EvaluatorKind),
+    Many(Vec<EvaluatorKind>),
+}
+
+impl Default for Evaluators {
+    fn default() -> Self {
+        Evaluators::One(EvaluatorKind::Hungarian)
+    }
+}
+
+/// `[evaluator]`: `kind = "hungarian"` or a list such as `["hungarian", "nmi", "ari"]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvaluatorSpec {
-    pub kind: EvaluatorKind,
+    pub kind: Evaluators,
+}
+
+impl EvaluatorSpec {
+    /// The evaluators besides Hungarian accuracy (which is always reported), in order.
+    pub fn extra(&self) -> Vec<EvaluatorKind> {
+        let all = match &self.kind {
+            Evaluators::One(k) => vec![*k],
+            Evaluators::Many(v) => v.clone(),
+        };
+        let mut out: Vec<EvaluatorKind> = Vec::new();
+        for k in all {
+            if k != EvaluatorKind::Hungarian && !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        out
+    }
 }
 
 /// `[train]`: Adam with the step schedule `lr · lr_decay^(epoch div lr_decay_every)`.

@@ -6,7 +6,7 @@ use super::schedule::lr_at;
 use crate::backend::Devices;
 use crate::data::batch::{centre_batch, epoch_order, pair_batch};
 use crate::data::{Augmenter, Dataset};
-use crate::eval::hungarian_accuracy;
+use crate::eval::{score, Scores};
 use crate::model::{IicNet, IicNetConfig};
 use crate::objective::iic_loss;
 use crate::spec::Spec;
@@ -40,6 +40,8 @@ pub struct HeadScore {
     pub loss: f64,
     /// Hungarian accuracy on the test set (centre crops) after the epoch.
     pub accuracy: f64,
+    /// Every evaluator's score on the test set.
+    pub scores: Scores,
 }
 
 /// What one epoch produced.
@@ -135,9 +137,10 @@ pub fn fit(
         let head_scores: Vec<HeadScore> = sums
             .iter()
             .zip(accuracies)
-            .map(|(s, accuracy)| HeadScore {
+            .map(|(s, scores)| HeadScore {
                 loss: s / steps.max(1) as f64,
-                accuracy,
+                accuracy: scores.accuracy,
+                scores,
             })
             .collect();
         let record = EpochRecord {
@@ -153,15 +156,15 @@ pub fn fit(
     Ok(records)
 }
 
-/// Hungarian accuracy of every head on the test set's centre crops, using the running
-/// BatchNorm statistics (`model.valid()`).
+/// Scores of every head on the test set's centre crops, using the running BatchNorm
+/// statistics (`model.valid()`).
 pub fn evaluate(
     model: &IicNet,
     data: &Dataset,
     aug: &Augmenter,
     device: &Device,
     clusters: usize,
-) -> Result<Vec<f64>, TrainError> {
+) -> Result<Vec<Scores>, TrainError> {
     let valid = model.valid();
     let side = aug.size();
     let n = data.test.len();
@@ -186,7 +189,7 @@ pub fn evaluate(
     let labels: Vec<usize> = data.test.labels.iter().map(|&l| l as usize).collect();
     Ok(assigned
         .iter()
-        .map(|a| hungarian_accuracy(a, &labels, clusters, data.classes).accuracy)
+        .map(|a| score(a, &labels, clusters, data.classes))
         .collect())
 }
 
