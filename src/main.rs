@@ -31,6 +31,8 @@ enum Command {
     Schema,
     /// Score any clustering given as a CSV of (label, cluster) rows.
     Score(ScoreArgs),
+    /// Reload a run's saved weights and evaluate them without training.
+    Eval(EvalArgs),
     /// Manage data sets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -74,6 +76,21 @@ struct CheckArgs {
     /// Override a value (as for `run`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    /// A run directory (results/<name>/<run-id>/).
+    run_dir: PathBuf,
+    /// Which saved weights.
+    #[arg(long, value_enum, default_value = "last")]
+    weights: mirun::results::weights::Which,
+    /// Override a value of the run's config (e.g. `dataset.kind=fashion-mnist`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Backend and device (default: the fastest compiled in).
+    #[arg(long, value_enum)]
+    device: Option<BackendKind>,
 }
 
 #[derive(Args, Debug)]
@@ -164,6 +181,21 @@ fn real_main() -> anyhow::Result<()> {
             if failed > 0 {
                 anyhow::bail!("{failed} of {} pipeline file(s) invalid", a.files.len());
             }
+            Ok(())
+        }
+        (Some(Command::Eval(a)), _) => {
+            let overrides = a
+                .sets
+                .iter()
+                .map(|s| Override::from_set(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            mirun::pipeline::eval_run(
+                &a.run_dir,
+                a.weights,
+                a.device.unwrap_or_else(BackendKind::fastest),
+                overrides,
+                Progress::default(),
+            )?;
             Ok(())
         }
         (Some(Command::Score(a)), _) => {

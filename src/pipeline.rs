@@ -1,9 +1,14 @@
 //! Running a resolved spec end to end: data → model → train → eval → results.
 
 use crate::backend::BackendKind;
-use crate::results::{evaluator_value, git_commit, run_id, summary, RunDir, RunInfo};
+use crate::data::Augmenter;
+use crate::eval::Scores;
+use crate::model::{IicNet, IicNetConfig};
+use crate::results::weights::{self, Which};
+use crate::results::{evaluator_value, git_commit, run_id, summary, write_atomic, RunDir, RunInfo};
 use crate::spec::Spec;
-use crate::train::{fit, EpochRecord, Progress};
+use crate::spec::{load, SpecSource};
+use crate::train::{evaluate, fit, EpochRecord, Progress};
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -72,7 +77,14 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
 
     let extra = spec.evaluator.extra();
     let mut so_far: Vec<EpochRecord> = Vec::new();
-    let mut observe = |r: &EpochRecord| -> Result<(), String> {
+    let mut best_loss = f64::INFINITY;
+    let mut observe = |r: &EpochRecord, model: &IicNet| -> Result<(), String> {
+        weights::save(model, &dir.path.join(Which::Last.file_name()))?;
+        let loss = r.heads[r.selected].loss;
+        if loss < best_loss {
+            best_loss = loss;
+            weights::save(model, &dir.path.join(Which::Best.file_name()))?;
+        }
         so_far.push(r.clone());
         dir.write_metrics(&so_far, &extra)
             .map_err(|e| format!("{}: {e}", dir.path.join("metrics.csv").display()))?;
@@ -166,4 +178,55 @@ pub fn summary_row(
     row.push(("mirun_version".into(), info.mirun_version.clone()));
     row.push(("git_commit".into(), info.git_commit.clone()));
     row
+}
+
+/// Reloads a run's saved weights and scores every head on its test set without training
+/// (`mirun eval`); writes `eval-<last|best>.csv` into the run directory.
+pub fn eval_run(
+    run_dir: &std::path::Path,
+    which: Which,
+    backend: BackendKind,
+    overrides: Vec<crate::spec::Override>,
+    progress: Progress,
+) -> anyhow::Result<Vec<Scores>> {
+    let config = run_dir.join("config.toml");
+    if !config.is_file() {
+        anyhow::bail!(
+            "{}: not a run directory (no config.toml)",
+            run_dir.display()
+        );
+    }
+    let spec = load(&SpecSource {
+        file: Some(config),
+        overrides,
+    })?;
+    let devices = backend.open().map_err(anyhow::Error::msg)?;
+    let data = crate::data::load(&spec.dataset)?;
+    let net = IicNetConfig::from_spec(&spec).map_err(anyhow::Error::msg)?;
+    let model = net.init(&devices.eval).map_err(anyhow::Error::msg)?;
+    let model =
+        weights::load(model, &run_dir.join(which.file_name())).map_err(anyhow::Error::msg)?;
+    let aug = Augmenter::new(spec.augment.clone());
+    let scores = evaluate(&model, &data, &aug, &devices.eval, spec.clusters())?;
+    let mut csv = String::from("head,accuracy,nmi,ari,majority\n");
+    for (h, s) in scores.iter().enumerate() {
+        csv.push_str(&format!(
+            "{h},{:.6},{:.6},{:.6},{:.6}\n",
+            s.accuracy, s.nmi, s.ari, s.majority
+        ));
+        progress.info(&format!(
+            "head {h}: accuracy {:.4}  nmi {:.4}  ari {:.4}  majority {:.4}",
+            s.accuracy, s.nmi, s.ari, s.majority
+        ));
+    }
+    let out = run_dir.join(format!(
+        "eval-{}.csv",
+        which
+            .file_name()
+            .trim_start_matches("weights-")
+            .trim_end_matches(".bpk")
+    ));
+    write_atomic(&out, csv.as_bytes())?;
+    progress.info(&format!("scores → {}", out.display()));
+    Ok(scores)
 }

@@ -97,6 +97,24 @@ fn trains_writes_results_and_is_reproducible() {
             1 + 3 * 2,
             "header + epochs × heads:\n{m}"
         );
+        assert!(run.join("weights-last.bpk").is_file() && run.join("weights-best.bpk").is_file());
+        if metrics.is_empty() {
+            // Reloading the saved weights reproduces the last epoch's accuracy of every head.
+            let o = mirun(&["eval", run.to_str().unwrap(), "--weights", "last"], &data);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let eval = std::fs::read_to_string(run.join("eval-last.csv")).unwrap();
+            let recorded: Vec<&str> = m
+                .lines()
+                .skip(1 + 2 * 2)
+                .map(|l| l.split(',').nth(3).unwrap())
+                .collect();
+            let reloaded: Vec<&str> = eval
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').nth(1).unwrap())
+                .collect();
+            assert_eq!(recorded, reloaded, "metrics:\n{m}\neval:\n{eval}");
+        }
         metrics.push(m);
 
         let mut summary = csv::Reader::from_path(out.join("e2e/summary.csv")).unwrap();

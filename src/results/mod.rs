@@ -3,6 +3,7 @@
 pub mod atomic;
 pub mod run_dir;
 pub mod summary;
+pub mod weights;
 
 pub use atomic::write_atomic;
 pub use run_dir::{evaluator_value, git_commit, metrics_csv, run_id, RunDir, RunInfo};

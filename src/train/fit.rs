@@ -70,14 +70,14 @@ fn to_tensor(rows: Vec<f32>, n: usize, side: usize, device: &Device) -> Tensor<4
     Tensor::from_data(TensorData::new(rows, [n, 1, side, side]), device)
 }
 
-/// Trains the spec's network on `data`; `observer` sees each epoch as it ends (to write results)
-/// and may stop the run by returning an error.
+/// Trains the spec's network on `data`; `observer` sees each epoch and the model as it ends (to
+/// write results and weights) and may stop the run by returning an error.
 pub fn fit(
     spec: &Spec,
     data: &Dataset,
     devices: &Devices,
     progress: Progress,
-    observer: &mut dyn FnMut(&EpochRecord) -> Result<(), String>,
+    observer: &mut dyn FnMut(&EpochRecord, &IicNet) -> Result<(), String>,
 ) -> Result<Vec<EpochRecord>, TrainError> {
     let seed = spec.pipeline.seed;
     let aug = Augmenter::new(spec.augment.clone());
@@ -150,7 +150,7 @@ pub fn fit(
             selected: lowest_loss(&head_scores),
             heads: head_scores,
         };
-        observer(&record).map_err(TrainError::Observer)?;
+        observer(&record, &model).map_err(TrainError::Observer)?;
         records.push(record);
     }
     Ok(records)

@@ -1,0 +1,57 @@
+//! Model weights in a run directory (burn's burnpack format): `weights-last.bpk` after every
+//! epoch and `weights-best.bpk` at the epoch whose selected head had the lowest training loss.
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use std::path::Path;
+
+/// Which saved weights to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Which {
+    /// After the last finished epoch.
+    Last,
+    /// At the lowest training loss (of the selected head) — chosen without labels.
+    Best,
+}
+
+impl Which {
+    /// File name inside a run directory.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Which::Last => "weights-last.bpk",
+            Which::Best => "weights-best.bpk",
+        }
+    }
+}
+
+/// Saves `model`'s parameters to `path` atomically (temp file + rename).
+pub fn save<M: Module + Clone>(model: &M, path: &Path) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".mirun-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    model
+        .clone()
+        .into_record()
+        .save(tmp.path())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| format!("{}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+/// Loads parameters saved by [`save`] into `model` (built from the same config).
+pub fn load<M: Module>(model: M, path: &Path) -> Result<M, String> {
+    if !path.is_file() {
+        return Err(format!("{}: no saved weights there", path.display()));
+    }
+    let record = ModuleRecord::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    model.try_load_record(record).map_err(|e| {
+        format!(
+            "{}: weights do not fit the run's model: {e}",
+            path.display()
+        )
+    })
+}
