@@ -1,5 +1,6 @@
 //! Networks: the VGG backbone and the IIC clustering network built on it.
 
+pub mod gemm_conv;
 pub mod iic_net;
 pub mod vgg;
 
