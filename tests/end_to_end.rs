@@ -98,6 +98,17 @@ fn trains_writes_results_and_is_reproducible() {
             "header + epochs × heads:\n{m}"
         );
         assert!(run.join("weights-last.bpk").is_file() && run.join("weights-best.bpk").is_file());
+        let confusion = std::fs::read_to_string(run.join("confusion.csv")).unwrap();
+        let last_head0: u64 = confusion
+            .lines()
+            .skip(1)
+            .filter(|l| l.starts_with("3,0,"))
+            .map(|l| l.rsplit(',').next().unwrap().parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(
+            last_head0, 1000,
+            "every test image counted once per epoch and head"
+        );
         if metrics.is_empty() {
             // Reloading the saved weights reproduces the last epoch's accuracy of every head.
             let o = mirun(&["eval", run.to_str().unwrap(), "--weights", "last"], &data);

@@ -1,6 +1,7 @@
 //! Scoring a clustering with every evaluator at once — for training runs and for any tool's
 //! output given as a CSV of (label, cluster) rows (`mirun score`).
 
+use super::hungarian::count_matrix;
 use super::{ari, hungarian_accuracy, majority_accuracy, nmi};
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,18 +18,26 @@ pub struct Scores {
     pub n: usize,
     pub clusters: usize,
     pub classes: usize,
+    /// `mapping[cluster]`: the label the Hungarian matching gives the cluster.
+    pub mapping: Vec<Option<usize>>,
+    /// Counts `[cluster][label]`.
+    #[serde(skip)]
+    pub confusion: Vec<Vec<i64>>,
 }
 
 /// Scores dense ids: clusters in `0..k`, labels in `0..classes`.
 pub fn score(clusters: &[usize], labels: &[usize], k: usize, classes: usize) -> Scores {
+    let matching = hungarian_accuracy(clusters, labels, k, classes);
     Scores {
-        accuracy: hungarian_accuracy(clusters, labels, k, classes).accuracy,
+        accuracy: matching.accuracy,
         nmi: nmi(clusters, labels),
         ari: ari(clusters, labels),
         majority: majority_accuracy(clusters, labels),
         n: clusters.len(),
         clusters: k,
         classes,
+        mapping: matching.mapping,
+        confusion: count_matrix(clusters, labels, k, classes),
     }
 }
 

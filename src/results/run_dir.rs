@@ -89,15 +89,41 @@ impl RunDir {
         Ok(dir)
     }
 
-    /// Rewrites `metrics.csv` with every epoch so far (one row per epoch and head).
+    /// Rewrites `metrics.csv` (one row per epoch and head) and `confusion.csv` with every epoch
+    /// so far.
     pub fn write_metrics(
         &self,
         records: &[EpochRecord],
         extra: &[EvaluatorKind],
     ) -> std::io::Result<()> {
         let text = metrics_csv(records, extra);
-        write_atomic(&self.path.join("metrics.csv"), text.as_bytes())
+        write_atomic(&self.path.join("metrics.csv"), text.as_bytes())?;
+        let text = confusion_csv(records);
+        write_atomic(&self.path.join("confusion.csv"), text.as_bytes())
     }
+}
+
+/// `confusion.csv` text: for every epoch and head the non-zero counts of (cluster, label), with
+/// the label the cluster was matched to.
+pub fn confusion_csv(records: &[EpochRecord]) -> String {
+    let mut s = String::from("epoch,head,cluster,matched_label,label,count\n");
+    for r in records {
+        for (h, score) in r.heads.iter().enumerate() {
+            let sc = &score.scores;
+            for (c, row) in sc.confusion.iter().enumerate() {
+                let matched = sc
+                    .mapping
+                    .get(c)
+                    .copied()
+                    .flatten()
+                    .map_or(String::new(), |l| l.to_string());
+                for (l, &count) in row.iter().enumerate().filter(|(_, &n)| n > 0) {
+                    s.push_str(&format!("{},{h},{c},{matched},{l},{count}\n", r.epoch));
+                }
+            }
+        }
+    }
+    s
 }
 
 /// `metrics.csv` text: `epoch,head,loss,accuracy,lr,seconds,selected`, then one column per
