@@ -131,14 +131,19 @@ enum Which {
     All,
 }
 
-fn source(file: PathBuf, sets: &[String]) -> anyhow::Result<SpecSource> {
-    let mut overrides = Override::from_env(std::env::vars());
+/// Env overrides, then `--set` ones (higher precedence).
+fn overrides(sets: &[String]) -> anyhow::Result<Vec<Override>> {
+    let mut out = Override::from_env(std::env::vars());
     for s in sets {
-        overrides.push(Override::from_set(s)?);
+        out.push(Override::from_set(s)?);
     }
+    Ok(out)
+}
+
+fn source(file: PathBuf, sets: &[String]) -> anyhow::Result<SpecSource> {
     Ok(SpecSource {
         file: Some(file),
-        overrides,
+        overrides: overrides(sets)?,
     })
 }
 
@@ -195,16 +200,11 @@ fn real_main() -> anyhow::Result<()> {
             Ok(())
         }
         (Some(Command::Eval(a)), _) => {
-            let overrides = a
-                .sets
-                .iter()
-                .map(|s| Override::from_set(s))
-                .collect::<Result<Vec<_>, _>>()?;
             mirun::pipeline::eval_run(
                 &a.run_dir,
                 a.weights,
                 a.device.unwrap_or_else(BackendKind::fastest),
-                overrides,
+                overrides(&a.sets)?,
                 Progress::default(),
             )?;
             Ok(())

@@ -219,13 +219,7 @@ pub fn eval_run(
             s.accuracy, s.nmi, s.ari, s.majority
         ));
     }
-    let out = run_dir.join(format!(
-        "eval-{}.csv",
-        which
-            .file_name()
-            .trim_start_matches("weights-")
-            .trim_end_matches(".bpk")
-    ));
+    let out = run_dir.join(format!("eval-{}.csv", which.name()));
     write_atomic(&out, csv.as_bytes())?;
     progress.info(&format!("scores → {}", out.display()));
     Ok(scores)

@@ -51,12 +51,13 @@ pub struct Dataset {
 pub fn load(spec: &DatasetSpec) -> Result<Dataset, FetchError> {
     let (folder, _) = ensure(spec.kind, &spec.dir)?;
     let base = folder.to_string_lossy().into_owned();
+    let (train_len, test_len) = spec.kind.sizes();
     let m = mnist::MnistBuilder::new()
         .base_path(&base)
         .label_format_digit()
-        .training_set_length(60_000)
+        .training_set_length(train_len as u32)
         .validation_set_length(0)
-        .test_set_length(10_000)
+        .test_set_length(test_len as u32)
         .finalize();
     let train = ImageSet {
         pixels: m.trn_img,

@@ -15,12 +15,17 @@ pub enum Which {
 }
 
 impl Which {
-    /// File name inside a run directory.
-    pub fn file_name(self) -> &'static str {
+    /// `last` or `best`.
+    pub fn name(self) -> &'static str {
         match self {
-            Which::Last => "weights-last.bpk",
-            Which::Best => "weights-best.bpk",
+            Which::Last => "last",
+            Which::Best => "best",
         }
+    }
+
+    /// File name inside a run directory.
+    pub fn file_name(self) -> String {
+        format!("weights-{}.bpk", self.name())
     }
 }
 

@@ -158,27 +158,15 @@ impl Resolved {
     pub fn explain(&self) -> String {
         let mut out = String::new();
         let mut section = String::new();
-        for (key, _) in self.spec.flatten() {
+        for (key, value) in self.spec.leaves() {
             let (sec, leaf) = key.rsplit_once('.').unwrap_or(("", key.as_str()));
             if sec != section {
                 out.push_str(&format!("\n[{sec}]\n"));
                 section = sec.to_string();
             }
-            let value = self.value_toml(&key);
             out.push_str(&format!("{leaf} = {value}  # {}\n", self.origin(&key)));
         }
         out.trim_start().to_string()
-    }
-
-    fn value_toml(&self, key: &str) -> String {
-        let mut v = toml::Value::try_from(&self.spec).unwrap_or(toml::Value::Boolean(false));
-        for part in key.split('.') {
-            v = match v {
-                toml::Value::Table(mut t) => t.remove(part).unwrap_or(toml::Value::Boolean(false)),
-                other => other,
-            };
-        }
-        v.to_string()
     }
 }
 
@@ -236,8 +224,9 @@ pub fn resolve(source: &SpecSource) -> Result<Resolved, SpecError> {
     }
     let spec = &mut resolved.spec;
     spec.heads.clusters = Some(spec.clusters());
-    spec.dataset.train_size = Some(spec.dataset.train_size.unwrap_or(60_000));
-    spec.dataset.test_size = Some(spec.dataset.test_size.unwrap_or(10_000));
+    let (train, test) = spec.dataset.kind.sizes();
+    spec.dataset.train_size = Some(spec.dataset.train_size.unwrap_or(train));
+    spec.dataset.test_size = Some(spec.dataset.test_size.unwrap_or(test));
     if spec.dataset.dir.is_relative() {
         if let Ok(abs) = std::path::absolute(&spec.dataset.dir) {
             spec.dataset.dir = abs;
@@ -260,10 +249,7 @@ fn file_layers(path: &Path, seen: &mut Vec<PathBuf>) -> Result<Vec<FileLayer>, S
             .unwrap_or_else(|| path.display().to_string());
         SpecError::Syntax(format!("{at}: malformed TOML: {}", e.message()))
     })?;
-    let file = FileText {
-        path: path.to_path_buf(),
-        text,
-    };
+    let file = FileText::new(path.to_path_buf(), text);
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     if seen.contains(&canonical) {
         let chain: Vec<_> = seen.iter().map(|p| p.display().to_string()).collect();

@@ -53,6 +53,18 @@ impl DatasetKind {
             DatasetKind::FashionMnist => "fashion-mnist",
         }
     }
+
+    /// Images in the (train, test) splits.
+    pub fn sizes(self) -> (usize, usize) {
+        match self {
+            DatasetKind::Mnist | DatasetKind::FashionMnist => (60_000, 10_000),
+        }
+    }
+
+    /// Side of the square images.
+    pub fn image_side(self) -> usize {
+        crate::data::SIDE
+    }
 }
 
 /// `[dataset]`: where the IDX files live and which subset to use.
@@ -342,27 +354,37 @@ impl Spec {
         toml::to_string(self).unwrap_or_else(|e| format!("# could not serialise spec: {e}\n"))
     }
 
-    /// Every leaf as a dotted key and a TOML-formatted value, in spec order.
-    pub fn flatten(&self) -> Vec<(String, String)> {
+    /// Every leaf as a dotted key and its TOML value, in spec order.
+    pub fn leaves(&self) -> Vec<(String, toml::Value)> {
         let mut out = Vec::new();
         if let Ok(toml::Value::Table(t)) = toml::Value::try_from(self) {
-            flatten_into("", &t, &mut out);
+            leaves_into("", t, &mut out);
         }
         out
     }
+
+    /// Every leaf as a dotted key and a plain value (strings unquoted), for CSV columns.
+    pub fn flatten(&self) -> Vec<(String, String)> {
+        self.leaves()
+            .into_iter()
+            .map(|(k, v)| match v {
+                toml::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect()
+    }
 }
 
-fn flatten_into(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) {
+fn leaves_into(prefix: &str, table: toml::Table, out: &mut Vec<(String, toml::Value)>) {
     for (k, v) in table {
         let key = if prefix.is_empty() {
-            k.clone()
+            k
         } else {
             format!("{prefix}.{k}")
         };
         match v {
-            toml::Value::Table(t) => flatten_into(&key, t, out),
-            toml::Value::String(s) => out.push((key, s.clone())),
-            other => out.push((key, other.to_string())),
+            toml::Value::Table(t) => leaves_into(&key, t, out),
+            other => out.push((key, other)),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Cross-field rules that serde's types cannot express. Every violation is collected, so a
 //! user fixes them all in one go.
 
-use super::{DatasetKind, Spec};
+use super::Spec;
 use crate::model::vgg::VggLayout;
 
 /// A broken rule: the dotted key it concerns and what was expected.
@@ -22,13 +22,10 @@ impl Problems {
     }
 }
 
-/// Side of the images of every supported data set.
-const IMAGE_SIDE: usize = 28;
-
 /// Returns every broken rule (empty when the spec is valid).
 pub fn validate(spec: &Spec) -> Vec<Problem> {
     let mut p = Problems(Vec::new());
-    let full = IMAGE_SIDE;
+    let full = spec.dataset.kind.image_side();
     if spec.heads.count == 0 {
         p.add("heads.count", "expected at least 1 head, got 0");
     }
@@ -134,9 +131,7 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
         );
     }
     let d = &spec.dataset;
-    let (train_max, test_max) = match d.kind {
-        DatasetKind::Mnist | DatasetKind::FashionMnist => (60_000, 10_000),
-    };
+    let (train_max, test_max) = d.kind.sizes();
     if let Some(n) = d.train_size {
         if n == 0 || n > train_max {
             p.add(
