@@ -19,3 +19,4 @@ pub mod results;
 
 pub mod backend;
 pub mod pipeline;
+pub mod sweep;

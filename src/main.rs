@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mirun::backend::BackendKind;
 use mirun::pipeline::{run, RunOptions};
+use mirun::sweep::SweepOptions;
 use mirun::spec::{self, DatasetKind, Override, SpecSource};
 use mirun::train::Progress;
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Train and evaluate a pipeline (also `mirun FILE.toml`).
     Run(RunArgs),
+    /// Run every point of a `[sweep]` (grid × zip × seeds), skipping finished ones.
+    Sweep(SweepArgs),
     /// Print the fully resolved config as TOML (`--explain`: with each value's source).
     Config(ConfigArgs),
     /// Validate pipeline files without training; lists every problem of every file.
@@ -57,6 +60,45 @@ struct RunArgs {
     #[arg(long, value_enum)]
     device: Option<BackendKind>,
     /// Print only errors.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Run the file's base point even though it has a `[sweep]` (set by `mirun sweep`).
+    #[arg(long, hide = true)]
+    sweep_point: bool,
+}
+
+#[derive(Args, Debug)]
+struct SweepArgs {
+    /// Pipeline file (with or without a `[sweep]` section).
+    file: PathBuf,
+    /// Add or replace a grid axis: `--grid heads.count=1,2,3` or `--grid 'heads.count=range(1,6)'`.
+    #[arg(long = "grid", value_name = "KEY=V1,V2")]
+    grids: Vec<String>,
+    /// Add or replace a zipped axis (paired with the other zipped axes).
+    #[arg(long = "zip", value_name = "KEY=V1,V2")]
+    zips: Vec<String>,
+    /// Replicate every point over these seeds: `--seeds 1,2,3`.
+    #[arg(long)]
+    seeds: Option<String>,
+    /// Override a value in every point (as for `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// List and validate every point (overrides, run id, state) without training.
+    #[arg(long)]
+    dry_run: bool,
+    /// Points to run at once, each in its own process.
+    #[arg(short, long, default_value_t = 1)]
+    jobs: usize,
+    /// Rerun points that already finished.
+    #[arg(long)]
+    force: bool,
+    /// Results root (as for `run`).
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// Backend and device for every point.
+    #[arg(long, value_enum)]
+    device: Option<BackendKind>,
+    /// Print only failures and the final count.
     #[arg(long, short)]
     quiet: bool,
 }
@@ -170,6 +212,7 @@ fn real_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match (cli.command, cli.run) {
         (Some(Command::Run(a)), _) | (None, Some(a)) => run_cmd(a),
+        (Some(Command::Sweep(a)), _) => sweep_cmd(a),
         (Some(Command::Config(a)), _) => {
             let resolved = spec::resolve(&source(a.file, &a.sets)?)?;
             if a.explain {
@@ -182,12 +225,8 @@ fn real_main() -> anyhow::Result<()> {
         (Some(Command::Check(a)), _) => {
             let mut failed = 0;
             for file in &a.files {
-                match spec::load(&source(file.clone(), &a.sets)?)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|s| {
-                        mirun::data::fetch::check_available(&s.dataset).map_err(Into::into)
-                    }) {
-                    Ok(()) => println!("ok    {}", file.display()),
+                match check_file(file, &a.sets) {
+                    Ok(what) => println!("ok    {}{what}", file.display()),
                     Err(e) => {
                         failed += 1;
                         println!("error {}\n  {e:#}", file.display());
@@ -254,6 +293,13 @@ fn real_main() -> anyhow::Result<()> {
 }
 
 fn run_cmd(a: RunArgs) -> anyhow::Result<()> {
+    if !a.sweep_point && spec::SweepSpec::from_file(&a.file)?.is_some() {
+        anyhow::bail!(
+            "{} has a [sweep] section: run all its points with `mirun sweep {0}` \
+             (`--dry-run` lists them)",
+            a.file.display()
+        );
+    }
     let src = source(a.file.clone(), &a.sets)?;
     let spec = spec::load(&src)?;
     let opts = RunOptions {
@@ -264,4 +310,85 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<()> {
     };
     run(&spec, &opts).with_context(|| format!("running {}", a.file.display()))?;
     Ok(())
+}
+
+fn sweep_cmd(a: SweepArgs) -> anyhow::Result<()> {
+    let mut sweep = spec::SweepSpec::from_file(&a.file)?.unwrap_or_default();
+    for g in &a.grids {
+        sweep.set_grid(g)?;
+    }
+    for z in &a.zips {
+        sweep.set_zip(z)?;
+    }
+    if let Some(s) = &a.seeds {
+        sweep.set_seeds(s)?;
+    }
+    let opts = SweepOptions {
+        file: a.file.clone(),
+        sweep,
+        sets: a.sets.clone(),
+        overrides: overrides(&a.sets)?,
+        out: a.out,
+        backend: a.device,
+        jobs: a.jobs,
+        force: a.force,
+        progress: Progress { quiet: a.quiet },
+    };
+    let planned = mirun::sweep::plan(&opts)?;
+    if a.dry_run {
+        print!("{}", mirun::sweep::describe(&planned));
+        println!(
+            "{} point(s), all valid; {} already finished",
+            planned.len(),
+            planned
+                .iter()
+                .filter(|p| p.state == mirun::sweep::PointState::Finished)
+                .count()
+        );
+        return Ok(());
+    }
+    let report = mirun::sweep::run_sweep(&opts, &planned)?;
+    eprintln!(
+        "sweep {}: {} point(s): {} run, {} skipped (finished), {} failed; summary → {}",
+        a.file.display(),
+        report.points,
+        report.ran,
+        report.skipped,
+        report.failed.len(),
+        report.summary.display()
+    );
+    if !report.failed.is_empty() {
+        for (label, log) in &report.failed {
+            eprintln!("  failed: {label}  (log: {})", log.display());
+        }
+        // The exit status is the number of failed points (capped).
+        std::process::exit(report.failed.len().min(100) as i32);
+    }
+    Ok(())
+}
+
+/// Validates one pipeline file (every point, if it has a `[sweep]`); says how many points.
+fn check_file(file: &std::path::Path, sets: &[String]) -> anyhow::Result<String> {
+    match spec::SweepSpec::from_file(file)? {
+        Some(sweep) => {
+            let opts = SweepOptions {
+                file: file.to_path_buf(),
+                sweep,
+                sets: sets.to_vec(),
+                overrides: overrides(sets)?,
+                out: PathBuf::from("results"),
+                backend: None,
+                jobs: 1,
+                force: false,
+                progress: Progress { quiet: true },
+            };
+            let n = mirun::sweep::plan(&opts)?.len();
+            Ok(format!("  (sweep of {n} points)"))
+        }
+        None => {
+            let s = spec::load(&source(file.to_path_buf(), sets)?)?;
+            mirun::data::fetch::check_available(&s.dataset)?;
+            Ok(String::new())
+        }
+    }
 }

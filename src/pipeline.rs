@@ -67,6 +67,7 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
             .unwrap_or(0),
         overrides: opts.overrides.clone(),
     };
+    let _lock = lock_run(&opts.out.join(&spec.pipeline.name).join(&info.run_id))?;
     let dir = RunDir::create(&opts.out, spec, &info).with_context(|| {
         format!(
             "cannot write the run directory under {}",
@@ -74,6 +75,59 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
         )
     })?;
     p.info(&format!("run {} → {}", info.run_id, dir.path.display()));
+    let summary_path = opts.out.join(&spec.pipeline.name).join("summary.csv");
+    match train_and_record(spec, opts, &data, &devices, &dir, &info, started) {
+        Ok(report) => Ok(report),
+        Err(e) => {
+            // The run is marked failed, with the reason, rather than silently missing.
+            let mut row = summary_row(spec, &info, &[], started.elapsed().as_secs_f64());
+            row[1].1 = "failed".into();
+            row.push(("error".into(), format!("{e:#}").replace('\n', " ")));
+            if let Err(w) = summary::upsert(&summary_path, &row) {
+                p.info(&format!("could not record the failure: {w}"));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Holds `<run-dir>/.lock` for the run's lifetime, so two processes never train (and write)
+/// the same run at once; released when the process ends, however it ends.
+fn lock_run(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use anyhow::Context;
+    std::fs::create_dir_all(path)
+        .with_context(|| format!("cannot create the run directory {}", path.display()))?;
+    let lock_path = path.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "run {} is already running in another mirun process (it holds {})",
+            path.display(),
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
+    }
+}
+
+/// Trains, writing metrics and weights after every epoch, then the summary row.
+fn train_and_record(
+    spec: &Spec,
+    opts: &RunOptions,
+    data: &crate::data::Dataset,
+    devices: &crate::backend::Devices,
+    dir: &RunDir,
+    info: &RunInfo,
+    started: Instant,
+) -> anyhow::Result<RunReport> {
+    let p = opts.progress;
 
     let extra = spec.evaluator.extra();
     let mut so_far: Vec<EpochRecord> = Vec::new();
@@ -91,11 +145,11 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
         p.info(&epoch_line(r, spec.train.epochs));
         Ok(())
     };
-    let records = fit(spec, &data, &devices, p, &mut observe)?;
+    let records = fit(spec, data, devices, p, &mut observe)?;
     let wall = started.elapsed().as_secs_f64();
 
     let summary_path = opts.out.join(&spec.pipeline.name).join("summary.csv");
-    let row = summary_row(spec, &info, &records, wall);
+    let row = summary_row(spec, info, &records, wall);
     summary::upsert(&summary_path, &row)?;
     if let Some(last) = records.last() {
         p.info(&format!(
@@ -106,7 +160,7 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
         ));
     }
     Ok(RunReport {
-        run_dir: dir.path,
+        run_dir: dir.path.clone(),
         summary: summary_path,
         records,
         wall_seconds: wall,

@@ -89,7 +89,8 @@ impl Override {
     }
 }
 
-fn parse_value(raw: &str) -> toml::Value {
+/// A value as TOML where it parses (`3`, `1e-3`, `[10, 16]`), else the plain string.
+pub(super) fn parse_value(raw: &str) -> toml::Value {
     toml::from_str::<toml::Table>(&format!("v = {raw}"))
         .ok()
         .and_then(|mut t| t.remove("v"))
@@ -263,6 +264,8 @@ fn file_layers(path: &Path, seen: &mut Vec<PathBuf>) -> Result<Vec<FileLayer>, S
     }
     seen.push(canonical);
     let here = path.parent().unwrap_or(Path::new("."));
+    // `[sweep]` describes many runs, not one spec: see `SweepSpec::from_file`.
+    table.remove("sweep");
     let mut layers = Vec::new();
     match table.remove("extends") {
         None => {}

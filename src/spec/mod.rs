@@ -3,9 +3,11 @@
 
 mod load;
 mod origin;
+mod sweep;
 mod validate;
 
 pub use load::{load, resolve, Override, Resolved, SpecError, SpecSource};
+pub use sweep::{SweepError, SweepPoint, SweepSpec};
 pub use validate::{validate, Problem};
 
 use schemars::JsonSchema;

@@ -17,6 +17,11 @@ impl Progress {
         }
     }
 
+    /// A line that is printed even in quiet mode (to stderr): failures the user must see.
+    pub fn warn(&self, msg: &str) {
+        eprintln!("{msg}");
+    }
+
     /// A bar over the steps of one epoch (drawn only on a terminal).
     pub fn epoch_bar(&self, epoch: usize, epochs: usize, steps: usize) -> ProgressBar {
         if self.quiet {
