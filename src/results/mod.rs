@@ -1,8 +1,11 @@
 //! Results on disk: run directories, metrics, the per-pipeline summary.
 
 pub mod atomic;
+pub mod collect;
+pub mod diff;
 pub mod run_dir;
 pub mod summary;
+pub mod table;
 pub mod weights;
 
 pub use atomic::write_atomic;
