@@ -4,8 +4,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mirun::backend::BackendKind;
 use mirun::pipeline::{run, RunOptions};
-use mirun::sweep::SweepOptions;
 use mirun::spec::{self, DatasetKind, Override, SpecSource};
+use mirun::sweep::SweepOptions;
 use mirun::train::Progress;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +31,10 @@ enum Command {
     Run(RunArgs),
     /// Run every point of a `[sweep]` (grid × zip × seeds), skipping finished ones.
     Sweep(SweepArgs),
+    /// Results table from summary.csv files: one row per setting, seeds as mean ± std.
+    Table(TableArgs),
+    /// Compare two results (directories or summary.csv files) row by row, with Δ and Δ%.
+    Diff(DiffArgs),
     /// Print the fully resolved config as TOML (`--explain`: with each value's source).
     Config(ConfigArgs),
     /// Validate pipeline files without training; lists every problem of every file.
@@ -65,6 +69,42 @@ struct RunArgs {
     /// Run the file's base point even though it has a `[sweep]` (set by `mirun sweep`).
     #[arg(long, hide = true)]
     sweep_point: bool,
+}
+
+#[derive(Args, Debug)]
+struct TableArgs {
+    /// A results directory (its summary.csv, or every summary.csv below it) or a summary.csv.
+    input: PathBuf,
+    /// Group by these columns (default: the parameters that vary, except the seed).
+    #[arg(long, num_args = 1..)]
+    by: Vec<String>,
+    /// Metric columns (default: selected_accuracy, else every numeric metric).
+    #[arg(long = "metric", num_args = 1..)]
+    metrics: Vec<String>,
+    /// Markdown table.
+    #[arg(long, conflicts_with = "csv")]
+    md: bool,
+    /// CSV with mean, std and n columns.
+    #[arg(long)]
+    csv: bool,
+}
+
+#[derive(Args, Debug)]
+struct DiffArgs {
+    /// Before: a results directory or a summary.csv.
+    a: PathBuf,
+    /// After: a results directory or a summary.csv.
+    b: PathBuf,
+    /// Metric columns to compare (default: selected_accuracy and whatever changed).
+    #[arg(long = "metric", num_args = 1..)]
+    metrics: Vec<String>,
+    /// Markdown, for pull requests.
+    #[arg(long)]
+    md: bool,
+    /// Exit with status 1 if any row's change meets this, e.g. 'selected_accuracy < -0.005'
+    /// (Δ in the metric's units) or 'selected_accuracy < -0.5%' (Δ%). Repeatable.
+    #[arg(long = "fail-if", value_name = "METRIC OP VALUE[%]")]
+    fail_if: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -213,6 +253,42 @@ fn real_main() -> anyhow::Result<()> {
     match (cli.command, cli.run) {
         (Some(Command::Run(a)), _) | (None, Some(a)) => run_cmd(a),
         (Some(Command::Sweep(a)), _) => sweep_cmd(a),
+        (Some(Command::Table(a)), _) => {
+            use mirun::results::table::{table, Format, TableOptions};
+            let format = if a.md {
+                Format::Markdown
+            } else if a.csv {
+                Format::Csv
+            } else {
+                Format::Text
+            };
+            let opts = TableOptions {
+                by: a.by,
+                metrics: a.metrics,
+                format,
+            };
+            let t = table(&a.input, &opts)?;
+            print!("{}", t.render(format));
+            if format == Format::Csv {
+                if let Some(note) = t.skipped_note() {
+                    eprintln!("{note}");
+                }
+            }
+            Ok(())
+        }
+        (Some(Command::Diff(a)), _) => {
+            use mirun::results::diff::{diff, DiffOptions};
+            let opts = DiffOptions {
+                metrics: a.metrics,
+                fail_if: a.fail_if,
+            };
+            let d = diff(&a.a, &a.b, &opts)?;
+            print!("{}", d.render(a.md));
+            if !d.violations.is_empty() {
+                anyhow::bail!("{} change(s) met a --fail-if condition", d.violations.len());
+            }
+            Ok(())
+        }
         (Some(Command::Config(a)), _) => {
             let resolved = spec::resolve(&source(a.file, &a.sets)?)?;
             if a.explain {

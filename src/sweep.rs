@@ -214,7 +214,10 @@ fn run_point(
     let logs = opts.out.join(&pp.spec.pipeline.name).join("logs");
     let log_path = logs.join(format!("{}.log", pp.run_id));
     let fail = |why: String| {
-        p.warn(&format!("{tag} — FAILED: {why}; log: {}", log_path.display()));
+        p.warn(&format!(
+            "{tag} — FAILED: {why}; log: {}",
+            log_path.display()
+        ));
         log_path.clone()
     };
     let log = std::fs::create_dir_all(&logs)

@@ -116,7 +116,13 @@ fn dry_run_lists_points_and_rejects_an_invalid_one() {
     assert!(first < second && second < third, "seeds outermost:\n{t}");
 
     let o = f.mirun(&[
-        "sweep", "tiny.toml", "--dry-run", "--out", "o", "--grid", "heads.count=1,0",
+        "sweep",
+        "tiny.toml",
+        "--dry-run",
+        "--out",
+        "o",
+        "--grid",
+        "heads.count=1,0",
     ]);
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
@@ -192,8 +198,16 @@ fn a_failing_point_is_reported_and_the_sweep_goes_on() {
     let f = Fixture::new();
     // An absurd learning rate passes validation but blows the weights up: a NaN loss.
     let o = f.mirun(&[
-        "sweep", "tiny.toml", "--out", "e", "--seeds", "1", "--grid", "train.lr=0.001,1e30",
-        "--grid", "heads.count=1",
+        "sweep",
+        "tiny.toml",
+        "--out",
+        "e",
+        "--seeds",
+        "1",
+        "--grid",
+        "train.lr=0.001,1e30",
+        "--grid",
+        "heads.count=1",
     ]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "one failed point:\n{t}");

@@ -71,8 +71,8 @@ impl SweepSpec {
     pub fn from_file(path: &Path) -> Result<Option<Self>, SweepError> {
         let at = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| err(&at, e.to_string()))?;
-        let table: toml::Table =
-            toml::from_str(&text).map_err(|e| err(&at, format!("malformed TOML: {}", e.message())))?;
+        let table: toml::Table = toml::from_str(&text)
+            .map_err(|e| err(&at, format!("malformed TOML: {}", e.message())))?;
         let Some(sweep) = table.get("sweep") else {
             return Ok(None);
         };
@@ -170,7 +170,10 @@ impl SweepSpec {
                 return Err(err("sweep", format!("`{k}` is swept twice")));
             }
             if k == "pipeline.seed" && !self.seeds.is_empty() {
-                return Err(err("sweep", "`pipeline.seed` is swept by `seeds`; use one of them"));
+                return Err(err(
+                    "sweep",
+                    "`pipeline.seed` is swept by `seeds`; use one of them",
+                ));
             }
             if k == "pipeline.name" {
                 return Err(err(
@@ -275,17 +278,16 @@ fn split_values(raw: &str) -> Result<Vec<toml::Value>, String> {
 
 /// `range(a, b)` / `range(a, b, step)`: integers from a up to but excluding b, like Python.
 fn parse_range(raw: &str) -> Result<Option<Vec<toml::Value>>, String> {
-    let Some(inner) = raw
-        .strip_prefix("range(")
-        .and_then(|r| r.strip_suffix(')'))
-    else {
+    let Some(inner) = raw.strip_prefix("range(").and_then(|r| r.strip_suffix(')')) else {
         return Ok(None);
     };
     let nums: Vec<i64> = inner
         .split(',')
         .map(|s| s.trim().parse::<i64>())
         .collect::<Result<_, _>>()
-        .map_err(|_| format!("`{raw}`: expected range(start, stop) or range(start, stop, step) of integers"))?;
+        .map_err(|_| {
+            format!("`{raw}`: expected range(start, stop) or range(start, stop, step) of integers")
+        })?;
     let (a, b, step) = match nums[..] {
         [a, b] => (a, b, 1),
         [a, b, s] if s > 0 => (a, b, s),
