@@ -67,6 +67,9 @@ pub fn sha256_file(path: &Path) -> Result<String, FetchError> {
 /// Checks, without fetching, that a run could get its data: each file is decompressed already,
 /// or its `.gz` is in the data dir or the mirror (Fashion-MNIST can also come from Debian).
 pub fn check_available(spec: &crate::spec::DatasetSpec) -> Result<(), FetchError> {
+    if !spec.kind.is_image() {
+        return Ok(());
+    }
     let folder = spec.dir.join(spec.kind.name());
     let mirror = std::env::var_os("MIRUN_DATA_MIRROR").map(PathBuf::from);
     for (file, _) in FILES {
@@ -100,6 +103,9 @@ pub enum Provenance {
 /// Makes `<dir>/<kind>/` hold the four verified IDX files; returns that folder.
 pub fn ensure(kind: DatasetKind, dir: &Path) -> Result<(PathBuf, Vec<Provenance>), FetchError> {
     let folder = dir.join(kind.name());
+    if !kind.is_image() {
+        return Ok((folder, Vec::new()));
+    }
     std::fs::create_dir_all(&folder).map_err(|e| io_err(&folder, e))?;
     let mut done = Vec::new();
     for (file, size) in FILES {
@@ -158,6 +164,7 @@ fn obtain_gz(kind: DatasetKind, folder: &Path, file: &str) -> Result<PathBuf, Fe
         DatasetKind::FashionMnist => {
             format!("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{gz_name}")
         }
+        DatasetKind::Gaussian => String::new(),
     };
     match download(&url, &local) {
         Ok(()) => return Ok(local),

@@ -3,7 +3,9 @@
 pub mod augment;
 pub mod batch;
 pub mod fetch;
+pub mod gaussian;
 pub mod images;
 
 pub use augment::Augmenter;
+pub use gaussian::{analytic_mi, Gaussian};
 pub use images::{load, Dataset, ImageSet, SIDE};

@@ -1,13 +1,16 @@
 //! Evaluators: scoring a clustering against the labels.
 
 pub mod ari;
+pub mod binned_mi;
 pub mod contingency;
 pub mod hungarian;
 pub mod majority;
 pub mod nmi;
+pub mod probe;
 pub mod score;
 
 pub use ari::ari;
+pub use binned_mi::{binned_mi, binned_mi_pairs};
 pub use hungarian::{hungarian_accuracy, Matching};
 pub use majority::majority_accuracy;
 pub use nmi::nmi;

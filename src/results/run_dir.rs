@@ -163,5 +163,6 @@ pub fn evaluator_value(s: &crate::eval::Scores, k: EvaluatorKind) -> f64 {
         EvaluatorKind::Nmi => s.nmi,
         EvaluatorKind::Ari => s.ari,
         EvaluatorKind::Majority => s.majority,
+        _ => f64::NAN,
     }
 }

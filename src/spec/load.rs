@@ -223,11 +223,8 @@ pub fn resolve(source: &SpecSource) -> Result<Resolved, SpecError> {
     if !problems.is_empty() {
         return Err(SpecError::Problems { label, problems });
     }
+    super::defaults::fill(&mut resolved.spec);
     let spec = &mut resolved.spec;
-    spec.heads.clusters = Some(spec.clusters());
-    let (train, test) = spec.dataset.kind.sizes();
-    spec.dataset.train_size = Some(spec.dataset.train_size.unwrap_or(train));
-    spec.dataset.test_size = Some(spec.dataset.test_size.unwrap_or(test));
     if spec.dataset.dir.is_relative() {
         if let Ok(abs) = std::path::absolute(&spec.dataset.dir) {
             spec.dataset.dir = abs;

@@ -1,6 +1,7 @@
 //! The pipeline spec: TOML → typed structs. One name per concept, from TOML key to struct
 //! field to CSV column (`heads.count` in TOML is `heads.count` in `summary.csv`).
 
+mod defaults;
 mod load;
 mod origin;
 mod sweep;
@@ -23,6 +24,8 @@ pub struct Spec {
     pub augment: AugmentSpec,
     pub backbone: BackboneSpec,
     pub heads: HeadsSpec,
+    #[serde(skip_serializing_if = "ModelSpec::is_empty")]
+    pub model: ModelSpec,
     pub loss: LossSpec,
     pub evaluator: EvaluatorSpec,
     pub train: TrainSpec,
@@ -45,6 +48,8 @@ pub enum DatasetKind {
     #[default]
     Mnist,
     FashionMnist,
+    /// Samples of a correlated bivariate (or d-variate) Gaussian, for checking MINE.
+    Gaussian,
 }
 
 impl DatasetKind {
@@ -53,13 +58,20 @@ impl DatasetKind {
         match self {
             DatasetKind::Mnist => "mnist",
             DatasetKind::FashionMnist => "fashion-mnist",
+            DatasetKind::Gaussian => "gaussian",
         }
     }
 
-    /// Images in the (train, test) splits.
+    /// Whether the data set is images (read from IDX files) rather than generated.
+    pub fn is_image(self) -> bool {
+        self != DatasetKind::Gaussian
+    }
+
+    /// Images in the (train, test) splits (none for generated data).
     pub fn sizes(self) -> (usize, usize) {
         match self {
             DatasetKind::Mnist | DatasetKind::FashionMnist => (60_000, 10_000),
+            DatasetKind::Gaussian => (0, 0),
         }
     }
 
@@ -82,6 +94,26 @@ pub struct DatasetSpec {
     /// Use only the first `test_size` test images.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_size: Option<usize>,
+    /// Gaussian: correlation ρ of each (x, y) pair (default 0.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cov_xy: Option<f64>,
+    /// Gaussian: number of independent correlated pairs (x, y ∈ ℝᵈ; default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dim: Option<usize>,
+    /// Gaussian: how marginal samples are made (default `independent`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marginal: Option<MarginalKind>,
+}
+
+/// How MINE's marginal samples pair x with a y that is independent of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MarginalKind {
+    /// y from a second, independent draw (the reference).
+    #[default]
+    Independent,
+    /// y of the same batch, shuffled.
+    Shuffle,
 }
 
 impl Default for DatasetSpec {
@@ -91,6 +123,9 @@ impl Default for DatasetSpec {
             dir: PathBuf::from("data"),
             train_size: None,
             test_size: None,
+            cov_xy: None,
+            dim: None,
+            marginal: None,
         }
     }
 }
@@ -222,12 +257,49 @@ impl Default for HeadsSpec {
     }
 }
 
+/// `[model]`: the MINE networks (the statistics network T, and on images the encoder's latent
+/// code). Unused keys are left out of the resolved config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSpec {
+    /// Images: size of the encoder's linear code E(x) (default 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latent_dim: Option<usize>,
+    /// Width h of T(x, y) = Dense(1)(ReLU(Dense_h(x) + Dense_h(y))) (default 16 on the
+    /// Gaussian, 1024 on images).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<usize>,
+}
+
+impl ModelSpec {
+    /// True when no key applies (IIC), so the section is not written.
+    pub fn is_empty(&self) -> bool {
+        self.latent_dim.is_none() && self.hidden.is_none()
+    }
+}
+
 /// Which objective.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum LossKind {
+    /// Invariant Information Clustering: −I between the cluster assignments of the two views.
     #[default]
     Iic,
+    /// MINE with the Donsker–Varadhan bound E_joint[T] − ln E_marginal[e^T] (the reference).
+    Mine,
+    /// MINE with the paper's bias-corrected gradient: E[e^T] in the gradient divided by a
+    /// moving average instead of the batch mean.
+    #[serde(alias = "mine-ema")]
+    MineEma,
+    /// The NWJ (f-divergence) bound E_joint[T] − E_marginal[e^(T−1)].
+    Nwj,
+}
+
+impl LossKind {
+    /// Whether this is one of the MINE family (needs a statistics network).
+    pub fn is_mine(self) -> bool {
+        self != LossKind::Iic
+    }
 }
 
 /// `[loss]`.
@@ -235,8 +307,11 @@ pub enum LossKind {
 #[serde(deny_unknown_fields, default)]
 pub struct LossSpec {
     pub kind: LossKind,
-    /// Entries of the joint P below `eps` are clipped to it before taking logs.
+    /// IIC: entries of the joint P below `eps` are clipped to it before taking logs.
     pub eps: f64,
+    /// `mine_ema`: rate of the moving average of E_marginal[e^T] (default 0.01).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ema_rate: Option<f64>,
 }
 
 impl Default for LossSpec {
@@ -244,13 +319,14 @@ impl Default for LossSpec {
         Self {
             kind: LossKind::Iic,
             eps: 1e-7,
+            ema_rate: None,
         }
     }
 }
 
 /// Which evaluator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum EvaluatorKind {
     /// One-to-one cluster→label matching accuracy (always computed: the `accuracy` column).
     #[default]
@@ -261,6 +337,12 @@ pub enum EvaluatorKind {
     Ari,
     /// Many-to-one accuracy, for heads with more clusters than classes.
     Majority,
+    /// Gaussian: the true MI, −(d/2)·ln(1−ρ²).
+    AnalyticMi,
+    /// Gaussian: histogram plug-in estimate from many samples (the reference's check).
+    BinnedMi,
+    /// Images + MINE: a linear classifier on the frozen codes (held-out and book protocols).
+    LinearProbe,
 }
 
 impl EvaluatorKind {
@@ -271,7 +353,18 @@ impl EvaluatorKind {
             EvaluatorKind::Nmi => "nmi",
             EvaluatorKind::Ari => "ari",
             EvaluatorKind::Majority => "majority",
+            EvaluatorKind::AnalyticMi => "analytic_mi",
+            EvaluatorKind::BinnedMi => "binned_mi",
+            EvaluatorKind::LinearProbe => "linear_probe",
         }
+    }
+
+    /// Whether it scores a clustering (IIC) rather than an MI estimate or a code.
+    pub fn is_clustering(self) -> bool {
+        matches!(
+            self,
+            EvaluatorKind::Hungarian | EvaluatorKind::Nmi | EvaluatorKind::Ari | EvaluatorKind::Majority
+        )
     }
 }
 
@@ -290,19 +383,42 @@ impl Default for Evaluators {
 }
 
 /// `[evaluator]`: `kind = "hungarian"` or a list such as `["hungarian", "nmi", "ari"]`.
+/// The default depends on the pipeline: `hungarian` for IIC, `["analytic_mi", "binned_mi"]`
+/// for MINE on the Gaussian, `linear_probe` for MINE on images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvaluatorSpec {
-    pub kind: Evaluators,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Evaluators>,
+    /// `binned_mi`: bins per axis (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bins: Option<usize>,
+    /// `binned_mi`: samples drawn (default 1,000,000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binned_samples: Option<usize>,
+    /// `linear_probe`: training epochs of the classifier (default 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_epochs: Option<usize>,
 }
 
 impl EvaluatorSpec {
-    /// The evaluators besides Hungarian accuracy (which is always reported), in order.
+    /// Every evaluator named, in order (after resolution: never empty).
+    pub fn all(&self) -> Vec<EvaluatorKind> {
+        match &self.kind {
+            None => Vec::new(),
+            Some(Evaluators::One(k)) => vec![*k],
+            Some(Evaluators::Many(v)) => v.clone(),
+        }
+    }
+
+    /// Whether `k` is among the evaluators.
+    pub fn has(&self, k: EvaluatorKind) -> bool {
+        self.all().contains(&k)
+    }
+
+    /// The clustering evaluators besides Hungarian accuracy (always reported), in order.
     pub fn extra(&self) -> Vec<EvaluatorKind> {
-        let all = match &self.kind {
-            Evaluators::One(k) => vec![*k],
-            Evaluators::Many(v) => v.clone(),
-        };
+        let all: Vec<EvaluatorKind> = self.all().into_iter().filter(|k| k.is_clustering()).collect();
         let mut out: Vec<EvaluatorKind> = Vec::new();
         for k in all {
             if k != EvaluatorKind::Hungarian && !out.contains(&k) {
@@ -325,6 +441,9 @@ pub struct TrainSpec {
     pub lr_decay_every: usize,
     /// Adam's epsilon (Keras' 1e-7 as in the reference; burn's own default is 1e-5).
     pub adam_eps: f64,
+    /// Gaussian: training steps of `batch_size` samples (default 1000, the reference's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<usize>,
 }
 
 impl Default for TrainSpec {
@@ -336,11 +455,32 @@ impl Default for TrainSpec {
             lr_decay: 0.8,
             lr_decay_every: 400,
             adam_eps: 1e-7,
+            steps: None,
         }
     }
 }
 
+/// What a spec trains, decided by its dataset and loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// IIC clustering heads on images.
+    Iic,
+    /// MINE estimating the MI of a Gaussian.
+    MineGaussian,
+    /// MINE as an encoder objective on images.
+    MineImages,
+}
+
 impl Spec {
+    /// What this spec trains (Gaussian data with an IIC loss is rejected by validation).
+    pub fn method(&self) -> Method {
+        match (self.dataset.kind.is_image(), self.loss.kind.is_mine()) {
+            (false, _) => Method::MineGaussian,
+            (true, true) => Method::MineImages,
+            (true, false) => Method::Iic,
+        }
+    }
+
     /// Number of label classes of the data set (10 for both MNIST variants).
     pub fn classes(&self) -> usize {
         10

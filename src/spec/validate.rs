@@ -1,7 +1,7 @@
 //! Cross-field rules that serde's types cannot express. Every violation is collected, so a
 //! user fixes them all in one go.
 
-use super::Spec;
+use super::{DatasetKind, EvaluatorKind, LossKind, Method, Spec};
 use crate::model::vgg::VggLayout;
 
 /// A broken rule: the dotted key it concerns and what was expected.
@@ -132,7 +132,7 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
     }
     let d = &spec.dataset;
     let (train_max, test_max) = d.kind.sizes();
-    if let Some(n) = d.train_size {
+    if let Some(n) = d.train_size.filter(|_| d.kind.is_image()) {
         if n == 0 || n > train_max {
             p.add(
                 "dataset.train_size",
@@ -148,7 +148,7 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
             );
         }
     }
-    if let Some(n) = d.test_size {
+    if let Some(n) = d.test_size.filter(|_| d.kind.is_image()) {
         if n == 0 || n > test_max {
             p.add(
                 "dataset.test_size",
@@ -156,6 +156,7 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
             );
         }
     }
+    method_rules(spec, &mut p);
     let name = &spec.pipeline.name;
     if name.contains(['/', '\\']) || name.starts_with('.') {
         p.add(
@@ -164,4 +165,92 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
         );
     }
     p.0
+}
+
+/// Keys and evaluators must fit what the pipeline trains (IIC, MINE on a Gaussian, MINE on
+/// images): a key that would be silently ignored is an error instead.
+fn method_rules(spec: &Spec, p: &mut Problems) {
+    let method = spec.method();
+    let d = &spec.dataset;
+    let gaussian = d.kind == DatasetKind::Gaussian;
+    if gaussian && spec.loss.kind == LossKind::Iic {
+        p.add(
+            "loss.kind",
+            "the gaussian data set needs a MINE loss (`mine`, `mine_ema` or `nwj`); `iic` clusters images",
+        );
+        return;
+    }
+    let only = |p: &mut Problems, key: &str, set: bool, ok: bool, where_: &str| {
+        if set && !ok {
+            p.add(key, format!("applies only to {where_}; remove it"));
+        }
+    };
+    only(p, "dataset.train_size", d.train_size.is_some(), !gaussian, "image data sets");
+    only(p, "dataset.test_size", d.test_size.is_some(), !gaussian, "image data sets");
+    only(p, "dataset.cov_xy", d.cov_xy.is_some(), gaussian, "dataset.kind = \"gaussian\"");
+    only(p, "dataset.dim", d.dim.is_some(), gaussian, "dataset.kind = \"gaussian\"");
+    only(p, "dataset.marginal", d.marginal.is_some(), gaussian, "dataset.kind = \"gaussian\"");
+    only(p, "train.steps", spec.train.steps.is_some(), gaussian, "dataset.kind = \"gaussian\" (images train for `train.epochs`)");
+    let mine_images = method == Method::MineImages;
+    only(p, "model.latent_dim", spec.model.latent_dim.is_some(), mine_images, "MINE on images");
+    only(p, "model.hidden", spec.model.hidden.is_some(), method != Method::Iic, "MINE losses");
+    only(p, "loss.ema_rate", spec.loss.ema_rate.is_some(), spec.loss.kind == LossKind::MineEma, "loss.kind = \"mine_ema\"");
+    if let Some(r) = d.cov_xy {
+        if !(r.is_finite() && r > -1.0 && r < 1.0) {
+            p.add("dataset.cov_xy", format!("expected a correlation in (-1, 1), got {r}"));
+        }
+    }
+    for (key, v) in [
+        ("dataset.dim", d.dim),
+        ("model.latent_dim", spec.model.latent_dim),
+        ("model.hidden", spec.model.hidden),
+        ("train.steps", spec.train.steps),
+        ("evaluator.probe_epochs", spec.evaluator.probe_epochs),
+    ] {
+        if v == Some(0) {
+            p.add(key, "expected at least 1, got 0");
+        }
+    }
+    if let Some(r) = spec.loss.ema_rate {
+        if !(r.is_finite() && r > 0.0 && r <= 1.0) {
+            p.add("loss.ema_rate", format!("expected a rate in (0, 1], got {r}"));
+        }
+    }
+    let e = &spec.evaluator;
+    for k in e.all() {
+        let fits = match k {
+            k if k.is_clustering() => method == Method::Iic,
+            EvaluatorKind::AnalyticMi | EvaluatorKind::BinnedMi => method == Method::MineGaussian,
+            _ => mine_images,
+        };
+        if !fits {
+            let wanted = match method {
+                Method::Iic => "hungarian, nmi, ari, majority",
+                Method::MineGaussian => "analytic_mi, binned_mi",
+                Method::MineImages => "linear_probe",
+            };
+            p.add(
+                "evaluator.kind",
+                format!("`{}` does not apply to this pipeline; expected some of: {wanted}", k.name()),
+            );
+        }
+    }
+    if e.kind.as_ref().is_some_and(|_| e.all().is_empty()) {
+        p.add("evaluator.kind", "expected at least one evaluator");
+    }
+    let binned = e.has(EvaluatorKind::BinnedMi) || (e.kind.is_none() && gaussian);
+    only(p, "evaluator.bins", e.bins.is_some(), binned, "the `binned_mi` evaluator");
+    only(p, "evaluator.binned_samples", e.binned_samples.is_some(), binned, "the `binned_mi` evaluator");
+    let probe = e.has(EvaluatorKind::LinearProbe) || (e.kind.is_none() && mine_images);
+    only(p, "evaluator.probe_epochs", e.probe_epochs.is_some(), probe, "the `linear_probe` evaluator");
+    if let Some(b) = e.bins {
+        if b < 2 {
+            p.add("evaluator.bins", format!("expected at least 2 bins, got {b}"));
+        }
+    }
+    if let Some(n) = e.binned_samples {
+        if n < 1000 {
+            p.add("evaluator.binned_samples", format!("expected at least 1000 samples, got {n}"));
+        }
+    }
 }

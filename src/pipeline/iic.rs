@@ -1,132 +1,29 @@
-//! Running a resolved spec end to end: data → model → train → eval → results.
+//! IIC: train the clustering heads, evaluate them every epoch, record the honest head.
 
+use super::{base_row, provenance, RunContext, RunReport};
 use crate::backend::BackendKind;
 use crate::data::Augmenter;
 use crate::eval::Scores;
 use crate::model::{IicNet, IicNetConfig};
 use crate::results::weights::{self, Which};
-use crate::results::{evaluator_value, git_commit, run_id, summary, write_atomic, RunDir, RunInfo};
-use crate::spec::Spec;
-use crate::spec::{load, SpecSource};
+use crate::results::{evaluator_value, summary, write_atomic, RunInfo};
+use crate::spec::{load, Spec, SpecSource};
 use crate::train::{evaluate, fit, EpochRecord, Progress};
-use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-/// How to run, beyond the spec itself.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// Results root (default `results/`).
-    pub out: PathBuf,
-    pub backend: BackendKind,
-    /// The overrides given (env / `--set`), recorded in `run.toml`.
-    pub overrides: Vec<String>,
-    pub progress: Progress,
-}
-
-/// What a finished run reports.
-#[derive(Debug, Clone)]
-pub struct RunReport {
-    pub run_dir: PathBuf,
-    pub summary: PathBuf,
-    pub records: Vec<EpochRecord>,
-    pub wall_seconds: f64,
-}
-
-/// Trains and evaluates `spec`, writing `config.toml`, `run.toml`, `metrics.csv` (after every
-/// epoch) and the run's row of `summary.csv`.
-pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
-    use anyhow::Context;
-    let started = Instant::now();
-    let devices = opts.backend.open().map_err(anyhow::Error::msg)?;
-    let device_name = format!("{:?}", devices.eval);
-    let p = opts.progress;
-    p.info(&format!(
-        "mirun {}: pipeline `{}`, backend {} ({device_name})",
-        env!("CARGO_PKG_VERSION"),
-        spec.pipeline.name,
-        opts.backend.name()
-    ));
-    let data = crate::data::load(&spec.dataset)?;
-    p.info(&format!(
-        "data: {} — {} train / {} test images from {}",
-        spec.dataset.kind.name(),
-        data.train.len(),
-        data.test.len(),
-        spec.dataset.dir.join(spec.dataset.kind.name()).display()
-    ));
-    let info = RunInfo {
-        run_id: run_id(spec),
-        seed: spec.pipeline.seed,
-        backend: opts.backend.name().into(),
-        device: device_name.clone(),
-        mirun_version: env!("CARGO_PKG_VERSION").into(),
-        git_commit: git_commit(),
-        started_unix: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-        overrides: opts.overrides.clone(),
-    };
-    let _lock = lock_run(&opts.out.join(&spec.pipeline.name).join(&info.run_id))?;
-    let dir = RunDir::create(&opts.out, spec, &info).with_context(|| {
-        format!(
-            "cannot write the run directory under {}",
-            opts.out.display()
-        )
-    })?;
-    p.info(&format!("run {} → {}", info.run_id, dir.path.display()));
-    let summary_path = opts.out.join(&spec.pipeline.name).join("summary.csv");
-    match train_and_record(spec, opts, &data, &devices, &dir, &info, started) {
-        Ok(report) => Ok(report),
-        Err(e) => {
-            // The run is marked failed, with the reason, rather than silently missing.
-            let mut row = summary_row(spec, &info, &[], started.elapsed().as_secs_f64());
-            row[1].1 = "failed".into();
-            row.push(("error".into(), format!("{e:#}").replace('\n', " ")));
-            if let Err(w) = summary::upsert(&summary_path, &row) {
-                p.info(&format!("could not record the failure: {w}"));
-            }
-            Err(e)
-        }
-    }
-}
-
-/// Holds `<run-dir>/.lock` for the run's lifetime, so two processes never train (and write)
-/// the same run at once; released when the process ends, however it ends.
-fn lock_run(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
-    use anyhow::Context;
-    std::fs::create_dir_all(path)
-        .with_context(|| format!("cannot create the run directory {}", path.display()))?;
-    let lock_path = path.join(".lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("cannot open {}", lock_path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-            "run {} is already running in another mirun process (it holds {})",
-            path.display(),
-            lock_path.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
-        }
-    }
-}
 
 /// Trains, writing metrics and weights after every epoch, then the summary row.
-fn train_and_record(
-    spec: &Spec,
-    opts: &RunOptions,
+pub(super) fn train_and_record(
+    ctx: &RunContext,
     data: &crate::data::Dataset,
-    devices: &crate::backend::Devices,
-    dir: &RunDir,
-    info: &RunInfo,
-    started: Instant,
 ) -> anyhow::Result<RunReport> {
+    let RunContext {
+        spec,
+        opts,
+        devices,
+        dir,
+        info,
+        started,
+        ..
+    } = *ctx;
     let p = opts.progress;
 
     let extra = spec.evaluator.extra();
@@ -148,7 +45,7 @@ fn train_and_record(
     let records = fit(spec, data, devices, p, &mut observe)?;
     let wall = started.elapsed().as_secs_f64();
 
-    let summary_path = opts.out.join(&spec.pipeline.name).join("summary.csv");
+    let summary_path = ctx.summary.clone();
     let row = summary_row(spec, info, &records, wall);
     summary::upsert(&summary_path, &row)?;
     if let Some(last) = records.last() {
@@ -162,7 +59,7 @@ fn train_and_record(
     Ok(RunReport {
         run_dir: dir.path.clone(),
         summary: summary_path,
-        records,
+        row,
         wall_seconds: wall,
     })
 }
@@ -195,13 +92,7 @@ pub fn summary_row(
     records: &[EpochRecord],
     wall: f64,
 ) -> Vec<(String, String)> {
-    let mut row = vec![("run_id".to_string(), info.run_id.clone())];
-    row.push(("status".into(), "finished".into()));
-    row.extend(
-        spec.flatten()
-            .into_iter()
-            .filter(|(k, _)| k != "dataset.dir"),
-    );
+    let mut row = base_row(spec, info);
     if let Some(last) = records.last() {
         let accs: Vec<_> = last
             .heads
@@ -227,10 +118,7 @@ pub fn summary_row(
         }
     }
     row.push(("wall_seconds".into(), format!("{wall:.1}")));
-    row.push(("backend".into(), info.backend.clone()));
-    row.push(("device".into(), info.device.clone()));
-    row.push(("mirun_version".into(), info.mirun_version.clone()));
-    row.push(("git_commit".into(), info.git_commit.clone()));
+    row.extend(provenance(info));
     row
 }
 

@@ -1,0 +1,89 @@
+//! MINE's networks: the statistics network T(x, y) and, on images, an encoder E(x) (the VGG
+//! backbone plus a linear code) trained jointly with T.
+
+use super::vgg::{Vgg, VggConfig, VggLayout};
+use crate::spec::Spec;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+/// `simple_mine`: T(x, y) = Dense(1)(ReLU(Dense_h(x) + Dense_h(y))).
+#[derive(Module, Debug)]
+pub struct StatisticsNet {
+    x: Linear,
+    y: Linear,
+    out: Linear,
+}
+
+impl StatisticsNet {
+    /// T for `dx`- and `dy`-dimensional inputs with `hidden` units.
+    pub fn new(dx: usize, dy: usize, hidden: usize, device: &Device) -> Self {
+        Self {
+            x: LinearConfig::new(dx, hidden).init(device),
+            y: LinearConfig::new(dy, hidden).init(device),
+            out: LinearConfig::new(hidden, 1).init(device),
+        }
+    }
+
+    /// `[N, dx]`, `[N, dy]` → `[N]` values of T.
+    pub fn forward(&self, x: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
+        let h = relu(self.x.forward(x) + self.y.forward(y));
+        self.out.forward(h).flatten(0, 1)
+    }
+}
+
+/// MINE on images: encoder E (VGG + linear code) and T on pairs of codes.
+#[derive(Module, Debug)]
+pub struct MineImageNet {
+    backbone: Vgg,
+    code: Linear,
+    pub t: StatisticsNet,
+}
+
+impl MineImageNet {
+    /// Builds E and T from a (resolved) MINE-on-images spec.
+    pub fn from_spec(spec: &Spec, device: &Device) -> Result<Self, String> {
+        let backbone = VggConfig {
+            layout: VggLayout::from_cfg(&spec.backbone.cfg)?,
+            batch_norm: spec.backbone.batch_norm,
+            kernel_size: spec.backbone.kernel_size,
+            in_channels: 1,
+        };
+        let features = backbone.layout.output_features(spec.augment.size)?;
+        let latent = spec.model.latent_dim.unwrap_or(10);
+        let hidden = spec.model.hidden.unwrap_or(1024);
+        Ok(Self {
+            backbone: backbone.init(device),
+            code: LinearConfig::new(features, latent).init(device),
+            t: StatisticsNet::new(latent, latent, hidden, device),
+        })
+    }
+
+    /// `[N, 1, S, S]` images → `[N, latent]` codes (linear, no activation).
+    pub fn encode(&self, x: Tensor<4>) -> Tensor<2> {
+        self.code.forward(self.backbone.forward(x).flatten(1, 3))
+    }
+}
+
+/// The linear probe: Dense(256) with no activation, then Dense(classes) (softmax in the loss).
+#[derive(Module, Debug)]
+pub struct LinearProbe {
+    hidden: Linear,
+    out: Linear,
+}
+
+impl LinearProbe {
+    /// A probe from `latent`-dimensional codes to `classes` logits.
+    pub fn new(latent: usize, classes: usize, device: &Device) -> Self {
+        Self {
+            hidden: LinearConfig::new(latent, 256).init(device),
+            out: LinearConfig::new(256, classes).init(device),
+        }
+    }
+
+    /// `[N, latent]` → `[N, classes]` logits.
+    pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
+        self.out.forward(self.hidden.forward(z))
+    }
+}

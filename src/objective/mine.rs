@@ -1,0 +1,66 @@
+//! MINE objectives (Belghazi et al. 2018) on T's values for joint samples `tj` and marginal
+//! samples `tm`. Each returns the loss to minimise (minus the bound) and the bound's value.
+
+use burn::tensor::Tensor;
+
+/// ln mean(e^t), computed with the max shifted out; also returns the shift and mean(e^(t−m)).
+fn log_mean_exp(t: Tensor<1>) -> (Tensor<1>, f32, Tensor<1>) {
+    let m: f32 = t.clone().max().into_scalar();
+    let mean_shifted = t.sub_scalar(m).exp().mean();
+    let lme = mean_shifted.clone().log().add_scalar(m as f64);
+    (lme, m, mean_shifted)
+}
+
+/// The Donsker–Varadhan bound E_joint[T] − ln E_marginal[e^T] as a `[1]` tensor.
+pub fn dv_bound(tj: Tensor<1>, tm: Tensor<1>) -> Tensor<1> {
+    let (lme, _, _) = log_mean_exp(tm);
+    tj.mean() - lme
+}
+
+/// Plain MINE: the loss is −DV (the reference's).
+pub fn mine_loss(tj: Tensor<1>, tm: Tensor<1>) -> Tensor<1> {
+    dv_bound(tj, tm).neg()
+}
+
+/// Moving average of E_marginal[e^T] for [`mine_ema_loss`].
+#[derive(Debug, Clone, Copy)]
+pub struct Ema {
+    /// Update rate (the paper's α; 0.01 by default).
+    pub rate: f64,
+    /// Current average; `None` before the first batch.
+    pub value: Option<f64>,
+}
+
+impl Ema {
+    /// A fresh average with update `rate`.
+    pub fn new(rate: f64) -> Self {
+        Self { rate, value: None }
+    }
+}
+
+/// MINE with the bias-corrected gradient. The value is −DV, exactly as [`mine_loss`]; the
+/// gradient of ln E[e^T] is ∇E[e^T] / ema instead of ∇E[e^T] / mean(e^T) of the batch, where ema
+/// is the moving average updated with this batch.
+pub fn mine_ema_loss(tj: Tensor<1>, tm: Tensor<1>, ema: &mut Ema) -> Tensor<1> {
+    let (lme, m, mean_shifted) = log_mean_exp(tm);
+    let batch = (mean_shifted.clone().into_scalar::<f32>() as f64) * (m as f64).exp();
+    let avg = match ema.value {
+        None => batch,
+        Some(v) => (1.0 - ema.rate) * v + ema.rate * batch,
+    };
+    ema.value = Some(avg);
+    let value = (tj.clone().mean() - lme).neg();
+    // ∇ of this surrogate: −∇E[T_joint] + ∇E[e^T_marginal] / ema.
+    let surrogate = tj.mean().neg() + mean_shifted.mul_scalar((m as f64).exp() / avg.max(1e-30));
+    surrogate.clone() - surrogate.detach() + value.detach()
+}
+
+/// The NWJ bound E_joint[T] − E_marginal[e^(T−1)] as a `[1]` tensor.
+pub fn nwj_bound(tj: Tensor<1>, tm: Tensor<1>) -> Tensor<1> {
+    tj.mean() - tm.sub_scalar(1.0).exp().mean()
+}
+
+/// NWJ: the loss is −NWJ.
+pub fn nwj_loss(tj: Tensor<1>, tm: Tensor<1>) -> Tensor<1> {
+    nwj_bound(tj, tm).neg()
+}

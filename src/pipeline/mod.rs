@@ -1,0 +1,177 @@
+//! Running a resolved spec end to end: data → model → train → eval → results. This module sets
+//! a run up (devices, data, run directory, lock) and records failures; `iic` and `mine` train.
+
+mod iic;
+mod mine;
+
+pub use iic::{epoch_line, eval_run, summary_row};
+
+use crate::backend::BackendKind;
+use crate::results::{git_commit, run_id, summary, RunDir, RunInfo};
+use crate::spec::{Method, Spec};
+use crate::train::Progress;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// How to run, beyond the spec itself.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Results root (default `results/`).
+    pub out: PathBuf,
+    pub backend: BackendKind,
+    /// The overrides given (env / `--set`), recorded in `run.toml`.
+    pub overrides: Vec<String>,
+    pub progress: Progress,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub run_dir: PathBuf,
+    pub summary: PathBuf,
+    /// The run's row of `summary.csv`.
+    pub row: Vec<(String, String)>,
+    pub wall_seconds: f64,
+}
+
+/// What every training stage gets: the spec, where to write, and the run's provenance.
+pub struct RunContext<'a> {
+    pub spec: &'a Spec,
+    pub opts: &'a RunOptions,
+    pub devices: &'a crate::backend::Devices,
+    pub dir: &'a RunDir,
+    pub info: &'a RunInfo,
+    pub started: Instant,
+    /// `<out>/<name>/summary.csv`.
+    pub summary: PathBuf,
+}
+
+/// The start of every summary row: run id, status, every resolved parameter (dotted keys; the
+/// data directory left out: it does not change results).
+pub fn base_row(spec: &Spec, info: &RunInfo) -> Vec<(String, String)> {
+    let mut row = vec![("run_id".to_string(), info.run_id.clone())];
+    row.push(("status".into(), "finished".into()));
+    row.extend(
+        spec.flatten()
+            .into_iter()
+            .filter(|(k, _)| k != "dataset.dir"),
+    );
+    row
+}
+
+/// The end of every summary row: provenance.
+pub fn provenance(info: &RunInfo) -> Vec<(String, String)> {
+    vec![
+        ("backend".into(), info.backend.clone()),
+        ("device".into(), info.device.clone()),
+        ("mirun_version".into(), info.mirun_version.clone()),
+        ("git_commit".into(), info.git_commit.clone()),
+    ]
+}
+
+/// Trains and evaluates `spec`, writing `config.toml`, `run.toml`, `metrics.csv` (after every
+/// epoch) and the run's row of `summary.csv`.
+pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
+    use anyhow::Context;
+    let started = Instant::now();
+    let devices = opts.backend.open().map_err(anyhow::Error::msg)?;
+    let device_name = format!("{:?}", devices.eval);
+    let p = opts.progress;
+    p.info(&format!(
+        "mirun {}: pipeline `{}`, backend {} ({device_name})",
+        env!("CARGO_PKG_VERSION"),
+        spec.pipeline.name,
+        opts.backend.name()
+    ));
+    let data = if spec.dataset.kind.is_image() {
+        let data = crate::data::load(&spec.dataset)?;
+        p.info(&format!(
+            "data: {} — {} train / {} test images from {}",
+            spec.dataset.kind.name(),
+            data.train.len(),
+            data.test.len(),
+            spec.dataset.dir.join(spec.dataset.kind.name()).display()
+        ));
+        Some(data)
+    } else {
+        None
+    };
+    let info = RunInfo {
+        run_id: run_id(spec),
+        seed: spec.pipeline.seed,
+        backend: opts.backend.name().into(),
+        device: device_name.clone(),
+        mirun_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: git_commit(),
+        started_unix: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        overrides: opts.overrides.clone(),
+    };
+    let _lock = lock_run(&opts.out.join(&spec.pipeline.name).join(&info.run_id))?;
+    let dir = RunDir::create(&opts.out, spec, &info).with_context(|| {
+        format!(
+            "cannot write the run directory under {}",
+            opts.out.display()
+        )
+    })?;
+    p.info(&format!("run {} → {}", info.run_id, dir.path.display()));
+    let summary_path = opts.out.join(&spec.pipeline.name).join("summary.csv");
+    let ctx = RunContext {
+        spec,
+        opts,
+        devices: &devices,
+        dir: &dir,
+        info: &info,
+        started,
+        summary: summary_path.clone(),
+    };
+    let outcome = match (spec.method(), &data) {
+        (Method::MineGaussian, _) => mine::gaussian(&ctx),
+        (Method::Iic, Some(data)) => iic::train_and_record(&ctx, data),
+        (Method::MineImages, Some(data)) => mine::images(&ctx, data),
+        (_, None) => Err(anyhow::anyhow!("no image data loaded")),
+    };
+    match outcome {
+        Ok(report) => Ok(report),
+        Err(e) => {
+            // The run is marked failed, with the reason, rather than silently missing.
+            let mut row = base_row(spec, &info);
+            row.push(("wall_seconds".into(), format!("{:.1}", started.elapsed().as_secs_f64())));
+            row[1].1 = "failed".into();
+            row.push(("error".into(), format!("{e:#}").replace('\n', " ")));
+            if let Err(w) = summary::upsert(&summary_path, &row) {
+                p.info(&format!("could not record the failure: {w}"));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Holds `<run-dir>/.lock` for the run's lifetime, so two processes never train (and write)
+/// the same run at once; released when the process ends, however it ends.
+fn lock_run(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use anyhow::Context;
+    std::fs::create_dir_all(path)
+        .with_context(|| format!("cannot create the run directory {}", path.display()))?;
+    let lock_path = path.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "run {} is already running in another mirun process (it holds {})",
+            path.display(),
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
+    }
+}
+
