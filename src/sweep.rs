@@ -183,13 +183,12 @@ pub fn run_sweep(opts: &SweepOptions, planned: &[PlannedPoint]) -> anyhow::Resul
     let jobs = opts.jobs.max(1);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let Some(pp) = queue.lock().map(|mut q| q.next()).ok().flatten() else {
-                    break;
-                };
-                if let Err(log) = run_point(&exe, opts, pp, n, jobs) {
-                    if let Ok(mut f) = failed.lock() {
-                        f.push((pp.point.label(), log));
+            scope.spawn(|| {
+                while let Some(pp) = queue.lock().map(|mut q| q.next()).ok().flatten() {
+                    if let Err(log) = run_point(&exe, opts, pp, n, jobs) {
+                        if let Ok(mut f) = failed.lock() {
+                            f.push((pp.point.label(), log));
+                        }
                     }
                 }
             });

@@ -19,7 +19,8 @@ pub fn binned_mi(x: &[f32], y: &[f32], bins: usize) -> f64 {
     };
     let (xl, xw) = range(x);
     let (yl, yw) = range(y);
-    let bin = |v: f32, lo: f64, w: f64| (((v as f64 - lo) / w * bins as f64) as usize).min(bins - 1);
+    let bin =
+        |v: f32, lo: f64, w: f64| (((v as f64 - lo) / w * bins as f64) as usize).min(bins - 1);
     let mut joint = vec![0u64; bins * bins];
     for i in 0..n {
         joint[bin(x[i], xl, xw) * bins + bin(y[i], yl, yw)] += 1;

@@ -26,7 +26,11 @@ impl Codes<'_> {
     fn rows(&self, idx: &[usize], device: &Device) -> Tensor<2> {
         let rows: Vec<f32> = idx
             .iter()
-            .flat_map(|&i| self.values[i * self.dim..(i + 1) * self.dim].iter().copied())
+            .flat_map(|&i| {
+                self.values[i * self.dim..(i + 1) * self.dim]
+                    .iter()
+                    .copied()
+            })
             .collect();
         Tensor::from_data(TensorData::new(rows, [idx.len(), self.dim]), device)
     }
@@ -58,7 +62,10 @@ pub fn probe_accuracy(
                 onehot[r * classes + fit.labels[i] as usize] = 1.0;
             }
             let y = Tensor::<2>::from_data(TensorData::new(onehot, [idx.len(), classes]), train);
-            let loss = (log_softmax(model.forward(x), 1) * y).sum_dim(1).mean().neg();
+            let loss = (log_softmax(model.forward(x), 1) * y)
+                .sum_dim(1)
+                .mean()
+                .neg();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(1e-3, model, grads);
         }

@@ -29,7 +29,12 @@ pub(super) fn gaussian(ctx: &RunContext) -> anyhow::Result<RunReport> {
         let n = spec.evaluator.binned_samples.unwrap_or(1_000_000);
         let mut rng = ChaCha8Rng::seed_from_u64(mix(spec.pipeline.seed, 1, 1));
         let (x, y) = g.joint(n, &mut rng);
-        Some(binned_mi_pairs(&x, &y, g.dim, spec.evaluator.bins.unwrap_or(100)))
+        Some(binned_mi_pairs(
+            &x,
+            &y,
+            g.dim,
+            spec.evaluator.bins.unwrap_or(100),
+        ))
     } else {
         None
     };
@@ -42,7 +47,7 @@ pub(super) fn gaussian(ctx: &RunContext) -> anyhow::Result<RunReport> {
     ));
     let steps = spec.train.steps.unwrap_or(1000);
     let mut observe = |s: &MiStep| {
-        if s.step % (steps / 10).max(1) == 0 {
+        if s.step.is_multiple_of((steps / 10).max(1)) {
             p.info(&format!(
                 "step {}/{steps}  bound {:.4}  estimate (mean of last {}) {:.4}",
                 s.step,
@@ -141,7 +146,10 @@ pub(super) fn images(ctx: &RunContext, data: &crate::data::Dataset) -> anyhow::R
     let last = records.last();
     let mut row = base_row(spec, ctx.info);
     row.push(("epochs_done".into(), records.len().to_string()));
-    row.push(("probe_heldout".into(), opt(last.and_then(|r| r.probe_heldout))));
+    row.push((
+        "probe_heldout".into(),
+        opt(last.and_then(|r| r.probe_heldout)),
+    ));
     row.push(("probe_book".into(), opt(last.and_then(|r| r.probe_book))));
     row.push(("mi_estimate".into(), opt(last.map(|r| r.estimate))));
     row.push(("loss".into(), opt(last.map(|r| r.loss))));

@@ -138,7 +138,10 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
         Err(e) => {
             // The run is marked failed, with the reason, rather than silently missing.
             let mut row = base_row(spec, &info);
-            row.push(("wall_seconds".into(), format!("{:.1}", started.elapsed().as_secs_f64())));
+            row.push((
+                "wall_seconds".into(),
+                format!("{:.1}", started.elapsed().as_secs_f64()),
+            ));
             row[1].1 = "failed".into();
             row.push(("error".into(), format!("{e:#}").replace('\n', " ")));
             if let Err(w) = summary::upsert(&summary_path, &row) {
@@ -174,4 +177,3 @@ fn lock_run(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
         }
     }
 }
-

@@ -363,7 +363,10 @@ impl EvaluatorKind {
     pub fn is_clustering(self) -> bool {
         matches!(
             self,
-            EvaluatorKind::Hungarian | EvaluatorKind::Nmi | EvaluatorKind::Ari | EvaluatorKind::Majority
+            EvaluatorKind::Hungarian
+                | EvaluatorKind::Nmi
+                | EvaluatorKind::Ari
+                | EvaluatorKind::Majority
         )
     }
 }
@@ -418,7 +421,11 @@ impl EvaluatorSpec {
 
     /// The clustering evaluators besides Hungarian accuracy (always reported), in order.
     pub fn extra(&self) -> Vec<EvaluatorKind> {
-        let all: Vec<EvaluatorKind> = self.all().into_iter().filter(|k| k.is_clustering()).collect();
+        let all: Vec<EvaluatorKind> = self
+            .all()
+            .into_iter()
+            .filter(|k| k.is_clustering())
+            .collect();
         let mut out: Vec<EvaluatorKind> = Vec::new();
         for k in all {
             if k != EvaluatorKind::Hungarian && !out.contains(&k) {

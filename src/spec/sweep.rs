@@ -71,8 +71,10 @@ impl SweepSpec {
     pub fn from_file(path: &Path) -> Result<Option<Self>, SweepError> {
         let at = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| err(&at, e.to_string()))?;
-        let table: toml::Table = toml::from_str(&text)
-            .map_err(|e| err(&at, format!("malformed TOML: {}", e.message())))?;
+        // Malformed TOML is left to the spec loader, which reports it with line and column.
+        let Ok(table) = toml::from_str::<toml::Table>(&text) else {
+            return Ok(None);
+        };
         let Some(sweep) = table.get("sweep") else {
             return Ok(None);
         };

@@ -175,8 +175,8 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
     let gaussian = d.kind == DatasetKind::Gaussian;
     if gaussian && spec.loss.kind == LossKind::Iic {
         p.add(
-            "loss.kind",
-            "the gaussian data set needs a MINE loss (`mine`, `mine_ema` or `nwj`); `iic` clusters images",
+            "dataset.kind",
+            "the gaussian data set needs a MINE loss: set `loss.kind` to `mine`, `mine_ema` or `nwj` (`iic` clusters images)",
         );
         return;
     }
@@ -185,19 +185,76 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
             p.add(key, format!("applies only to {where_}; remove it"));
         }
     };
-    only(p, "dataset.train_size", d.train_size.is_some(), !gaussian, "image data sets");
-    only(p, "dataset.test_size", d.test_size.is_some(), !gaussian, "image data sets");
-    only(p, "dataset.cov_xy", d.cov_xy.is_some(), gaussian, "dataset.kind = \"gaussian\"");
-    only(p, "dataset.dim", d.dim.is_some(), gaussian, "dataset.kind = \"gaussian\"");
-    only(p, "dataset.marginal", d.marginal.is_some(), gaussian, "dataset.kind = \"gaussian\"");
-    only(p, "train.steps", spec.train.steps.is_some(), gaussian, "dataset.kind = \"gaussian\" (images train for `train.epochs`)");
+    only(
+        p,
+        "dataset.train_size",
+        d.train_size.is_some(),
+        !gaussian,
+        "image data sets",
+    );
+    only(
+        p,
+        "dataset.test_size",
+        d.test_size.is_some(),
+        !gaussian,
+        "image data sets",
+    );
+    only(
+        p,
+        "dataset.cov_xy",
+        d.cov_xy.is_some(),
+        gaussian,
+        "dataset.kind = \"gaussian\"",
+    );
+    only(
+        p,
+        "dataset.dim",
+        d.dim.is_some(),
+        gaussian,
+        "dataset.kind = \"gaussian\"",
+    );
+    only(
+        p,
+        "dataset.marginal",
+        d.marginal.is_some(),
+        gaussian,
+        "dataset.kind = \"gaussian\"",
+    );
+    only(
+        p,
+        "train.steps",
+        spec.train.steps.is_some(),
+        gaussian,
+        "dataset.kind = \"gaussian\" (images train for `train.epochs`)",
+    );
     let mine_images = method == Method::MineImages;
-    only(p, "model.latent_dim", spec.model.latent_dim.is_some(), mine_images, "MINE on images");
-    only(p, "model.hidden", spec.model.hidden.is_some(), method != Method::Iic, "MINE losses");
-    only(p, "loss.ema_rate", spec.loss.ema_rate.is_some(), spec.loss.kind == LossKind::MineEma, "loss.kind = \"mine_ema\"");
+    only(
+        p,
+        "model.latent_dim",
+        spec.model.latent_dim.is_some(),
+        mine_images,
+        "MINE on images",
+    );
+    only(
+        p,
+        "model.hidden",
+        spec.model.hidden.is_some(),
+        method != Method::Iic,
+        "MINE losses",
+    );
+    only(
+        p,
+        "loss.ema_rate",
+        spec.loss.ema_rate.is_some(),
+        spec.loss.kind == LossKind::MineEma,
+        "loss.kind = \"mine_ema\"",
+    );
     if let Some(r) = d.cov_xy {
         if !(r.is_finite() && r > -1.0 && r < 1.0) {
-            p.add("dataset.cov_xy", format!("expected a correlation in (-1, 1), got {r}"));
+            p.add(
+                "dataset.cov_xy",
+                format!("expected a correlation in (-1, 1), got {r}"),
+            );
         }
     }
     for (key, v) in [
@@ -213,7 +270,10 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
     }
     if let Some(r) = spec.loss.ema_rate {
         if !(r.is_finite() && r > 0.0 && r <= 1.0) {
-            p.add("loss.ema_rate", format!("expected a rate in (0, 1], got {r}"));
+            p.add(
+                "loss.ema_rate",
+                format!("expected a rate in (0, 1], got {r}"),
+            );
         }
     }
     let e = &spec.evaluator;
@@ -231,7 +291,10 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
             };
             p.add(
                 "evaluator.kind",
-                format!("`{}` does not apply to this pipeline; expected some of: {wanted}", k.name()),
+                format!(
+                    "`{}` does not apply to this pipeline; expected some of: {wanted}",
+                    k.name()
+                ),
             );
         }
     }
@@ -239,18 +302,42 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         p.add("evaluator.kind", "expected at least one evaluator");
     }
     let binned = e.has(EvaluatorKind::BinnedMi) || (e.kind.is_none() && gaussian);
-    only(p, "evaluator.bins", e.bins.is_some(), binned, "the `binned_mi` evaluator");
-    only(p, "evaluator.binned_samples", e.binned_samples.is_some(), binned, "the `binned_mi` evaluator");
+    only(
+        p,
+        "evaluator.bins",
+        e.bins.is_some(),
+        binned,
+        "the `binned_mi` evaluator",
+    );
+    only(
+        p,
+        "evaluator.binned_samples",
+        e.binned_samples.is_some(),
+        binned,
+        "the `binned_mi` evaluator",
+    );
     let probe = e.has(EvaluatorKind::LinearProbe) || (e.kind.is_none() && mine_images);
-    only(p, "evaluator.probe_epochs", e.probe_epochs.is_some(), probe, "the `linear_probe` evaluator");
+    only(
+        p,
+        "evaluator.probe_epochs",
+        e.probe_epochs.is_some(),
+        probe,
+        "the `linear_probe` evaluator",
+    );
     if let Some(b) = e.bins {
         if b < 2 {
-            p.add("evaluator.bins", format!("expected at least 2 bins, got {b}"));
+            p.add(
+                "evaluator.bins",
+                format!("expected at least 2 bins, got {b}"),
+            );
         }
     }
     if let Some(n) = e.binned_samples {
         if n < 1000 {
-            p.add("evaluator.binned_samples", format!("expected at least 1000 samples, got {n}"));
+            p.add(
+                "evaluator.binned_samples",
+                format!("expected at least 1000 samples, got {n}"),
+            );
         }
     }
 }

@@ -175,7 +175,11 @@ pub fn fit_images(
             let z = model.encode(x);
             let (z1, z2) = (z.clone().narrow(0, 0, b), z.narrow(0, b, b));
             let mut perm: Vec<i64> = (0..b as i64).collect();
-            perm.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(seed, epoch as u64, step as u64)));
+            perm.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(
+                seed,
+                epoch as u64,
+                step as u64,
+            )));
             let perm = Tensor::<1, Int>::from_data(TensorData::new(perm, [b]), dev);
             let tj = model.t.forward(z1.clone(), z2.clone());
             let tm = model.t.forward(z1, z2.select(0, perm));
@@ -232,7 +236,10 @@ pub fn encode_all(
     for start in (0..set.len()).step_by(1000) {
         let end = (start + 1000).min(set.len());
         let x = Tensor::from_data(
-            TensorData::new(centre_batch(set, start..end, aug), [end - start, 1, side, side]),
+            TensorData::new(
+                centre_batch(set, start..end, aug),
+                [end - start, 1, side, side],
+            ),
             device,
         );
         out.extend(
@@ -271,8 +278,16 @@ fn probe_scores(
         dim,
     };
     let run = |fit: Codes| {
-        probe_accuracy(fit, test, data.classes, epochs, seed, &devices.train, &devices.eval)
-            .map_err(TrainError::Data)
+        probe_accuracy(
+            fit,
+            test,
+            data.classes,
+            epochs,
+            seed,
+            &devices.train,
+            &devices.eval,
+        )
+        .map_err(TrainError::Data)
     };
     Ok((run(train)?, run(test)?))
 }
