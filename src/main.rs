@@ -43,6 +43,8 @@ enum Command {
     Schema,
     /// Score any clustering given as a CSV of (label, cluster) rows.
     Score(ScoreArgs),
+    /// Plot a run (accuracy/loss per head, MINE estimate, confusion) or a sweep (metric ± std).
+    Plot(PlotArgs),
     /// Reload a run's saved weights and evaluate them without training.
     Eval(EvalArgs),
     /// Manage data sets.
@@ -66,9 +68,25 @@ struct RunArgs {
     /// Print only errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Write the run's plot (plot.svg, plot-confusion.svg) into its directory at the end.
+    #[arg(long)]
+    plot: bool,
     /// Run the file's base point even though it has a `[sweep]` (set by `mirun sweep`).
     #[arg(long, hide = true)]
     sweep_point: bool,
+}
+
+#[derive(Args, Debug)]
+struct PlotArgs {
+    /// A run directory, or a results directory / summary.csv of many runs.
+    target: PathBuf,
+    /// Output file, `.svg` or `.png` (default: plot.svg in the directory).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// For many runs: the metric to plot (default: selected_accuracy, probe_heldout or
+    /// mi_estimate, whichever the summary has).
+    #[arg(long)]
+    metric: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -253,6 +271,12 @@ fn real_main() -> anyhow::Result<()> {
     match (cli.command, cli.run) {
         (Some(Command::Run(a)), _) | (None, Some(a)) => run_cmd(a),
         (Some(Command::Sweep(a)), _) => sweep_cmd(a),
+        (Some(Command::Plot(a)), _) => {
+            for f in mirun::results::plot::plot(&a.target, a.output.as_deref(), a.metric.as_deref())? {
+                println!("{}", f.display());
+            }
+            Ok(())
+        }
         (Some(Command::Table(a)), _) => {
             use mirun::results::table::{table, Format, TableOptions};
             let format = if a.md {
@@ -384,7 +408,12 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<()> {
         overrides: src.overrides.iter().map(|o| o.origin.clone()).collect(),
         progress: Progress { quiet: a.quiet },
     };
-    run(&spec, &opts).with_context(|| format!("running {}", a.file.display()))?;
+    let report = run(&spec, &opts).with_context(|| format!("running {}", a.file.display()))?;
+    if a.plot {
+        for f in mirun::results::plot::plot(&report.run_dir, None, None)? {
+            opts.progress.info(&format!("plot → {}", f.display()));
+        }
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod collect;
 pub mod diff;
 pub mod run_dir;
+pub mod plot;
 pub mod summary;
 pub mod table;
 pub mod weights;
