@@ -193,6 +193,9 @@ struct EvalArgs {
     /// Override a value of the run's config (e.g. `dataset.kind=fashion-mnist`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Also write, per head, a PNG of the first K test images of every cluster.
+    #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "12")]
+    grid: Option<usize>,
     /// Backend and device (default: the fastest compiled in).
     #[arg(long, value_enum)]
     device: Option<BackendKind>,
@@ -272,7 +275,9 @@ fn real_main() -> anyhow::Result<()> {
         (Some(Command::Run(a)), _) | (None, Some(a)) => run_cmd(a),
         (Some(Command::Sweep(a)), _) => sweep_cmd(a),
         (Some(Command::Plot(a)), _) => {
-            for f in mirun::results::plot::plot(&a.target, a.output.as_deref(), a.metric.as_deref())? {
+            for f in
+                mirun::results::plot::plot(&a.target, a.output.as_deref(), a.metric.as_deref())?
+            {
                 println!("{}", f.display());
             }
             Ok(())
@@ -344,6 +349,7 @@ fn real_main() -> anyhow::Result<()> {
                 a.weights,
                 a.device.unwrap_or_else(BackendKind::fastest),
                 overrides(&a.sets)?,
+                a.grid,
                 Progress::default(),
             )?;
             Ok(())

@@ -73,6 +73,7 @@ fn trains_writes_results_and_is_reproducible() {
                 file.to_str().unwrap(),
                 "--out",
                 out.to_str().unwrap(),
+                "--plot",
             ],
             &data,
         );
@@ -125,6 +126,7 @@ fn trains_writes_results_and_is_reproducible() {
                 .map(|l| l.split(',').nth(1).unwrap())
                 .collect();
             assert_eq!(recorded, reloaded, "metrics:\n{m}\neval:\n{eval}");
+            check_plots(&run, &out, &data);
         }
         metrics.push(m);
 
@@ -204,4 +206,57 @@ fn corrupt_data_file_says_how_to_fix_it() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Width and height of a PNG file.
+fn png_size(path: &Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let reader = decoder.read_info().unwrap();
+    let info = reader.info();
+    (info.width, info.height)
+}
+
+/// `run --plot` wrote the run's charts; `plot` and `eval --grid` write PNGs of the right size.
+fn check_plots(run: &Path, out: &Path, data: &Path) {
+    let svg = std::fs::read_to_string(run.join("plot.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains(r#"width="1200""#) && svg.contains("head 1"),
+        "{}",
+        &svg[..200.min(svg.len())]
+    );
+    let heat = std::fs::read_to_string(run.join("plot-confusion.svg")).unwrap();
+    assert!(heat.contains(r#"width="640""#) && heat.contains("<rect"));
+
+    let png = out.join("curves.png");
+    let o = mirun(
+        &["plot", run.to_str().unwrap(), "-o", png.to_str().unwrap()],
+        data,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(png_size(&png), (1200, 500));
+
+    let sweep_png = out.join("sweep.png");
+    let o = mirun(
+        &[
+            "plot",
+            out.to_str().unwrap(),
+            "-o",
+            sweep_png.to_str().unwrap(),
+        ],
+        data,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(png_size(&sweep_png), (800, 500));
+
+    let o = mirun(&["eval", run.to_str().unwrap(), "--grid", "4"], data);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // 10 clusters × 4 images of 28 px with 1-px separators.
+    assert_eq!(
+        png_size(&run.join("clusters-last-h0.png")),
+        (4 * 29 + 1, 10 * 29 + 1)
+    );
+
+    let o = mirun(&["plot", run.to_str().unwrap(), "-o", "x.pdf"], data);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected a .svg or .png"));
 }

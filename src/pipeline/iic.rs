@@ -8,7 +8,7 @@ use crate::model::{IicNet, IicNetConfig};
 use crate::results::weights::{self, Which};
 use crate::results::{evaluator_value, summary, write_atomic, RunInfo};
 use crate::spec::{load, Spec, SpecSource};
-use crate::train::{evaluate, fit, EpochRecord, Progress};
+use crate::train::{assignments, fit, EpochRecord, Progress};
 
 /// Trains, writing metrics and weights after every epoch, then the summary row.
 pub(super) fn train_and_record(
@@ -129,6 +129,7 @@ pub fn eval_run(
     which: Which,
     backend: BackendKind,
     overrides: Vec<crate::spec::Override>,
+    grid: Option<usize>,
     progress: Progress,
 ) -> anyhow::Result<Vec<Scores>> {
     let config = run_dir.join("config.toml");
@@ -142,6 +143,13 @@ pub fn eval_run(
         file: Some(config),
         overrides,
     })?;
+    if spec.method() != crate::spec::Method::Iic {
+        anyhow::bail!(
+            "{}: `mirun eval` re-scores IIC runs; this run trains MINE (its metrics.csv already \
+             holds every evaluation)",
+            run_dir.display()
+        );
+    }
     let devices = backend.open().map_err(anyhow::Error::msg)?;
     let data = crate::data::load(&spec.dataset)?;
     let net = IicNetConfig::from_spec(&spec).map_err(anyhow::Error::msg)?;
@@ -149,7 +157,20 @@ pub fn eval_run(
     let model =
         weights::load(model, &run_dir.join(which.file_name())).map_err(anyhow::Error::msg)?;
     let aug = Augmenter::new(spec.augment.clone());
-    let scores = evaluate(&model, &data, &aug, &devices.eval, spec.clusters())?;
+    let clusters = spec.clusters();
+    let assigned = assignments(&model, &data.test, &aug, &devices.eval, clusters)?;
+    let labels: Vec<usize> = data.test.labels.iter().map(|&l| l as usize).collect();
+    let scores: Vec<Scores> = assigned
+        .iter()
+        .map(|a| crate::eval::score(a, &labels, clusters, data.classes))
+        .collect();
+    if let Some(k) = grid {
+        for (h, a) in assigned.iter().enumerate() {
+            let path = run_dir.join(format!("clusters-{}-h{h}.png", which.name()));
+            crate::results::plot::cluster_grid(&data.test, a, clusters, k, &path)?;
+            progress.info(&format!("head {h}: image grid → {}", path.display()));
+        }
+    }
     let mut csv = String::from("head,accuracy,nmi,ari,majority\n");
     for (h, s) in scores.iter().enumerate() {
         csv.push_str(&format!(

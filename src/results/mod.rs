@@ -3,8 +3,8 @@
 pub mod atomic;
 pub mod collect;
 pub mod diff;
-pub mod run_dir;
 pub mod plot;
+pub mod run_dir;
 pub mod summary;
 pub mod table;
 pub mod weights;

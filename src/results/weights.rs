@@ -32,11 +32,7 @@ impl Which {
 /// Saves `model`'s parameters to `path` atomically (temp file + rename).
 pub fn save<M: Module + Clone>(model: &M, path: &Path) -> Result<(), String> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".mirun-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tmp = super::atomic::temp_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     model
         .clone()
         .into_record()

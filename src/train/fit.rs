@@ -165,15 +165,31 @@ pub fn evaluate(
     device: &Device,
     clusters: usize,
 ) -> Result<Vec<Scores>, TrainError> {
+    let assigned = assignments(model, &data.test, aug, device, clusters)?;
+    let labels: Vec<usize> = data.test.labels.iter().map(|&l| l as usize).collect();
+    Ok(assigned
+        .iter()
+        .map(|a| score(a, &labels, clusters, data.classes))
+        .collect())
+}
+
+/// Every head's cluster (argmax) for each image of `set` (centre crops, running statistics).
+pub fn assignments(
+    model: &IicNet,
+    set: &crate::data::ImageSet,
+    aug: &Augmenter,
+    device: &Device,
+    clusters: usize,
+) -> Result<Vec<Vec<usize>>, TrainError> {
     let valid = model.valid();
     let side = aug.size();
-    let n = data.test.len();
+    let n = set.len();
     let chunk = 1000;
     let mut assigned: Vec<Vec<usize>> = vec![Vec::with_capacity(n); valid.heads()];
     for start in (0..n).step_by(chunk) {
         let end = (start + chunk).min(n);
         let x = to_tensor(
-            centre_batch(&data.test, start..end, aug),
+            centre_batch(set, start..end, aug),
             end - start,
             side,
             device,
@@ -186,11 +202,7 @@ pub fn evaluate(
             assigned[head].extend(probs.chunks(clusters).map(argmax));
         }
     }
-    let labels: Vec<usize> = data.test.labels.iter().map(|&l| l as usize).collect();
-    Ok(assigned
-        .iter()
-        .map(|a| score(a, &labels, clusters, data.classes))
-        .collect())
+    Ok(assigned)
 }
 
 fn argmax(row: &[f32]) -> usize {

@@ -5,6 +5,6 @@ pub mod mine_fit;
 pub mod progress;
 pub mod schedule;
 
-pub use fit::{evaluate, fit, lowest_loss, EpochRecord, HeadScore, TrainError};
+pub use fit::{assignments, evaluate, fit, lowest_loss, EpochRecord, HeadScore, TrainError};
 pub use mine_fit::{fit_gaussian, fit_images, MiStep, MineEpoch};
 pub use progress::Progress;

@@ -121,7 +121,10 @@ impl Canvas {
                     self.draw(&root).map_err(fail)?;
                     root.present().map_err(|e| fail(e.to_string()))?;
                 }
-                write_out(path, &encode_png(&rgb, w, h, png::ColorType::Rgb).map_err(fail)?)
+                write_out(
+                    path,
+                    &encode_png(&rgb, w, h, png::ColorType::Rgb).map_err(fail)?,
+                )
             }
             _ => Err(fail("expected a .svg or .png file name".into())),
         }
@@ -157,7 +160,9 @@ fn lines((title, x, y, series): Lines) -> Panel {
 fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
@@ -198,10 +203,15 @@ fn draw_lines<DB: DrawingBackend>(
         let color = if s.faint { color.mix(0.35) } else { color };
         let width = if s.faint { 1 } else { 2 };
         chart
-            .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(width)))
+            .draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                color.stroke_width(width),
+            ))
             .map_err(e)?
             .label(s.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
         if s.points.len() <= 50 {
             chart
                 .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
@@ -225,7 +235,10 @@ fn draw_lines<DB: DrawingBackend>(
     Ok(())
 }
 
-fn draw_heat<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Confusion) -> Result<(), String> {
+fn draw_heat<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    c: &Confusion,
+) -> Result<(), String> {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let rows = c.cells.iter().map(|x| x.0 + 1).max().unwrap_or(1);
     let cols = c.cells.iter().map(|x| x.1 + 1).max().unwrap_or(1);
@@ -250,7 +263,10 @@ fn draw_heat<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Confusion) -
         .draw_series(c.cells.iter().map(|&(r, l, n)| {
             let t = (n / max).clamp(0.0, 1.0);
             let shade = (255.0 * (1.0 - t)) as u8;
-            Rectangle::new([(l, r), (l + 1, r + 1)], RGBColor(shade, shade, 255).filled())
+            Rectangle::new(
+                [(l, r), (l + 1, r + 1)],
+                RGBColor(shade, shade, 255).filled(),
+            )
         }))
         .map_err(e)?;
     Ok(())

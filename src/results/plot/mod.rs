@@ -2,8 +2,10 @@
 //! confusion matrix) or of a sweep (a metric against the swept key, seeds as error bars).
 
 mod charts;
+mod grid;
 
 pub use charts::{Canvas, Series};
+pub use grid::cluster_grid;
 
 use super::collect::load_summaries;
 use super::table::{table, TableOptions};
@@ -47,8 +49,12 @@ fn read_csv(path: &Path) -> Result<Vec<BTreeMap<String, String>>, PlotError> {
 
 fn num(path: &Path, row: &BTreeMap<String, String>, col: &str) -> Result<f64, PlotError> {
     let v = row.get(col).map(String::as_str).unwrap_or("");
-    v.parse::<f64>()
-        .map_err(|_| input(path, format!("column `{col}`: expected a number, got `{v}`")))
+    v.parse::<f64>().map_err(|_| {
+        input(
+            path,
+            format!("column `{col}`: expected a number, got `{v}`"),
+        )
+    })
 }
 
 /// Writes the plots of `target` (a run directory, or a results directory / summary.csv of
@@ -80,8 +86,12 @@ pub fn plot(
 
 /// The sibling of `out` named `<stem>-<suffix>.<ext>`.
 fn sibling(out: &Path, suffix: &str) -> PathBuf {
-    let stem = out.file_stem().map_or("plot".into(), |s| s.to_string_lossy());
-    let ext = out.extension().map_or("svg".into(), |s| s.to_string_lossy());
+    let stem = out
+        .file_stem()
+        .map_or("plot".into(), |s| s.to_string_lossy());
+    let ext = out
+        .extension()
+        .map_or("svg".into(), |s| s.to_string_lossy());
     out.with_file_name(format!("{stem}-{suffix}.{ext}"))
 }
 
@@ -131,7 +141,12 @@ fn plot_run(dir: &Path, metrics: &Path, out: &Path) -> Result<Vec<PathBuf>, Plot
             mi.points.push((e, num(metrics, r, "mi_estimate")?));
         }
         let canvas = Canvas::pair(
-            ("linear probe accuracy", "epoch", "accuracy", vec![held, book]),
+            (
+                "linear probe accuracy",
+                "epoch",
+                "accuracy",
+                vec![held, book],
+            ),
             ("MINE estimate", "epoch", "nats", vec![mi]),
         );
         return canvas.save(out).map(|()| vec![out.to_path_buf()]);
@@ -152,8 +167,18 @@ fn plot_run(dir: &Path, metrics: &Path, out: &Path) -> Result<Vec<PathBuf>, Plot
             .push((e, num(metrics, r, "loss")?));
     }
     let canvas = Canvas::pair(
-        ("test accuracy (Hungarian)", "epoch", "accuracy", acc.into_values().collect()),
-        ("training loss (−MI, nats)", "epoch", "loss", loss.into_values().collect()),
+        (
+            "test accuracy (Hungarian)",
+            "epoch",
+            "accuracy",
+            acc.into_values().collect(),
+        ),
+        (
+            "training loss (−MI, nats)",
+            "epoch",
+            "loss",
+            loss.into_values().collect(),
+        ),
     );
     canvas.save(out)?;
     let mut written = vec![out.to_path_buf()];
@@ -200,7 +225,12 @@ fn last_confusion(
 }
 
 /// Metrics a sweep plot shows by default, first present wins.
-const HEADLINE: [&str; 4] = ["selected_accuracy", "probe_heldout", "mi_estimate", "mean_accuracy"];
+const HEADLINE: [&str; 4] = [
+    "selected_accuracy",
+    "probe_heldout",
+    "mi_estimate",
+    "mean_accuracy",
+];
 
 fn plot_sweep(target: &Path, out: &Path, metric: Option<&str>) -> Result<Vec<PathBuf>, PlotError> {
     let summaries = load_summaries(target).map_err(|e| input(target, e.to_string()))?;
@@ -221,7 +251,9 @@ fn plot_sweep(target: &Path, out: &Path, metric: Option<&str>) -> Result<Vec<Pat
     let mut one = Series::new(&metric);
     let mut many = Vec::new();
     for (i, g) in t.groups.iter().enumerate() {
-        let Some(stat) = g.stats.first() else { continue };
+        let Some(stat) = g.stats.first() else {
+            continue;
+        };
         let Some(m) = stat.mean else { continue };
         let err = stat.std.unwrap_or(0.0);
         if numeric {
@@ -229,7 +261,11 @@ fn plot_sweep(target: &Path, out: &Path, metric: Option<&str>) -> Result<Vec<Pat
             one.errors.push(err);
         } else {
             // Categorical settings: one marker per setting, named in the legend.
-            let label: Vec<String> = t.by.iter().zip(&g.key).map(|(k, v)| format!("{k}={v}")).collect();
+            let label: Vec<String> =
+                t.by.iter()
+                    .zip(&g.key)
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
             let mut s = Series::new(&label.join(" "));
             s.points.push((i as f64, m));
             s.errors.push(err);
@@ -244,7 +280,11 @@ fn plot_sweep(target: &Path, out: &Path, metric: Option<&str>) -> Result<Vec<Pat
         "{metric}: mean ± std over seeds ({} runs)",
         summaries.rows.len()
     );
-    let x = if numeric { t.by[0].clone() } else { "setting".into() };
+    let x = if numeric {
+        t.by[0].clone()
+    } else {
+        "setting".into()
+    };
     Canvas::single(&title, &x, &metric, series).save(out)?;
     Ok(vec![out.to_path_buf()])
 }
