@@ -201,8 +201,7 @@ fn last_confusion(
 ) -> Result<Option<charts::Confusion>, PlotError> {
     let last = metrics
         .iter()
-        .filter(|r| r.get("selected").map(String::as_str) == Some("1"))
-        .next_back();
+        .rfind(|r| r.get("selected").map(String::as_str) == Some("1"));
     let Some(last) = last else { return Ok(None) };
     let (epoch, head) = (
         num(metrics_path, last, "epoch")? as usize,
