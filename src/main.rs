@@ -71,6 +71,9 @@ struct RunArgs {
     /// Write the run's plot (plot.svg, plot-confusion.svg) into its directory at the end.
     #[arg(long)]
     plot: bool,
+    /// Start over even if an interrupted run of this config left a checkpoint to resume.
+    #[arg(long)]
+    fresh: bool,
     /// Run the file's base point even though it has a `[sweep]` (set by `mirun sweep`).
     #[arg(long, hide = true)]
     sweep_point: bool,
@@ -413,6 +416,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<()> {
         backend: a.device.unwrap_or_else(BackendKind::fastest),
         overrides: src.overrides.iter().map(|o| o.origin.clone()).collect(),
         progress: Progress { quiet: a.quiet },
+        fresh: a.fresh,
     };
     let report = run(&spec, &opts).with_context(|| format!("running {}", a.file.display()))?;
     if a.plot {

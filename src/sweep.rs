@@ -231,6 +231,9 @@ fn run_point(
         .arg("--sweep-point")
         .arg("--out")
         .arg(&opts.out);
+    if opts.force {
+        cmd.arg("--fresh");
+    }
     if let Some(b) = opts.backend {
         cmd.arg("--device").arg(b.name());
     }

@@ -6,9 +6,9 @@ use crate::data::Augmenter;
 use crate::eval::Scores;
 use crate::model::{IicNet, IicNetConfig};
 use crate::results::weights::{self, Which};
-use crate::results::{evaluator_value, summary, write_atomic, RunInfo};
+use crate::results::{evaluator_value, summary, write_atomic, Prefix, RunInfo};
 use crate::spec::{load, Spec, SpecSource};
-use crate::train::{assignments, fit, EpochRecord, Progress};
+use crate::train::{assignments, fit, Checkpoint, EpochRecord, Progress};
 
 /// Trains, writing metrics and weights after every epoch, then the summary row.
 pub(super) fn train_and_record(
@@ -27,8 +27,14 @@ pub(super) fn train_and_record(
     let p = opts.progress;
 
     let extra = spec.evaluator.extra();
+    let ckpt = Checkpoint::new(&dir.path);
+    let resume = super::resume_point(&ckpt, opts, spec.train.epochs, p)?;
+    let prefix = match resume {
+        Some(done) => dir.read_prefix(done)?,
+        None => Prefix::default(),
+    };
     let mut so_far: Vec<EpochRecord> = Vec::new();
-    let mut best_loss = f64::INFINITY;
+    let mut best_loss = prefix.best_selected_loss();
     let mut observe = |r: &EpochRecord, model: &IicNet| -> Result<(), String> {
         weights::save(model, &dir.path.join(Which::Last.file_name()))?;
         let loss = r.heads[r.selected].loss;
@@ -37,12 +43,20 @@ pub(super) fn train_and_record(
             weights::save(model, &dir.path.join(Which::Best.file_name()))?;
         }
         so_far.push(r.clone());
-        dir.write_metrics(&so_far, &extra)
+        dir.write_metrics(&prefix, &so_far, &extra)
             .map_err(|e| format!("{}: {e}", dir.path.join("metrics.csv").display()))?;
         p.info(&epoch_line(r, spec.train.epochs));
         Ok(())
     };
-    let records = fit(spec, data, devices, p, &mut observe)?;
+    let records = fit(
+        spec,
+        data,
+        devices,
+        p,
+        Some((&ckpt, resume.is_some())),
+        &mut observe,
+    )?;
+    ckpt.clear();
     let wall = started.elapsed().as_secs_f64();
 
     let summary_path = ctx.summary.clone();

@@ -22,6 +22,8 @@ pub struct RunOptions {
     /// The overrides given (env / `--set`), recorded in `run.toml`.
     pub overrides: Vec<String>,
     pub progress: Progress,
+    /// Ignore a checkpoint left by an interrupted run and start over.
+    pub fresh: bool,
 }
 
 /// What a finished run reports.
@@ -175,5 +177,28 @@ fn lock_run(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
         }
+    }
+}
+
+/// Whether to resume: the epochs a checkpoint holds (said out loud), or `None` to start over
+/// (`--fresh` removes the checkpoint).
+fn resume_point(
+    ckpt: &crate::train::Checkpoint,
+    opts: &RunOptions,
+    epochs: usize,
+    p: Progress,
+) -> anyhow::Result<Option<usize>> {
+    if opts.fresh {
+        ckpt.clear();
+        return Ok(None);
+    }
+    match ckpt.latest().map_err(anyhow::Error::msg)? {
+        Some(done) if done < epochs => {
+            p.info(&format!(
+                "resuming an interrupted run after epoch {done}/{epochs} (--fresh starts over)"
+            ));
+            Ok(Some(done))
+        }
+        _ => Ok(None),
     }
 }

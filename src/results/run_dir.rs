@@ -89,17 +89,73 @@ impl RunDir {
         Ok(dir)
     }
 
-    /// Rewrites `metrics.csv` (one row per epoch and head) and `confusion.csv` with every epoch
-    /// so far.
+    /// Rewrites `metrics.csv` (one row per epoch and head) and `confusion.csv` with the rows
+    /// kept from before a resume (`prefix`) and every epoch since.
     pub fn write_metrics(
         &self,
+        prefix: &Prefix,
         records: &[EpochRecord],
         extra: &[EvaluatorKind],
     ) -> std::io::Result<()> {
-        let text = metrics_csv(records, extra);
+        let text = with_prefix(&metrics_csv(records, extra), &prefix.metrics);
         write_atomic(&self.path.join("metrics.csv"), text.as_bytes())?;
-        let text = confusion_csv(records);
+        let text = with_prefix(&confusion_csv(records), &prefix.confusion);
         write_atomic(&self.path.join("confusion.csv"), text.as_bytes())
+    }
+
+    /// The rows of `metrics.csv` and `confusion.csv` for epochs `1..=upto` (a resumed run keeps
+    /// them; rows of epochs after the checkpoint are dropped and trained again).
+    pub fn read_prefix(&self, upto: usize) -> std::io::Result<Prefix> {
+        let keep = |name: &str| -> std::io::Result<String> {
+            let path = self.path.join(name);
+            if !path.is_file() {
+                return Ok(String::new());
+            }
+            let text = std::fs::read_to_string(path)?;
+            Ok(text
+                .lines()
+                .skip(1)
+                .filter(|l| {
+                    l.split(',')
+                        .next()
+                        .and_then(|e| e.parse::<usize>().ok())
+                        .is_some_and(|e| e <= upto)
+                })
+                .map(|l| format!("{l}\n"))
+                .collect())
+        };
+        Ok(Prefix {
+            metrics: keep("metrics.csv")?,
+            confusion: keep("confusion.csv")?,
+        })
+    }
+}
+
+/// CSV rows (without header) carried over from before a resume.
+#[derive(Debug, Clone, Default)]
+pub struct Prefix {
+    pub metrics: String,
+    pub confusion: String,
+}
+
+impl Prefix {
+    /// The lowest training loss of the selected head among the kept `metrics.csv` rows.
+    pub fn best_selected_loss(&self) -> f64 {
+        self.metrics
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f.get(6) == Some(&"1")).then(|| f.get(2)?.parse::<f64>().ok())?
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
+/// `text` with `rows` inserted after its header line.
+fn with_prefix(text: &str, rows: &str) -> String {
+    match text.split_once('\n') {
+        Some((header, rest)) => format!("{header}\n{rows}{rest}"),
+        None => format!("{text}\n{rows}"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The IIC training loop, written out: batch → forward → loss per head → backward → Adam step,
 //! then an evaluation of every head on the test set after each epoch.
 
+use super::checkpoint::Checkpoint;
 use super::progress::Progress;
 use super::schedule::lr_at;
 use crate::backend::Devices;
@@ -31,6 +32,8 @@ pub enum TrainError {
     Data(String),
     #[error("{0}")]
     Observer(String),
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 /// One head's numbers for one epoch.
@@ -72,11 +75,15 @@ fn to_tensor(rows: Vec<f32>, n: usize, side: usize, device: &Device) -> Tensor<4
 
 /// Trains the spec's network on `data`; `observer` sees each epoch and the model as it ends (to
 /// write results and weights) and may stop the run by returning an error.
+///
+/// With `checkpoint`, the state is saved after every epoch but the last, and `resume` continues
+/// from the saved state (only the epochs after it are trained and returned).
 pub fn fit(
     spec: &Spec,
     data: &Dataset,
     devices: &Devices,
     progress: Progress,
+    checkpoint: Option<(&Checkpoint, bool)>,
     observer: &mut dyn FnMut(&EpochRecord, &IicNet) -> Result<(), String>,
 ) -> Result<Vec<EpochRecord>, TrainError> {
     let seed = spec.pipeline.seed;
@@ -90,11 +97,16 @@ pub fn fit(
     let mut optim = AdamConfig::new()
         .with_epsilon(spec.train.adam_eps as f32)
         .init();
+    let mut start = 0;
+    if let Some((ckpt, true)) = checkpoint {
+        let (done, m, o) = ckpt.load(model, optim).map_err(TrainError::Checkpoint)?;
+        (start, model, optim) = (done, m, o);
+    }
     let heads = model.heads();
     let steps = data.train.len() / b;
     let mut records = Vec::with_capacity(spec.train.epochs);
 
-    for epoch in 0..spec.train.epochs {
+    for epoch in start..spec.train.epochs {
         let started = Instant::now();
         let lr = lr_at(&spec.train, epoch);
         let order = epoch_order(data.train.len(), seed, epoch);
@@ -152,6 +164,12 @@ pub fn fit(
         };
         observer(&record, &model).map_err(TrainError::Observer)?;
         records.push(record);
+        if let Some((ckpt, _)) = checkpoint {
+            if epoch + 1 < spec.train.epochs {
+                ckpt.save(epoch + 1, &model, &optim)
+                    .map_err(TrainError::Checkpoint)?;
+            }
+        }
     }
     Ok(records)
 }

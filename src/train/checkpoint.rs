@@ -1,0 +1,118 @@
+//! Crash safety: after every epoch but the last, the model and the optimizer state are saved as
+//! `ckpt-<epoch>-model.bpk` / `ckpt-<epoch>-optim.bpk`, then `checkpoint.toml` is atomically
+//! switched to that epoch and older files are removed. Data order and augmentation are pure
+//! functions of (seed, epoch, position), so nothing else is needed to continue exactly.
+
+use crate::results::weights;
+use crate::results::write_atomic;
+use burn::module::Module;
+use burn::optim::{ModuleOptimizer, OptimizerRecord};
+use std::path::{Path, PathBuf};
+
+const META: &str = "checkpoint.toml";
+
+/// The checkpoint of one run directory.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    dir: PathBuf,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Meta {
+    /// Epochs finished (1-based count).
+    epoch: usize,
+    model: String,
+    optim: String,
+}
+
+impl Checkpoint {
+    /// The checkpoint kept in `run_dir`.
+    pub fn new(run_dir: &Path) -> Self {
+        Self {
+            dir: run_dir.to_path_buf(),
+        }
+    }
+
+    fn meta(&self) -> Result<Option<Meta>, String> {
+        let path = self.dir.join(META);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        toml::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("{}: not a mirun checkpoint: {}", path.display(), e.message()))
+    }
+
+    /// Epochs finished according to the checkpoint, if there is one.
+    pub fn latest(&self) -> Result<Option<usize>, String> {
+        Ok(self.meta()?.map(|m| m.epoch))
+    }
+
+    /// Saves the state after `epoch` epochs.
+    pub fn save<M: Module + Clone>(
+        &self,
+        epoch: usize,
+        model: &M,
+        optim: &ModuleOptimizer,
+    ) -> Result<(), String> {
+        let meta = Meta {
+            epoch,
+            model: format!("ckpt-{epoch}-model.bpk"),
+            optim: format!("ckpt-{epoch}-optim.bpk"),
+        };
+        weights::save(model, &self.dir.join(&meta.model))?;
+        let optim_path = self.dir.join(&meta.optim);
+        let tmp = crate::results::atomic::temp_in(&self.dir)
+            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        optim
+            .to_record()
+            .save(tmp.path())
+            .map_err(|e| format!("{}: {e}", optim_path.display()))?;
+        tmp.persist(&optim_path)
+            .map_err(|e| format!("{}: {}", optim_path.display(), e.error))?;
+        let text = toml::to_string(&meta).map_err(|e| e.to_string())?;
+        write_atomic(&self.dir.join(META), text.as_bytes())
+            .map_err(|e| format!("{}: {e}", self.dir.join(META).display()))?;
+        self.remove_other_than(Some(epoch));
+        Ok(())
+    }
+
+    /// Loads the saved model and optimizer state into fresh ones; returns the epochs finished.
+    pub fn load<M: Module>(
+        &self,
+        model: M,
+        optim: ModuleOptimizer,
+    ) -> Result<(usize, M, ModuleOptimizer), String> {
+        let meta = self
+            .meta()?
+            .ok_or_else(|| format!("{}: no checkpoint", self.dir.display()))?;
+        let model = weights::load(model, &self.dir.join(&meta.model))?;
+        let path = self.dir.join(&meta.optim);
+        let record =
+            OptimizerRecord::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok((meta.epoch, model, optim.load_record(record)))
+    }
+
+    /// Removes the checkpoint (a fresh start, or a finished run).
+    pub fn clear(&self) {
+        let _ = std::fs::remove_file(self.dir.join(META));
+        self.remove_other_than(None);
+    }
+
+    fn remove_other_than(&self, keep: Option<usize>) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix("ckpt-") else {
+                continue;
+            };
+            let epoch = rest.split('-').next().and_then(|n| n.parse::<usize>().ok());
+            if epoch.is_some() && epoch != keep {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}

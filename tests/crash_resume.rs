@@ -1,0 +1,139 @@
+//! Crash safety: a run killed with SIGKILL at several points resumes from its checkpoint and
+//! ends with exactly the rows of an uninterrupted run (timing aside), once each.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PIPELINE: &str = r#"
+[pipeline]
+name = "crash"
+seed = 5
+
+[dataset]
+train_size = 512
+test_size = 256
+
+[backbone]
+cfg = [8, "M", 16, "M", 32]
+
+[heads]
+count = 2
+
+[train]
+epochs = 6
+batch_size = 64
+"#;
+
+fn cmd(dir: &Path, out: &str) -> Command {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mirun"));
+    c.args(["run", "crash.toml", "--out", out])
+        .current_dir(dir)
+        .env("MIRUN_DATA_DIR", dir.join("data"))
+        .env("MIRUN_DATA_MIRROR", repo.join("data"));
+    c
+}
+
+fn run_dir(dir: &Path, out: &str) -> PathBuf {
+    let root = dir.join(out).join("crash");
+    std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("config.toml").is_file())
+        .expect("a run directory")
+}
+
+/// CSV text without the `seconds` column of metrics.csv.
+fn untimed(metrics: &str) -> Vec<String> {
+    metrics
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(5);
+            f.join(",")
+        })
+        .collect()
+}
+
+#[test]
+fn killed_runs_resume_to_the_same_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("crash.toml"), PIPELINE).unwrap();
+    let o = cmd(dir, "straight").output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let straight = run_dir(dir, "straight");
+
+    // Kill points (ms after start) spread over the run; each kill lands somewhere in training.
+    let mut kills = 0;
+    let mut resumed = 0;
+    for wait_ms in [700u64, 1300, 1900, 900, 2600, 1500] {
+        let mut child = cmd(dir, "killed")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_millis(wait_ms) && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if child.try_wait().unwrap().is_some() {
+            break; // finished before the kill
+        }
+        child.kill().unwrap();
+        let out = child.wait_with_output().unwrap();
+        kills += 1;
+        if String::from_utf8_lossy(&out.stdout).contains("resuming an interrupted run") {
+            resumed += 1;
+        }
+        // Whatever the kill point, the CSVs on disk parse.
+        if let Ok(d) = std::panic::catch_unwind(|| run_dir(dir, "killed")) {
+            for name in ["metrics.csv", "confusion.csv"] {
+                if let Ok(text) = std::fs::read_to_string(d.join(name)) {
+                    let mut r = csv::Reader::from_reader(text.as_bytes());
+                    assert!(r.records().all(|x| x.is_ok()), "{name} parses after a kill");
+                }
+            }
+        }
+    }
+    let o = cmd(dir, "killed").output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(kills >= 3, "the run was killed several times ({kills})");
+    assert!(
+        resumed >= 1 || stdout.contains("resuming an interrupted run"),
+        "at least one start resumed from a checkpoint:\n{stdout}"
+    );
+
+    let killed = run_dir(dir, "killed");
+    let read = |d: &Path, n: &str| std::fs::read_to_string(d.join(n)).unwrap();
+    assert_eq!(
+        untimed(&read(&straight, "metrics.csv")),
+        untimed(&read(&killed, "metrics.csv")),
+        "same rows, each epoch once"
+    );
+    assert_eq!(read(&straight, "confusion.csv"), read(&killed, "confusion.csv"));
+    let mut r = csv::Reader::from_path(dir.join("killed/crash/summary.csv")).unwrap();
+    let rows: Vec<_> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), 1, "one summary row");
+    assert!(!killed.join("checkpoint.toml").exists(), "checkpoint removed when finished");
+}
+
+#[test]
+fn fresh_ignores_a_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("crash.toml"), PIPELINE.replace("epochs = 6", "epochs = 2")).unwrap();
+    let o = cmd(dir, "o").output().unwrap();
+    assert!(o.status.success());
+    let run = run_dir(dir, "o");
+    // A checkpoint that does not parse is a clear error naming it, unless --fresh.
+    std::fs::write(run.join("checkpoint.toml"), "epoch = \"one\"\n").unwrap();
+    let o = cmd(dir, "o").output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("checkpoint.toml"), "{err}");
+    let o = cmd(dir, "o").arg("--fresh").output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!run.join("checkpoint.toml").exists());
+}
