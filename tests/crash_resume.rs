@@ -99,7 +99,11 @@ fn killed_runs_resume_to_the_same_rows() {
     }
     let o = cmd(dir, "killed").output().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{stdout}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(kills >= 3, "the run was killed several times ({kills})");
     assert!(
         resumed >= 1 || stdout.contains("resuming an interrupted run"),
@@ -113,18 +117,28 @@ fn killed_runs_resume_to_the_same_rows() {
         untimed(&read(&killed, "metrics.csv")),
         "same rows, each epoch once"
     );
-    assert_eq!(read(&straight, "confusion.csv"), read(&killed, "confusion.csv"));
+    assert_eq!(
+        read(&straight, "confusion.csv"),
+        read(&killed, "confusion.csv")
+    );
     let mut r = csv::Reader::from_path(dir.join("killed/crash/summary.csv")).unwrap();
     let rows: Vec<_> = r.records().map(|x| x.unwrap()).collect();
     assert_eq!(rows.len(), 1, "one summary row");
-    assert!(!killed.join("checkpoint.toml").exists(), "checkpoint removed when finished");
+    assert!(
+        !killed.join("checkpoint.toml").exists(),
+        "checkpoint removed when finished"
+    );
 }
 
 #[test]
 fn fresh_ignores_a_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    std::fs::write(dir.join("crash.toml"), PIPELINE.replace("epochs = 6", "epochs = 2")).unwrap();
+    std::fs::write(
+        dir.join("crash.toml"),
+        PIPELINE.replace("epochs = 6", "epochs = 2"),
+    )
+    .unwrap();
     let o = cmd(dir, "o").output().unwrap();
     assert!(o.status.success());
     let run = run_dir(dir, "o");
@@ -132,7 +146,10 @@ fn fresh_ignores_a_checkpoint() {
     std::fs::write(run.join("checkpoint.toml"), "epoch = \"one\"\n").unwrap();
     let o = cmd(dir, "o").output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.contains("checkpoint.toml"), "{err}");
+    assert!(
+        !o.status.success() && err.contains("checkpoint.toml"),
+        "{err}"
+    );
     let o = cmd(dir, "o").arg("--fresh").output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!run.join("checkpoint.toml").exists());

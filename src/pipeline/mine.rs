@@ -8,7 +8,7 @@ use crate::results::weights::{self, Which};
 use crate::results::{summary, write_atomic};
 use crate::spec::EvaluatorKind;
 use crate::train::mine_fit::gaussian_of;
-use crate::train::{fit_gaussian, fit_images, MiStep, MineEpoch};
+use crate::train::{fit_gaussian, fit_images, Checkpoint, MiStep, MineEpoch};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -95,8 +95,10 @@ pub(super) fn gaussian(ctx: &RunContext) -> anyhow::Result<RunReport> {
     })
 }
 
-fn epoch_csv(records: &[MineEpoch]) -> String {
+/// `metrics.csv` of a MINE-on-images run: the rows kept from before a resume, then `records`.
+fn epoch_csv(prefix: &str, records: &[MineEpoch]) -> String {
     let mut s = String::from("epoch,loss,mi_estimate,probe_heldout,probe_book,lr,seconds\n");
+    s.push_str(prefix);
     for r in records {
         s.push_str(&format!(
             "{},{:.6},{:.6},{},{},{:e},{:.3}\n",
@@ -116,8 +118,18 @@ fn epoch_csv(records: &[MineEpoch]) -> String {
 /// and the summary row with the held-out probe accuracy as the headline.
 pub(super) fn images(ctx: &RunContext, data: &crate::data::Dataset) -> anyhow::Result<RunReport> {
     let (spec, p, dir) = (ctx.spec, ctx.opts.progress, ctx.dir);
+    let ckpt = Checkpoint::new(&dir.path);
+    let resume = super::resume_point(&ckpt, ctx.opts, spec.train.epochs, p)?;
+    let prefix = match resume {
+        Some(done) => dir.read_prefix(done)?.metrics,
+        None => String::new(),
+    };
     let mut so_far: Vec<MineEpoch> = Vec::new();
-    let mut best = f64::INFINITY;
+    // The lowest loss among the kept rows (column 2).
+    let mut best = prefix
+        .lines()
+        .filter_map(|l| l.split(',').nth(1)?.parse::<f64>().ok())
+        .fold(f64::INFINITY, f64::min);
     let mut observe = |r: &MineEpoch, model: &crate::model::MineImageNet| -> Result<(), String> {
         weights::save(model, &dir.path.join(Which::Last.file_name()))?;
         if r.loss < best {
@@ -126,7 +138,7 @@ pub(super) fn images(ctx: &RunContext, data: &crate::data::Dataset) -> anyhow::R
         }
         so_far.push(r.clone());
         let path = dir.path.join("metrics.csv");
-        write_atomic(&path, epoch_csv(&so_far).as_bytes())
+        write_atomic(&path, epoch_csv(&prefix, &so_far).as_bytes())
             .map_err(|e| format!("{}: {e}", path.display()))?;
         p.info(&format!(
             "epoch {}/{}  loss {:.4}  MI estimate {:.4}  probe held-out {}  book {}  lr {:.2e}  {:.1}s",
@@ -141,7 +153,15 @@ pub(super) fn images(ctx: &RunContext, data: &crate::data::Dataset) -> anyhow::R
         ));
         Ok(())
     };
-    let records = fit_images(spec, data, ctx.devices, p, &mut observe)?;
+    let records = fit_images(
+        spec,
+        data,
+        ctx.devices,
+        p,
+        Some((&ckpt, resume.is_some())),
+        &mut observe,
+    )?;
+    ckpt.clear();
     let wall = ctx.started.elapsed().as_secs_f64();
     let last = records.last();
     let mut row = base_row(spec, ctx.info);

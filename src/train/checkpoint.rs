@@ -23,6 +23,9 @@ struct Meta {
     epoch: usize,
     model: String,
     optim: String,
+    /// `mine_ema`'s moving average of E_marginal[e^T], when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ema: Option<f64>,
 }
 
 impl Checkpoint {
@@ -38,10 +41,15 @@ impl Checkpoint {
         if !path.is_file() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        toml::from_str(&text)
-            .map(Some)
-            .map_err(|e| format!("{}: not a mirun checkpoint: {}", path.display(), e.message()))
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        toml::from_str(&text).map(Some).map_err(|e| {
+            format!(
+                "{}: not a mirun checkpoint: {}",
+                path.display(),
+                e.message()
+            )
+        })
     }
 
     /// Epochs finished according to the checkpoint, if there is one.
@@ -49,15 +57,17 @@ impl Checkpoint {
         Ok(self.meta()?.map(|m| m.epoch))
     }
 
-    /// Saves the state after `epoch` epochs.
+    /// Saves the state after `epoch` epochs (`ema`: a loss's moving average, if any).
     pub fn save<M: Module + Clone>(
         &self,
         epoch: usize,
         model: &M,
         optim: &ModuleOptimizer,
+        ema: Option<f64>,
     ) -> Result<(), String> {
         let meta = Meta {
             epoch,
+            ema,
             model: format!("ckpt-{epoch}-model.bpk"),
             optim: format!("ckpt-{epoch}-optim.bpk"),
         };
@@ -78,12 +88,13 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// Loads the saved model and optimizer state into fresh ones; returns the epochs finished.
+    /// Loads the saved model and optimizer state into fresh ones; returns the epochs finished
+    /// and the saved moving average.
     pub fn load<M: Module>(
         &self,
         model: M,
         optim: ModuleOptimizer,
-    ) -> Result<(usize, M, ModuleOptimizer), String> {
+    ) -> Result<(usize, M, ModuleOptimizer, Option<f64>), String> {
         let meta = self
             .meta()?
             .ok_or_else(|| format!("{}: no checkpoint", self.dir.display()))?;
@@ -91,7 +102,7 @@ impl Checkpoint {
         let path = self.dir.join(&meta.optim);
         let record =
             OptimizerRecord::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok((meta.epoch, model, optim.load_record(record)))
+        Ok((meta.epoch, model, optim.load_record(record), meta.ema))
     }
 
     /// Removes the checkpoint (a fresh start, or a finished run).

@@ -99,7 +99,7 @@ pub fn fit(
         .init();
     let mut start = 0;
     if let Some((ckpt, true)) = checkpoint {
-        let (done, m, o) = ckpt.load(model, optim).map_err(TrainError::Checkpoint)?;
+        let (done, m, o, _) = ckpt.load(model, optim).map_err(TrainError::Checkpoint)?;
         (start, model, optim) = (done, m, o);
     }
     let heads = model.heads();
@@ -166,7 +166,7 @@ pub fn fit(
         records.push(record);
         if let Some((ckpt, _)) = checkpoint {
             if epoch + 1 < spec.train.epochs {
-                ckpt.save(epoch + 1, &model, &optim)
+                ckpt.save(epoch + 1, &model, &optim, None)
                     .map_err(TrainError::Checkpoint)?;
             }
         }

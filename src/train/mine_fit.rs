@@ -1,6 +1,7 @@
 //! MINE training loops: T alone on Gaussian samples, or encoder + T on image pairs with the
 //! linear probe scoring the codes after every epoch.
 
+use super::checkpoint::Checkpoint;
 use super::fit::TrainError;
 use super::progress::Progress;
 use super::schedule::lr_at;
@@ -147,6 +148,7 @@ pub fn fit_images(
     data: &Dataset,
     devices: &Devices,
     progress: Progress,
+    checkpoint: Option<(&Checkpoint, bool)>,
     observer: &mut dyn FnMut(&MineEpoch, &MineImageNet) -> Result<(), String>,
 ) -> Result<Vec<MineEpoch>, TrainError> {
     let seed = spec.pipeline.seed;
@@ -159,9 +161,14 @@ pub fn fit_images(
         .with_epsilon(spec.train.adam_eps as f32)
         .init();
     let mut ema = Ema::new(spec.loss.ema_rate.unwrap_or(0.01));
+    let mut start = 0;
+    if let Some((ckpt, true)) = checkpoint {
+        let (done, m, o, e) = ckpt.load(model, optim).map_err(TrainError::Checkpoint)?;
+        (start, model, optim, ema.value) = (done, m, o, e);
+    }
     let steps = data.train.len() / b;
     let mut records = Vec::with_capacity(spec.train.epochs);
-    for epoch in 0..spec.train.epochs {
+    for epoch in start..spec.train.epochs {
         let started = Instant::now();
         let lr = lr_at(&spec.train, epoch);
         let order = epoch_order(data.train.len(), seed, epoch);
@@ -219,6 +226,12 @@ pub fn fit_images(
         };
         observer(&record, &model).map_err(TrainError::Observer)?;
         records.push(record);
+        if let Some((ckpt, _)) = checkpoint {
+            if epoch + 1 < spec.train.epochs {
+                ckpt.save(epoch + 1, &model, &optim, ema.value)
+                    .map_err(TrainError::Checkpoint)?;
+            }
+        }
     }
     Ok(records)
 }
