@@ -222,3 +222,30 @@ fn a_failing_point_is_reported_and_the_sweep_goes_on() {
         failed[0]
     );
 }
+
+#[test]
+fn two_sweeps_at_once_never_corrupt_the_results() {
+    let f = Fixture::new();
+    let spawn = || {
+        f.cmd(&["sweep", "tiny.toml", "--out", "c"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success(), "{}", text(&a));
+    assert!(b.status.success(), "{}", text(&b));
+    let rows = f.rows("c");
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(results(&rows).len(), 4);
+    assert!(rows.iter().all(|r| r["status"] == "finished"));
+    for r in &rows {
+        let dir = f.path("c/tiny").join(&r["run_id"]);
+        let m = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        assert!(csv::Reader::from_reader(m.as_bytes())
+            .records()
+            .all(|x| x.is_ok()));
+    }
+}

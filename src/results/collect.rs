@@ -197,9 +197,17 @@ pub fn load_summaries(path: &Path) -> Result<Summaries, CollectError> {
                 line: e.position().map(|p| p.line()).unwrap_or(0),
                 what: e.to_string(),
             })?;
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            if rec.len() > cols.len() {
+                return Err(CollectError::Malformed {
+                    path: shown.clone(),
+                    line,
+                    what: format!("{} fields, but the header has {}", rec.len(), cols.len()),
+                });
+            }
             rows.push(Row {
                 source: file.clone(),
-                line: rec.position().map(|p| p.line()).unwrap_or(0),
+                line,
                 values: cols
                     .iter()
                     .cloned()
@@ -207,12 +215,38 @@ pub fn load_summaries(path: &Path) -> Result<Summaries, CollectError> {
                     .collect(),
             });
         }
+        if let Ok(text) = std::fs::read_to_string(file) {
+            if text.matches('"').count() % 2 == 1 {
+                return Err(CollectError::Malformed {
+                    path: shown.clone(),
+                    line: text.lines().count() as u64,
+                    what: "unbalanced `\"`: a quoted field is never closed".into(),
+                });
+            }
+        }
     }
-    Ok(Summaries {
+    let summaries = Summaries {
         files,
         header,
         rows,
-    })
+    };
+    summaries.check_numbers()?;
+    Ok(summaries)
+}
+
+impl Summaries {
+    /// Every cell of a finished row in a numeric metric column must parse, so a hand-edited
+    /// bad row is reported with its line whichever command reads it (failed rows may hold
+    /// anything).
+    fn check_numbers(&self) -> Result<(), CollectError> {
+        let all: Vec<&Row> = self.rows.iter().filter(|r| r.is_finished()).collect();
+        for col in numeric_metrics(&self.header, &all) {
+            for r in &all {
+                r.number(&col)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Parameter columns are exactly those with a `.` in their name.
