@@ -47,6 +47,8 @@ enum Command {
     Plot(PlotArgs),
     /// Reload a run's saved weights and evaluate them without training.
     Eval(EvalArgs),
+    /// Time a training step, the augmentation and the evaluation (for scripts/bench).
+    Bench(BenchArgs),
     /// Manage data sets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -90,6 +92,25 @@ struct PlotArgs {
     /// mi_estimate, whichever the summary has).
     #[arg(long)]
     metric: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Pipeline whose model, batch size and data are timed.
+    #[arg(default_value = "pipelines/iic_heads1.toml")]
+    file: PathBuf,
+    /// Head counts to time the training step with.
+    #[arg(long, value_delimiter = ',', default_value = "1,5")]
+    heads: Vec<usize>,
+    /// Timed steps per head count (after 2 warm-up steps).
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    /// Override a value (as for `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Backend and device (default: the fastest compiled in).
+    #[arg(long, value_enum)]
+    device: Option<BackendKind>,
 }
 
 #[derive(Args, Debug)]
@@ -277,6 +298,7 @@ fn real_main() -> anyhow::Result<()> {
     match (cli.command, cli.run) {
         (Some(Command::Run(a)), _) | (None, Some(a)) => run_cmd(a),
         (Some(Command::Sweep(a)), _) => sweep_cmd(a),
+        (Some(Command::Bench(a)), _) => bench_cmd(a),
         (Some(Command::Plot(a)), _) => {
             for f in
                 mirun::results::plot::plot(&a.target, a.output.as_deref(), a.metric.as_deref())?
@@ -506,4 +528,34 @@ fn check_file(file: &std::path::Path, sets: &[String]) -> anyhow::Result<String>
             Ok(String::new())
         }
     }
+}
+
+/// Prints `metric,value,unit` CSV rows: step seconds per head count, pairs/s, eval seconds.
+fn bench_cmd(a: BenchArgs) -> anyhow::Result<()> {
+    use mirun::train::bench;
+    let base = spec::load(&source(a.file.clone(), &a.sets)?)?;
+    let backend = a.device.unwrap_or_else(BackendKind::fastest);
+    let devices = backend.open().map_err(anyhow::Error::msg)?;
+    let data = mirun::data::load(&base.dataset)?;
+    println!("metric,value,unit");
+    let rows = base.train.batch_size * 2;
+    println!(
+        "augment_pairs_per_s,{:.0},pairs/s",
+        bench::pairs_per_second(&base, &data, 5.0)
+    );
+    println!(
+        "eval_test_set_s,{:.3},s ({} images)",
+        bench::eval_seconds(&base, &data, &devices, 3)?,
+        data.test.len()
+    );
+    for h in a.heads {
+        let mut spec = base.clone();
+        spec.heads.count = h;
+        let s = bench::step_seconds(&spec, &data, &devices, 2, a.steps)?;
+        println!(
+            "train_step_heads{h}_s,{s:.3},s ({rows} rows; {})",
+            backend.name()
+        );
+    }
+    Ok(())
 }

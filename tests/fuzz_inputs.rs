@@ -46,15 +46,54 @@ fn mutated(base: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
 /// Config-looking text built from real keys, odd values and TOML punctuation.
 fn toml_like() -> impl Strategy<Value = String> {
     let keys = prop::sample::select(vec![
-        "[train]", "[dataset]", "[heads]", "[backbone]", "[sweep]", "[model]", "[loss]",
-        "[evaluator]", "[augment.rotate]", "epochs", "batch_size", "lr", "count", "cfg", "kind",
-        "extends", "grid", "seeds", "zip", "dim", "cov_xy", "latent_dim", "\"heads.count\"",
-        "train_size", "sizes", "steps",
+        "[train]",
+        "[dataset]",
+        "[heads]",
+        "[backbone]",
+        "[sweep]",
+        "[model]",
+        "[loss]",
+        "[evaluator]",
+        "[augment.rotate]",
+        "epochs",
+        "batch_size",
+        "lr",
+        "count",
+        "cfg",
+        "kind",
+        "extends",
+        "grid",
+        "seeds",
+        "zip",
+        "dim",
+        "cov_xy",
+        "latent_dim",
+        "\"heads.count\"",
+        "train_size",
+        "sizes",
+        "steps",
     ]);
     let values = prop::sample::select(vec![
-        "1", "0", "-1", "1e309", "nan", "inf", "\"F\"", "\"gaussian\"", "[]", "[64, \"M\"]",
-        "\"range(1, 6)\"", "{ \"heads.count\" = [1, 2] }", "\"../x.toml\"", "true", "\"\"",
-        "[[1]]", "18446744073709551616", "\"mine_ema\"", "{}", "1.5",
+        "1",
+        "0",
+        "-1",
+        "1e309",
+        "nan",
+        "inf",
+        "\"F\"",
+        "\"gaussian\"",
+        "[]",
+        "[64, \"M\"]",
+        "\"range(1, 6)\"",
+        "{ \"heads.count\" = [1, 2] }",
+        "\"../x.toml\"",
+        "true",
+        "\"\"",
+        "[[1]]",
+        "18446744073709551616",
+        "\"mine_ema\"",
+        "{}",
+        "1.5",
     ]);
     prop::collection::vec((keys, values, prop::bool::ANY), 0..12).prop_map(|lines| {
         lines
@@ -86,7 +125,11 @@ fn load_config(dir: &Path, bytes: &[u8]) {
 fn config_loader_never_panics() {
     let dir = tempfile::tempdir().unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for base in ["pipelines/iic_quick.toml", "pipelines/mine_gaussian.toml", "pipelines/iic_heads.toml"] {
+    for base in [
+        "pipelines/iic_quick.toml",
+        "pipelines/mine_gaussian.toml",
+        "pipelines/iic_heads.toml",
+    ] {
         let text = std::fs::read(repo.join(base)).unwrap();
         runner()
             .run(&mutated(text), |b| {

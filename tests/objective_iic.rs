@@ -56,3 +56,20 @@ fn the_minimum_beats_worse_assignments() {
         "independent assignments carry no information: {uncertain}"
     );
 }
+
+#[test]
+fn gradient_is_finite_when_p_has_exact_zeros() {
+    // Every sample in cluster 0: P = [[1, 0], [0, 0]], a zero marginal and zero entries. The
+    // ε-clip keeps both the value and the gradient finite.
+    let d = Device::flex().autodiff();
+    let z = Tensor::<1>::from_floats([1.0f32, 0.0, 1.0, 0.0].as_slice(), &d)
+        .reshape([2, 2])
+        .require_grad();
+    let loss = iic_loss(z.clone(), z.clone(), 1e-7);
+    let v: f32 = loss.clone().into_scalar();
+    assert!(v.is_finite(), "value {v}");
+    let grads = loss.backward();
+    let g = z.grad(&grads).expect("a gradient");
+    let g = g.into_data().try_to_vec::<f32>().unwrap();
+    assert!(g.iter().all(|x| x.is_finite()), "gradient {g:?}");
+}

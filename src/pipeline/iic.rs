@@ -60,7 +60,15 @@ pub(super) fn train_and_record(
     let wall = started.elapsed().as_secs_f64();
 
     let summary_path = ctx.summary.clone();
-    let row = summary_row(spec, info, &records, wall);
+    let mut row = summary_row(spec, info, &records, wall);
+    // The textbook's selection, for comparison only: the best accuracy of any head at any
+    // epoch, picked on the test set (read back from metrics.csv, so resumed epochs count too).
+    let book = column_max(&dir.path.join("metrics.csv"), "accuracy");
+    let at = row
+        .iter()
+        .position(|(k, _)| k == "wall_seconds")
+        .unwrap_or(row.len());
+    row.insert(at, ("book_accuracy".into(), format!("{book:.6}")));
     summary::upsert(&summary_path, &row)?;
     if let Some(last) = records.last() {
         p.info(&format!(
@@ -200,4 +208,21 @@ pub fn eval_run(
     write_atomic(&out, csv.as_bytes())?;
     progress.info(&format!("scores → {}", out.display()));
     Ok(scores)
+}
+
+/// The largest value of `column` in a CSV file (NaN if none parses).
+pub(super) fn column_max(path: &std::path::Path, column: &str) -> f64 {
+    let Ok(mut r) = csv::Reader::from_path(path) else {
+        return f64::NAN;
+    };
+    let Some(i) = r
+        .headers()
+        .ok()
+        .and_then(|h| h.iter().position(|c| c == column))
+    else {
+        return f64::NAN;
+    };
+    r.records()
+        .filter_map(|rec| rec.ok()?.get(i)?.parse::<f64>().ok())
+        .fold(f64::NAN, f64::max)
 }

@@ -171,6 +171,9 @@ pub(super) fn images(ctx: &RunContext, data: &crate::data::Dataset) -> anyhow::R
         opt(last.and_then(|r| r.probe_heldout)),
     ));
     row.push(("probe_book".into(), opt(last.and_then(|r| r.probe_book))));
+    // The reference's selection, for comparison only: best book-protocol epoch on the test set.
+    let best_book = super::iic::column_max(&dir.path.join("metrics.csv"), "probe_book");
+    row.push(("probe_book_best".into(), format!("{best_book:.6}")));
     row.push(("mi_estimate".into(), opt(last.map(|r| r.estimate))));
     row.push(("loss".into(), opt(last.map(|r| r.loss))));
     row.push(("wall_seconds".into(), format!("{wall:.1}")));

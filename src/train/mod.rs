@@ -1,5 +1,6 @@
 //! Training: the loop, the learning-rate schedule, progress output.
 
+pub mod bench;
 pub mod checkpoint;
 pub mod fit;
 pub mod mine_fit;

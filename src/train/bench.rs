@@ -1,0 +1,117 @@
+//! `mirun bench`: the numbers a speed comparison needs, measured in one process on the real
+//! model and data — training step (forward + backward + Adam), pair augmentation throughput,
+//! and evaluation of a test set — as medians after warm-up.
+
+use super::fit::{evaluate, TrainError};
+use crate::backend::Devices;
+use crate::data::batch::{epoch_order, pair_batch};
+use crate::data::{Augmenter, Dataset};
+use crate::model::{IicNet, IicNetConfig};
+use crate::objective::iic_loss;
+use crate::spec::Spec;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Tensor, TensorData};
+use std::time::Instant;
+
+/// One measured quantity.
+#[derive(Debug, Clone)]
+pub struct Measure {
+    pub name: String,
+    pub value: f64,
+    pub unit: &'static str,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+/// Median seconds of `steps` training steps (after `warmup`) of the spec's network at its
+/// batch size, on real pairs.
+pub fn step_seconds(
+    spec: &Spec,
+    data: &Dataset,
+    devices: &Devices,
+    warmup: usize,
+    steps: usize,
+) -> Result<f64, TrainError> {
+    let aug = Augmenter::new(spec.augment.clone());
+    let (b, side) = (spec.train.batch_size, aug.size());
+    devices.train.seed(spec.pipeline.seed);
+    let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
+    let mut model: IicNet = config.init(&devices.train).map_err(TrainError::Model)?;
+    let mut optim = AdamConfig::new().with_epsilon(1e-7).init();
+    let order = epoch_order(data.train.len(), spec.pipeline.seed, 0);
+    let mut times = Vec::new();
+    for step in 0..warmup + steps {
+        let at = (step * b) % (data.train.len() - b + 1);
+        let rows = pair_batch(&data.train, &order[at..at + b], at..at + b, &aug, 1, 0);
+        let started = Instant::now();
+        let x = Tensor::from_data(
+            TensorData::new(rows, [2 * b, 1, side, side]),
+            &devices.train,
+        );
+        let losses: Vec<Tensor<1>> = model
+            .forward(x)
+            .into_iter()
+            .map(|z| iic_loss(z.clone().narrow(0, 0, b), z.narrow(0, b, b), spec.loss.eps))
+            .collect();
+        let loss = Tensor::cat(losses, 0).mean();
+        let _: f32 = loss.clone().into_scalar();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-3, model, grads);
+        if step >= warmup {
+            times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    Ok(median(times))
+}
+
+/// Pairs per second of the augmentation (original + transformed twin), over `seconds`.
+pub fn pairs_per_second(spec: &Spec, data: &Dataset, seconds: f64) -> f64 {
+    let aug = Augmenter::new(spec.augment.clone());
+    let b = spec.train.batch_size;
+    let order = epoch_order(data.train.len(), 1, 0);
+    let started = Instant::now();
+    let mut pairs = 0usize;
+    let mut at = 0;
+    while started.elapsed().as_secs_f64() < seconds {
+        if at + b > order.len() {
+            at = 0;
+        }
+        let rows = pair_batch(&data.train, &order[at..at + b], at..at + b, &aug, 1, 0);
+        std::hint::black_box(&rows);
+        pairs += b;
+        at += b;
+    }
+    pairs as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Median seconds to score every head on the whole test set (centre crops, Hungarian), of
+/// `repeats` passes with a freshly initialised network.
+pub fn eval_seconds(
+    spec: &Spec,
+    data: &Dataset,
+    devices: &Devices,
+    repeats: usize,
+) -> Result<f64, TrainError> {
+    let aug = Augmenter::new(spec.augment.clone());
+    devices.eval.seed(spec.pipeline.seed);
+    let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
+    let model = config.init(&devices.eval).map_err(TrainError::Model)?;
+    let mut times = Vec::new();
+    for _ in 0..repeats {
+        let started = Instant::now();
+        evaluate(&model, data, &aug, &devices.eval, spec.clusters())?;
+        times.push(started.elapsed().as_secs_f64());
+    }
+    Ok(median(times))
+}
