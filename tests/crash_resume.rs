@@ -121,7 +121,10 @@ fn killed_runs_resume_to_the_same_rows() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(kills >= 3, "the run was killed several times ({kills})");
-    assert!(resumed >= 2, "later starts resumed from a checkpoint ({resumed})");
+    assert!(
+        resumed >= 2,
+        "later starts resumed from a checkpoint ({resumed})"
+    );
 
     let killed = run_dir(dir, "killed");
     let read = |d: &Path, n: &str| std::fs::read_to_string(d.join(n)).unwrap();
