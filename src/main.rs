@@ -288,7 +288,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<mirun::pipeline::RunLocked>().is_some() {
+                ExitCode::from(mirun::pipeline::RunLocked::EXIT_CODE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

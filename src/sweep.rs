@@ -262,9 +262,7 @@ fn run_point(
             started.elapsed().as_secs_f64()
         ));
         Ok(())
-    } else if std::fs::read_to_string(&log_path)
-        .is_ok_and(|t| t.contains("already running in another mirun process"))
-    {
+    } else if status.code() == Some(i32::from(crate::pipeline::RunLocked::EXIT_CODE)) {
         // Another sweep (or run) of the same results tree holds this point: it will finish it.
         p.info(&format!(
             "{tag} — skipped: run {} is running in another mirun process",

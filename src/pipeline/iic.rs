@@ -1,14 +1,14 @@
 //! IIC: train the clustering heads, evaluate them every epoch, record the honest head.
 
-use super::{base_row, provenance, RunContext, RunReport};
+use super::{base_row, RunContext, RunReport};
 use crate::backend::BackendKind;
 use crate::data::Augmenter;
 use crate::eval::Scores;
 use crate::model::{IicNet, IicNetConfig};
 use crate::results::weights::{self, Which};
-use crate::results::{evaluator_value, summary, write_atomic, Prefix, RunInfo};
+use crate::results::{evaluator_value, write_atomic, Prefix, RunInfo};
 use crate::spec::{load, Spec, SpecSource};
-use crate::train::{assignments, fit, Checkpoint, EpochRecord, Progress};
+use crate::train::{assignments, fit, Checkpoint, Checkpointing, EpochRecord, Progress};
 
 /// Trains, writing metrics and weights after every epoch, then the summary row.
 pub(super) fn train_and_record(
@@ -21,7 +21,6 @@ pub(super) fn train_and_record(
         devices,
         dir,
         info,
-        started,
         ..
     } = *ctx;
     let p = opts.progress;
@@ -53,37 +52,29 @@ pub(super) fn train_and_record(
         data,
         devices,
         p,
-        Some((&ckpt, resume.is_some())),
+        Checkpointing {
+            at: &ckpt,
+            resume: resume.is_some(),
+        },
         &mut observe,
     )?;
     ckpt.clear();
-    let wall = started.elapsed().as_secs_f64();
-
-    let summary_path = ctx.summary.clone();
-    let mut row = summary_row(spec, info, &records, wall);
+    let mut row = summary_row(spec, info, &records);
     // The textbook's selection, for comparison only: the best accuracy of any head at any
     // epoch, picked on the test set (read back from metrics.csv, so resumed epochs count too).
     let book = column_max(&dir.path.join("metrics.csv"), "accuracy");
-    let at = row
-        .iter()
-        .position(|(k, _)| k == "wall_seconds")
-        .unwrap_or(row.len());
-    row.insert(at, ("book_accuracy".into(), format!("{book:.6}")));
-    summary::upsert(&summary_path, &row)?;
+    row.push(("book_accuracy".into(), format!("{book:.6}")));
+    let report = ctx.record(row)?;
     if let Some(last) = records.last() {
         p.info(&format!(
-            "done in {wall:.1}s: selected head {} (lowest training loss) accuracy {:.4}; summary → {}",
+            "done in {:.1}s: selected head {} (lowest training loss) accuracy {:.4}; summary → {}",
+            report.wall_seconds,
             last.selected,
             last.heads[last.selected].accuracy,
-            summary_path.display()
+            report.summary.display()
         ));
     }
-    Ok(RunReport {
-        run_dir: dir.path.clone(),
-        summary: summary_path,
-        row,
-        wall_seconds: wall,
-    })
+    Ok(report)
 }
 
 /// One line per epoch: losses and accuracies of every head, the selected head, lr and time.
@@ -106,14 +97,9 @@ pub fn epoch_line(r: &EpochRecord, epochs: usize) -> String {
     )
 }
 
-/// The run's row of `summary.csv`: id, every resolved parameter (dotted keys), final
-/// per-head accuracy, the selected head, wall time and provenance.
-pub fn summary_row(
-    spec: &Spec,
-    info: &RunInfo,
-    records: &[EpochRecord],
-    wall: f64,
-) -> Vec<(String, String)> {
+/// The run's row of `summary.csv` before wall time and provenance: id, every resolved
+/// parameter (dotted keys), final per-head accuracy, the selected head and its scores.
+pub fn summary_row(spec: &Spec, info: &RunInfo, records: &[EpochRecord]) -> Vec<(String, String)> {
     let mut row = base_row(spec, info);
     if let Some(last) = records.last() {
         let accs: Vec<_> = last
@@ -139,8 +125,6 @@ pub fn summary_row(
             row.push((format!("selected_{}", k.name()), format!("{v:.6}")));
         }
     }
-    row.push(("wall_seconds".into(), format!("{wall:.1}")));
-    row.extend(provenance(info));
     row
 }
 

@@ -1,14 +1,14 @@
 //! MINE: on the Gaussian, the estimate per step beside the analytic and binned values; on
 //! images, the encoder's codes scored by the linear probe every epoch.
 
-use super::{base_row, provenance, RunContext, RunReport};
+use super::{base_row, RunContext, RunReport};
 use crate::data::batch::mix;
 use crate::eval::binned_mi_pairs;
 use crate::results::weights::{self, Which};
-use crate::results::{summary, write_atomic};
+use crate::results::write_atomic;
 use crate::spec::EvaluatorKind;
 use crate::train::mine_fit::gaussian_of;
-use crate::train::{fit_gaussian, fit_images, Checkpoint, MiStep, MineEpoch};
+use crate::train::{fit_gaussian, fit_images, Checkpoint, Checkpointing, MiStep, MineEpoch};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -70,29 +70,22 @@ pub(super) fn gaussian(ctx: &RunContext) -> anyhow::Result<RunReport> {
         ));
     }
     write_atomic(&ctx.dir.path.join("metrics.csv"), csv.as_bytes())?;
-    let wall = ctx.started.elapsed().as_secs_f64();
     let last = records.last();
     let mut row = base_row(spec, ctx.info);
     row.push(("steps_done".into(), records.len().to_string()));
     row.push(("mi_estimate".into(), opt(last.map(|r| r.estimate))));
     row.push(("analytic_mi".into(), opt(analytic)));
     row.push(("binned_mi".into(), opt(binned)));
-    row.push(("wall_seconds".into(), format!("{wall:.1}")));
-    row.extend(provenance(ctx.info));
-    summary::upsert(&ctx.summary, &row)?;
+    let report = ctx.record(row)?;
     p.info(&format!(
-        "done in {wall:.1}s: MINE estimate {} (analytic {}, binned {}); summary → {}",
+        "done in {:.1}s: MINE estimate {} (analytic {}, binned {}); summary → {}",
+        report.wall_seconds,
         opt(last.map(|r| r.estimate)),
         opt(analytic),
         opt(binned),
-        ctx.summary.display()
+        report.summary.display()
     ));
-    Ok(RunReport {
-        run_dir: ctx.dir.path.clone(),
-        summary: ctx.summary.clone(),
-        row,
-        wall_seconds: wall,
-    })
+    Ok(report)
 }
 
 /// `metrics.csv` of a MINE-on-images run: the rows kept from before a resume, then `records`.
@@ -158,11 +151,13 @@ pub(super) fn images(ctx: &RunContext, data: &crate::data::Dataset) -> anyhow::R
         data,
         ctx.devices,
         p,
-        Some((&ckpt, resume.is_some())),
+        Checkpointing {
+            at: &ckpt,
+            resume: resume.is_some(),
+        },
         &mut observe,
     )?;
     ckpt.clear();
-    let wall = ctx.started.elapsed().as_secs_f64();
     let last = records.last();
     let mut row = base_row(spec, ctx.info);
     row.push(("epochs_done".into(), records.len().to_string()));
@@ -176,19 +171,13 @@ pub(super) fn images(ctx: &RunContext, data: &crate::data::Dataset) -> anyhow::R
     row.push(("probe_book_best".into(), format!("{best_book:.6}")));
     row.push(("mi_estimate".into(), opt(last.map(|r| r.estimate))));
     row.push(("loss".into(), opt(last.map(|r| r.loss))));
-    row.push(("wall_seconds".into(), format!("{wall:.1}")));
-    row.extend(provenance(ctx.info));
-    summary::upsert(&ctx.summary, &row)?;
+    let report = ctx.record(row)?;
     p.info(&format!(
-        "done in {wall:.1}s: probe accuracy held-out {} (book protocol {}); summary → {}",
+        "done in {:.1}s: probe accuracy held-out {} (book protocol {}); summary → {}",
+        report.wall_seconds,
         opt(last.and_then(|r| r.probe_heldout)),
         opt(last.and_then(|r| r.probe_book)),
-        ctx.summary.display()
+        report.summary.display()
     ));
-    Ok(RunReport {
-        run_dir: dir.path.clone(),
-        summary: ctx.summary.clone(),
-        row,
-        wall_seconds: wall,
-    })
+    Ok(report)
 }

@@ -61,14 +61,31 @@ pub fn base_row(spec: &Spec, info: &RunInfo) -> Vec<(String, String)> {
     row
 }
 
-/// The end of every summary row: provenance.
-pub fn provenance(info: &RunInfo) -> Vec<(String, String)> {
-    vec![
+/// The end of every summary row: wall time and provenance.
+fn close_row(row: &mut Vec<(String, String)>, info: &RunInfo, wall: f64) {
+    row.push(("wall_seconds".into(), format!("{wall:.1}")));
+    row.extend([
         ("backend".into(), info.backend.clone()),
         ("device".into(), info.device.clone()),
         ("mirun_version".into(), info.mirun_version.clone()),
         ("git_commit".into(), info.git_commit.clone()),
-    ]
+    ]);
+}
+
+impl RunContext<'_> {
+    /// Completes a finished run's summary row (`base_row` + the stage's metrics) with wall
+    /// time and provenance, upserts it into `summary.csv` and reports the run.
+    fn record(&self, mut row: Vec<(String, String)>) -> anyhow::Result<RunReport> {
+        let wall = self.started.elapsed().as_secs_f64();
+        close_row(&mut row, self.info, wall);
+        summary::upsert(&self.summary, &row)?;
+        Ok(RunReport {
+            run_dir: self.dir.path.clone(),
+            summary: self.summary.clone(),
+            row,
+            wall_seconds: wall,
+        })
+    }
 }
 
 /// Trains and evaluates `spec`, writing `config.toml`, `run.toml`, `metrics.csv` (after every
@@ -140,18 +157,28 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
         Err(e) => {
             // The run is marked failed, with the reason, rather than silently missing.
             let mut row = base_row(spec, &info);
-            row.push((
-                "wall_seconds".into(),
-                format!("{:.1}", started.elapsed().as_secs_f64()),
-            ));
             row[1].1 = "failed".into();
             row.push(("error".into(), format!("{e:#}").replace('\n', " ")));
+            close_row(&mut row, &info, started.elapsed().as_secs_f64());
             if let Err(w) = summary::upsert(&summary_path, &row) {
                 p.info(&format!("could not record the failure: {w}"));
             }
             Err(e)
         }
     }
+}
+
+/// Another process holds the run's lock. `mirun run` exits with [`RunLocked::EXIT_CODE`] for
+/// it, so a sweep can tell "someone else is running this point" from a failure.
+#[derive(Debug, thiserror::Error)]
+#[error("this run is already running in another mirun process (it holds {})", .lock.display())]
+pub struct RunLocked {
+    pub lock: PathBuf,
+}
+
+impl RunLocked {
+    /// EX_TEMPFAIL from sysexits.h: try again later.
+    pub const EXIT_CODE: u8 = 75;
 }
 
 /// Holds `<run-dir>/.lock` for the run's lifetime, so two processes never train (and write)
@@ -169,11 +196,7 @@ fn lock_run(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
         .with_context(|| format!("cannot open {}", lock_path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-            "run {} is already running in another mirun process (it holds {})",
-            path.display(),
-            lock_path.display()
-        ),
+        Err(std::fs::TryLockError::WouldBlock) => Err(RunLocked { lock: lock_path }.into()),
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
         }

@@ -316,12 +316,9 @@ pub fn skipped_note(skipped: &BTreeMap<String, usize>) -> Option<String> {
             s.to_string()
         }
     };
-    match skipped.len() {
-        0 => None,
-        1 => {
-            let (s, n) = skipped.iter().next().unwrap();
-            Some(format!("{n} {} {} not shown", status(s), runs(*n)))
-        }
+    match (skipped.len(), skipped.iter().next()) {
+        (0, _) | (_, None) => None,
+        (1, Some((s, n))) => Some(format!("{n} {} {} not shown", status(s), runs(*n))),
         _ => {
             let parts: Vec<String> = skipped
                 .iter()

@@ -256,7 +256,10 @@ pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<Diff, DiffError> {
     let mut violations = Vec::new();
     for r in &rows {
         for c in &conditions {
-            let i = candidates.iter().position(|m| *m == c.metric).unwrap();
+            // Conditions name checked metrics only; one that is not a candidate never holds.
+            let Some(i) = candidates.iter().position(|m| *m == c.metric) else {
+                continue;
+            };
             let d = r.metrics[i];
             if c.holds(&d) {
                 violations.push(Violation {

@@ -264,17 +264,22 @@ impl Table {
         }
         header.push("n".to_string());
         let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-        // Writing to a Vec cannot fail.
-        w.write_record(&header).expect("csv to memory");
+        let mut records = vec![header];
         for g in &self.groups {
             let mut cells = g.key.clone();
             for s in &g.stats {
                 cells.extend([opt(s.mean), opt(s.std), s.n.to_string()]);
             }
             cells.push(g.runs.to_string());
-            w.write_record(&cells).expect("csv to memory");
+            records.push(cells);
         }
-        String::from_utf8(w.into_inner().expect("csv to memory")).expect("utf-8 input")
+        // Writing Rust strings to a Vec cannot fail; an error would only shorten the output.
+        for r in &records {
+            let _ = w.write_record(r);
+        }
+        w.into_inner()
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
     }
 }
 

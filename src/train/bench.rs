@@ -9,7 +9,7 @@ use crate::data::{Augmenter, Dataset};
 use crate::model::{IicNet, IicNetConfig};
 use crate::objective::iic_loss;
 use crate::spec::Spec;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
 use std::time::Instant;
 
@@ -48,7 +48,7 @@ pub fn step_seconds(
     devices.train.seed(spec.pipeline.seed);
     let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
     let mut model: IicNet = config.init(&devices.train).map_err(TrainError::Model)?;
-    let mut optim = AdamConfig::new().with_epsilon(1e-7).init();
+    let mut optim = super::schedule::adam(&spec.train);
     let order = epoch_order(data.train.len(), spec.pipeline.seed, 0);
     let mut times = Vec::new();
     for step in 0..warmup + steps {

@@ -127,3 +127,43 @@ impl Checkpoint {
         }
     }
 }
+
+/// How a training loop uses a run's checkpoint: where it lives and whether to start from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpointing<'a> {
+    pub at: &'a Checkpoint,
+    pub resume: bool,
+}
+
+impl Checkpointing<'_> {
+    /// The epochs already done, the model, the optimizer and the moving average: from the
+    /// checkpoint when resuming, else the fresh ones given (0 epochs done).
+    pub fn restore<M: Module>(
+        self,
+        model: M,
+        optim: ModuleOptimizer,
+        ema: Option<f64>,
+    ) -> Result<(usize, M, ModuleOptimizer, Option<f64>), String> {
+        if self.resume {
+            self.at.load(model, optim)
+        } else {
+            Ok((0, model, optim, ema))
+        }
+    }
+
+    /// Saves the state after `done` of `epochs` epochs; after the last one there is nothing to
+    /// resume, so nothing is saved.
+    pub fn save_between<M: Module + Clone>(
+        self,
+        done: usize,
+        epochs: usize,
+        model: &M,
+        optim: &ModuleOptimizer,
+        ema: Option<f64>,
+    ) -> Result<(), String> {
+        if done < epochs {
+            self.at.save(done, model, optim, ema)?;
+        }
+        Ok(())
+    }
+}

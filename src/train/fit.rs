@@ -1,9 +1,9 @@
 //! The IIC training loop, written out: batch → forward → loss per head → backward → Adam step,
 //! then an evaluation of every head on the test set after each epoch.
 
-use super::checkpoint::Checkpoint;
+use super::checkpoint::Checkpointing;
 use super::progress::Progress;
-use super::schedule::lr_at;
+use super::schedule::{adam, lr_at};
 use crate::backend::Devices;
 use crate::data::batch::{centre_batch, epoch_order, pair_batch};
 use crate::data::{Augmenter, Dataset};
@@ -12,7 +12,7 @@ use crate::model::{IicNet, IicNetConfig};
 use crate::objective::iic_loss;
 use crate::spec::Spec;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use std::time::Instant;
 
@@ -76,14 +76,14 @@ fn to_tensor(rows: Vec<f32>, n: usize, side: usize, device: &Device) -> Tensor<4
 /// Trains the spec's network on `data`; `observer` sees each epoch and the model as it ends (to
 /// write results and weights) and may stop the run by returning an error.
 ///
-/// With `checkpoint`, the state is saved after every epoch but the last, and `resume` continues
-/// from the saved state (only the epochs after it are trained and returned).
+/// The state is saved to `checkpoint` after every epoch but the last; when resuming, training
+/// continues from the saved state (only the epochs after it are trained and returned).
 pub fn fit(
     spec: &Spec,
     data: &Dataset,
     devices: &Devices,
     progress: Progress,
-    checkpoint: Option<(&Checkpoint, bool)>,
+    checkpoint: Checkpointing,
     observer: &mut dyn FnMut(&EpochRecord, &IicNet) -> Result<(), String>,
 ) -> Result<Vec<EpochRecord>, TrainError> {
     let seed = spec.pipeline.seed;
@@ -94,14 +94,10 @@ pub fn fit(
     devices.train.seed(seed);
     let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
     let mut model: IicNet = config.init(&devices.train).map_err(TrainError::Model)?;
-    let mut optim = AdamConfig::new()
-        .with_epsilon(spec.train.adam_eps as f32)
-        .init();
-    let mut start = 0;
-    if let Some((ckpt, true)) = checkpoint {
-        let (done, m, o, _) = ckpt.load(model, optim).map_err(TrainError::Checkpoint)?;
-        (start, model, optim) = (done, m, o);
-    }
+    let (start, m, mut optim, _) = checkpoint
+        .restore(model, adam(&spec.train), None)
+        .map_err(TrainError::Checkpoint)?;
+    model = m;
     let heads = model.heads();
     let steps = data.train.len() / b;
     let mut records = Vec::with_capacity(spec.train.epochs);
@@ -164,12 +160,9 @@ pub fn fit(
         };
         observer(&record, &model).map_err(TrainError::Observer)?;
         records.push(record);
-        if let Some((ckpt, _)) = checkpoint {
-            if epoch + 1 < spec.train.epochs {
-                ckpt.save(epoch + 1, &model, &optim, None)
-                    .map_err(TrainError::Checkpoint)?;
-            }
-        }
+        checkpoint
+            .save_between(epoch + 1, spec.train.epochs, &model, &optim, None)
+            .map_err(TrainError::Checkpoint)?;
     }
     Ok(records)
 }

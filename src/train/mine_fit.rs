@@ -1,10 +1,10 @@
 //! MINE training loops: T alone on Gaussian samples, or encoder + T on image pairs with the
 //! linear probe scoring the codes after every epoch.
 
-use super::checkpoint::Checkpoint;
+use super::checkpoint::Checkpointing;
 use super::fit::TrainError;
 use super::progress::Progress;
-use super::schedule::lr_at;
+use super::schedule::{adam, lr_at};
 use crate::backend::Devices;
 use crate::data::batch::{centre_batch, epoch_order, mix, pair_batch};
 use crate::data::gaussian::shuffled_rows;
@@ -14,7 +14,7 @@ use crate::model::{MineImageNet, StatisticsNet};
 use crate::objective::{mine_ema_loss, mine_loss, nwj_loss, Ema};
 use crate::spec::{EvaluatorKind, LossKind, MarginalKind, Spec};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -71,9 +71,7 @@ pub fn fit_gaussian(
     let hidden = spec.model.hidden.unwrap_or(16);
     devices.train.seed(seed);
     let mut model = StatisticsNet::new(g.dim, g.dim, hidden, &devices.train);
-    let mut optim = AdamConfig::new()
-        .with_epsilon(spec.train.adam_eps as f32)
-        .init();
+    let mut optim = adam(&spec.train);
     let mut ema = Ema::new(spec.loss.ema_rate.unwrap_or(0.01));
     let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, 0, 0));
     let bar = progress.epoch_bar(1, 1, steps);
@@ -148,7 +146,7 @@ pub fn fit_images(
     data: &Dataset,
     devices: &Devices,
     progress: Progress,
-    checkpoint: Option<(&Checkpoint, bool)>,
+    checkpoint: Checkpointing,
     observer: &mut dyn FnMut(&MineEpoch, &MineImageNet) -> Result<(), String>,
 ) -> Result<Vec<MineEpoch>, TrainError> {
     let seed = spec.pipeline.seed;
@@ -157,15 +155,11 @@ pub fn fit_images(
     let b = spec.train.batch_size;
     devices.train.seed(seed);
     let mut model = MineImageNet::from_spec(spec, &devices.train).map_err(TrainError::Model)?;
-    let mut optim = AdamConfig::new()
-        .with_epsilon(spec.train.adam_eps as f32)
-        .init();
     let mut ema = Ema::new(spec.loss.ema_rate.unwrap_or(0.01));
-    let mut start = 0;
-    if let Some((ckpt, true)) = checkpoint {
-        let (done, m, o, e) = ckpt.load(model, optim).map_err(TrainError::Checkpoint)?;
-        (start, model, optim, ema.value) = (done, m, o, e);
-    }
+    let (start, m, mut optim, e) = checkpoint
+        .restore(model, adam(&spec.train), None)
+        .map_err(TrainError::Checkpoint)?;
+    (model, ema.value) = (m, e);
     let steps = data.train.len() / b;
     let mut records = Vec::with_capacity(spec.train.epochs);
     for epoch in start..spec.train.epochs {
@@ -226,12 +220,9 @@ pub fn fit_images(
         };
         observer(&record, &model).map_err(TrainError::Observer)?;
         records.push(record);
-        if let Some((ckpt, _)) = checkpoint {
-            if epoch + 1 < spec.train.epochs {
-                ckpt.save(epoch + 1, &model, &optim, ema.value)
-                    .map_err(TrainError::Checkpoint)?;
-            }
-        }
+        checkpoint
+            .save_between(epoch + 1, spec.train.epochs, &model, &optim, ema.value)
+            .map_err(TrainError::Checkpoint)?;
     }
     Ok(records)
 }

@@ -7,7 +7,7 @@ pub mod mine_fit;
 pub mod progress;
 pub mod schedule;
 
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, Checkpointing};
 pub use fit::{assignments, evaluate, fit, lowest_loss, EpochRecord, HeadScore, TrainError};
 pub use mine_fit::{fit_gaussian, fit_images, MiStep, MineEpoch};
 pub use progress::Progress;
