@@ -61,6 +61,9 @@ impl BackendKind {
     /// Opens the device, or says which cargo feature the backend needs.
     pub fn open(self) -> Result<Devices, String> {
         let eval = self.device()?;
+        // flex: im2col + GEMM (its generic conv weight gradient is ~2× slower); libtorch and
+        // CUDA: the backend's own kernels.
+        crate::model::gemm_conv::use_native_conv(self != BackendKind::Flex);
         Ok(Devices {
             kind: self,
             train: eval.clone().autodiff(),

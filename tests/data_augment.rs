@@ -1,7 +1,7 @@
 //! Augmentations: shapes, determinism, and exact pixels where they can be worked out.
 
 use mirun::data::augment::{centre_crop, crop_resize, rotate_resize, Augmenter};
-use mirun::data::batch::pair_batch;
+use mirun::data::batch::{copies_batch, pair_batch, prefetch};
 use mirun::data::ImageSet;
 use mirun::spec::AugmentSpec;
 use rand::SeedableRng;
@@ -100,5 +100,47 @@ fn one_seed_gives_the_same_pairs() {
         &a[24 * 24..2 * 24 * 24],
         &a[3 * 24 * 24..4 * 24 * 24],
         "the same image gives the same original view"
+    );
+}
+
+#[test]
+fn copies_batch_extends_pair_batch_with_distinct_twins() {
+    let set = ImageSet {
+        pixels: (0..10 * 28 * 28).map(|i| ((i * 7) % 251) as u8).collect(),
+        labels: vec![0; 10],
+    };
+    let aug = Augmenter::new(AugmentSpec::default());
+    let s2 = 24 * 24;
+    let idx = [3, 1, 4, 1, 5, 9];
+    let pairs = pair_batch(&set, &idx, 10..16, &aug, 7, 2);
+    let many = copies_batch(&set, &idx, 10..16, &aug, 7, 2, 3);
+    assert_eq!(many.len(), 4 * 6 * s2, "B originals + 3 blocks of B twins");
+    assert_eq!(
+        &many[..2 * 6 * s2],
+        &pairs[..],
+        "originals and the first twins are pair_batch's rows"
+    );
+    let twin = |c: usize, j: usize| &many[(1 + c) * 6 * s2 + j * s2..][..s2];
+    assert_ne!(twin(0, 0), twin(1, 0), "each copy draws its own transform");
+    assert_ne!(twin(1, 0), twin(2, 0));
+}
+
+#[test]
+fn prefetch_keeps_order_and_stops_when_the_consumer_does() {
+    let got: Vec<usize> = std::thread::scope(|s| prefetch(s, 50, |i| i * i).into_iter().collect());
+    assert_eq!(got, (0..50).map(|i| i * i).collect::<Vec<_>>());
+    // A consumer that stops after 3 batches must not leave the producer blocked.
+    let made = std::sync::atomic::AtomicUsize::new(0);
+    let first: Vec<usize> = std::thread::scope(|s| {
+        let rx = prefetch(s, 1_000_000, |i| {
+            made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            i
+        });
+        rx.into_iter().take(3).collect()
+    });
+    assert_eq!(first, vec![0, 1, 2]);
+    assert!(
+        made.into_inner() < 10,
+        "the producer stops soon after the consumer"
     );
 }

@@ -260,3 +260,64 @@ fn check_plots(run: &Path, out: &Path, data: &Path) {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected a .svg or .png"));
 }
+
+#[test]
+fn overclustering_heads_and_copies_train_and_reload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let file = tmp.path().join("e2e.toml");
+    std::fs::write(&file, PIPELINE).unwrap();
+    let out = tmp.path().join("out");
+    let mut metrics = Vec::new();
+    for schedule in ["alternate", "joint"] {
+        let o = mirun(
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "-q",
+                "--set",
+                "augment.copies=3",
+                "--set",
+                "heads.overcluster=20",
+                "--set",
+                &format!("heads.aux_schedule=\"{schedule}\""),
+                "--set",
+                "train.epochs=2",
+            ],
+            &data,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let runs: Vec<PathBuf> = std::fs::read_dir(out.join("e2e"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect();
+        let run = runs
+            .into_iter()
+            .find(|r| {
+                std::fs::read_to_string(r.join("config.toml"))
+                    .unwrap()
+                    .contains(&format!("aux_schedule = \"{schedule}\""))
+            })
+            .expect("a run dir per schedule");
+        let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+        assert!(config.contains("copies = 3") && config.contains("overcluster = 20"));
+        let m = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+        assert_eq!(
+            m.lines().count(),
+            1 + 2 * 2,
+            "only main heads are scored:\n{m}"
+        );
+        // The saved weights hold the over-clustering heads too and load back.
+        let o = mirun(&["eval", run.to_str().unwrap(), "--weights", "last"], &data);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        metrics.push(m);
+    }
+    assert_ne!(
+        rows_without_time(&metrics[0]),
+        rows_without_time(&metrics[1]),
+        "the two schedules train differently"
+    );
+}

@@ -43,20 +43,56 @@ pub fn pair_batch(
     seed: u64,
     epoch: usize,
 ) -> Vec<f32> {
+    copies_batch(set, indices, positions, aug, seed, epoch, 1)
+}
+
+/// `[(1 + C)·B, S·S]` rows: the B originals, then C blocks of B transformed twins (block c
+/// holds every image's c-th twin). Twin 0 is seeded as in [`pair_batch`], so `C = 1` gives
+/// exactly its rows.
+pub fn copies_batch(
+    set: &ImageSet,
+    indices: &[usize],
+    positions: std::ops::Range<usize>,
+    aug: &Augmenter,
+    seed: u64,
+    epoch: usize,
+    copies: usize,
+) -> Vec<f32> {
     let s2 = aug.size() * aug.size();
     let b = indices.len();
-    let mut out = vec![0f32; 2 * b * s2];
-    let (orig, twin) = out.split_at_mut(b * s2);
+    let mut out = vec![0f32; (1 + copies) * b * s2];
+    let (orig, twins) = out.split_at_mut(b * s2);
     orig.par_chunks_mut(s2)
-        .zip(twin.par_chunks_mut(s2))
-        .zip(indices.par_iter().zip(positions))
-        .for_each(|((o, t), (&i, pos))| {
-            let img = to_f32(set.image(i));
-            o.copy_from_slice(&aug.original(&img, SIDE));
-            let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, epoch as u64, pos as u64));
-            t.copy_from_slice(&aug.transformed(&img, SIDE, &mut rng));
-        });
+        .zip(indices.par_iter())
+        .for_each(|(o, &i)| o.copy_from_slice(&aug.original(&to_f32(set.image(i)), SIDE)));
+    let start = positions.start;
+    twins.par_chunks_mut(s2).enumerate().for_each(|(r, t)| {
+        let (c, j) = (r / b, r % b);
+        let pos = (start + j) as u64;
+        let stream = (epoch as u64) | ((c as u64) << 40);
+        let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, stream, pos));
+        t.copy_from_slice(&aug.transformed(&to_f32(set.image(indices[j])), SIDE, &mut rng));
+    });
     out
+}
+
+/// Builds batches `make(0..steps)` on a thread of `scope`, one ahead of the consumer, so the
+/// next batch is augmented while the current one trains. Dropping the receiver stops it.
+pub fn prefetch<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    steps: usize,
+    make: impl Fn(usize) -> T + Send + 'scope,
+) -> std::sync::mpsc::Receiver<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    scope.spawn(move || {
+        for step in 0..steps {
+            // A send fails only once the consumer has stopped early.
+            if tx.send(make(step)).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// `[N, S·S]` centre crops of images `range` (the evaluation view).

@@ -8,6 +8,22 @@
 
 use burn::tensor::ops::PadMode;
 use burn::tensor::Tensor;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static NATIVE: AtomicBool = AtomicBool::new(false);
+
+/// Chooses how VGG convolutions run in this process: the backend's own convolution (`true`:
+/// faster on libtorch, whose native forward and input gradient beat the GEMM form) or
+/// [`conv2d_same_gemm`] (`false`, the default: much faster on flex). Set once, when the
+/// backend is opened (`crate::backend`).
+pub fn use_native_conv(native: bool) {
+    NATIVE.store(native, Ordering::Relaxed);
+}
+
+/// Whether VGG convolutions use the backend's own convolution (see [`use_native_conv`]).
+pub fn native_conv() -> bool {
+    NATIVE.load(Ordering::Relaxed)
+}
 
 /// `x` `[N, Cin, H, W]` convolved with `weight` `[Cout, Cin, k, k]` (k odd), zero "same"
 /// padding, stride 1, plus `bias` `[Cout]`: the result is `[N, Cout, H, W]`.

@@ -14,6 +14,8 @@ pub struct IicNetConfig {
     pub input_size: usize,
     pub heads: usize,
     pub clusters: usize,
+    /// Clusters of the over-clustering heads (one per main head), if any.
+    pub overcluster: Option<usize>,
 }
 
 impl IicNetConfig {
@@ -29,6 +31,7 @@ impl IicNetConfig {
             input_size: spec.augment.size,
             heads: spec.heads.count,
             clusters: spec.clusters(),
+            overcluster: spec.heads.overcluster,
         })
     }
 
@@ -40,6 +43,14 @@ impl IicNetConfig {
             heads: (0..self.heads)
                 .map(|_| LinearConfig::new(features, self.clusters).init(device))
                 .collect(),
+            aux: self
+                .overcluster
+                .map(|k| {
+                    (0..self.heads)
+                        .map(|_| LinearConfig::new(features, k).init(device))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }
@@ -49,16 +60,33 @@ impl IicNetConfig {
 pub struct IicNet {
     backbone: Vgg,
     heads: Vec<Linear>,
+    /// Over-clustering heads (empty without `heads.overcluster`).
+    aux: Vec<Linear>,
 }
 
 impl IicNet {
     /// `[N, 1, S, S]` images → one `[N, clusters]` matrix of cluster probabilities per head.
     pub fn forward(&self, x: Tensor<4>) -> Vec<Tensor<2>> {
+        self.forward_with_aux(x, false).0
+    }
+
+    /// Main heads' probabilities and, when `aux` is set, the over-clustering heads' too
+    /// (one shared encoder pass).
+    pub fn forward_with_aux(&self, x: Tensor<4>, aux: bool) -> (Vec<Tensor<2>>, Vec<Tensor<2>>) {
         let features: Tensor<2> = self.backbone.forward(x).flatten(1, 3);
-        self.heads
-            .iter()
-            .map(|h| softmax(h.forward(features.clone()), 1))
-            .collect()
+        let run = |heads: &[Linear]| -> Vec<Tensor<2>> {
+            heads
+                .iter()
+                .map(|h| softmax(h.forward(features.clone()), 1))
+                .collect()
+        };
+        let extra = if aux { run(&self.aux) } else { Vec::new() };
+        (run(&self.heads), extra)
+    }
+
+    /// Whether the network has over-clustering heads.
+    pub fn has_aux(&self) -> bool {
+        !self.aux.is_empty()
     }
 
     /// Number of heads.

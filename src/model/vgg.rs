@@ -1,7 +1,7 @@
 //! VGG backbone built from a cfg list: conv (same padding) + BatchNorm + ReLU per integer,
 //! 2×2 max-pool per `"M"`.
 
-use super::gemm_conv::conv2d_same_gemm;
+use super::gemm_conv::{conv2d_same_gemm, native_conv};
 use crate::spec::{CfgToken, VggCfg};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -122,9 +122,14 @@ pub struct ConvBlock {
 
 impl ConvBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        // burn's Conv2d holds and initialises the parameters; the product runs as im2col + GEMM.
-        let bias = self.conv.bias.as_ref().map(|b| b.val());
-        let x = conv2d_same_gemm(x, self.conv.weight.val(), bias);
+        // burn's Conv2d holds and initialises the parameters; the product runs as im2col + GEMM
+        // unless the backend's own convolution is the faster one.
+        let x = if native_conv() {
+            self.conv.forward(x)
+        } else {
+            let bias = self.conv.bias.as_ref().map(|b| b.val());
+            conv2d_same_gemm(x, self.conv.weight.val(), bias)
+        };
         let x = match &self.norm {
             Some(n) => n.forward(x),
             None => x,

@@ -24,6 +24,11 @@ pub fn fill(spec: &mut Spec) {
     match method {
         Method::Iic => {
             spec.heads.clusters = Some(clusters);
+            if spec.heads.overcluster.is_some() {
+                spec.heads
+                    .aux_schedule
+                    .get_or_insert(super::AuxSchedule::Alternate);
+            }
             e.kind
                 .get_or_insert(Evaluators::One(EvaluatorKind::Hungarian));
         }

@@ -137,14 +137,23 @@ impl Default for DatasetSpec {
 pub struct AugmentSpec {
     /// Side of both views fed to the network (24 in the reference).
     pub size: usize,
+    /// Transformed twins per image and step (the IIC paper's repeats: 5); each original is
+    /// encoded once and paired with every twin. 1 (the reference) is left out of the config.
+    #[serde(skip_serializing_if = "is_one")]
+    pub copies: usize,
     pub rotate: RotateSpec,
     pub random_crop: RandomCropSpec,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 impl Default for AugmentSpec {
     fn default() -> Self {
         Self {
             size: 24,
+            copies: 1,
             rotate: RotateSpec::default(),
             random_crop: RandomCropSpec::default(),
         }
@@ -246,6 +255,23 @@ pub struct HeadsSpec {
     /// Defaults to the number of classes of the data set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clusters: Option<usize>,
+    /// Clusters of the auxiliary over-clustering heads (the IIC paper: 50), one per main head;
+    /// trained alongside the main heads (see `aux_schedule`) and never scored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overcluster: Option<usize>,
+    /// How the over-clustering heads share the steps: `alternate` (odd steps train them, even
+    /// steps the main heads: the paper's alternation at step granularity) or `joint` (every
+    /// step minimises the sum of both losses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aux_schedule: Option<AuxSchedule>,
+}
+
+/// How over-clustering heads and main heads share the training steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuxSchedule {
+    Alternate,
+    Joint,
 }
 
 impl Default for HeadsSpec {
@@ -253,6 +279,8 @@ impl Default for HeadsSpec {
         Self {
             count: 1,
             clusters: None,
+            overcluster: None,
+            aux_schedule: None,
         }
     }
 }

@@ -34,7 +34,27 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
             p.add("heads.clusters", format!("expected at least 2, got {k}"));
         }
     }
+    if let Some(k) = spec.heads.overcluster {
+        if k < 2 {
+            p.add("heads.overcluster", format!("expected at least 2, got {k}"));
+        }
+    }
+    if spec.heads.aux_schedule.is_some() && spec.heads.overcluster.is_none() {
+        p.add(
+            "heads.aux_schedule",
+            "applies only with `heads.overcluster` set; remove it or set heads.overcluster = 50",
+        );
+    }
     let a = &spec.augment;
+    if a.copies == 0 || a.copies > 16 {
+        p.add(
+            "augment.copies",
+            format!(
+                "expected 1..=16 transformed twins per image, got {}",
+                a.copies
+            ),
+        );
+    }
     if a.size == 0 || a.size > full {
         p.add(
             "augment.size",
@@ -228,6 +248,20 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         "dataset.kind = \"gaussian\" (images train for `train.epochs`)",
     );
     let mine_images = method == Method::MineImages;
+    only(
+        p,
+        "heads.overcluster",
+        spec.heads.overcluster.is_some(),
+        method == Method::Iic,
+        "IIC (loss.kind = \"iic\")",
+    );
+    only(
+        p,
+        "augment.copies",
+        spec.augment.copies != 1,
+        method == Method::Iic,
+        "IIC (loss.kind = \"iic\")",
+    );
     only(
         p,
         "model.latent_dim",

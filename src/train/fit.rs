@@ -5,12 +5,12 @@ use super::checkpoint::Checkpointing;
 use super::progress::Progress;
 use super::schedule::{adam, lr_at};
 use crate::backend::Devices;
-use crate::data::batch::{centre_batch, epoch_order, pair_batch};
+use crate::data::batch::{centre_batch, copies_batch, epoch_order, prefetch};
 use crate::data::{Augmenter, Dataset};
 use crate::eval::{score, Scores};
 use crate::model::{IicNet, IicNetConfig};
 use crate::objective::iic_loss;
-use crate::spec::Spec;
+use crate::spec::{AuxSchedule, Spec};
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -102,44 +102,79 @@ pub fn fit(
     let steps = data.train.len() / b;
     let mut records = Vec::with_capacity(spec.train.epochs);
 
+    let copies = spec.augment.copies;
+    let aux_schedule = spec.heads.aux_schedule;
     for epoch in start..spec.train.epochs {
         let started = Instant::now();
         let lr = lr_at(&spec.train, epoch);
         let order = epoch_order(data.train.len(), seed, epoch);
         let bar = progress.epoch_bar(epoch + 1, spec.train.epochs, steps);
         let mut sums = vec![0f64; heads];
-        for step in 0..steps {
+        let make = |step: usize| {
             let span = step * b..(step + 1) * b;
-            let rows = pair_batch(&data.train, &order[span.clone()], span, &aug, seed, epoch);
-            let x = to_tensor(rows, 2 * b, side, &devices.train);
-            let losses: Vec<Tensor<1>> = model
-                .forward(x)
-                .into_iter()
-                .map(|z| iic_loss(z.clone().narrow(0, 0, b), z.narrow(0, b, b), eps))
-                .collect();
-            let all = Tensor::cat(losses, 0);
-            let values = all
-                .clone()
-                .into_data()
-                .try_into_vec_as::<f32>()
-                .map_err(|e| TrainError::Data(format!("{e:?}")))?;
-            for (head, &v) in values.iter().enumerate() {
-                if !v.is_finite() {
-                    return Err(TrainError::NonFinite {
-                        epoch: epoch + 1,
-                        step: step + 1,
-                        head,
-                        value: v,
+            copies_batch(
+                &data.train,
+                &order[span.clone()],
+                span,
+                &aug,
+                seed,
+                epoch,
+                copies,
+            )
+        };
+        model = std::thread::scope(|scope| -> Result<IicNet, TrainError> {
+            for (step, rows) in prefetch(scope, steps, make).into_iter().enumerate() {
+                let x = to_tensor(rows, (1 + copies) * b, side, &devices.train);
+                // Which head groups this step trains: main heads always, except on the odd
+                // steps of the alternating over-clustering schedule.
+                let (main_on, aux_on) = match aux_schedule {
+                    None => (true, false),
+                    Some(AuxSchedule::Joint) => (true, true),
+                    Some(AuxSchedule::Alternate) => (step % 2 == 0, step % 2 == 1),
+                };
+                let (zs, aux_zs) = model.forward_with_aux(x, aux_on);
+                let pair_loss = |z: Tensor<2>| {
+                    let originals = z.clone().narrow(0, 0, b);
+                    let tiled = Tensor::cat(vec![originals; copies], 0);
+                    iic_loss(tiled, z.narrow(0, b, copies * b), eps)
+                };
+                let losses: Vec<Tensor<1>> = zs.into_iter().map(pair_loss).collect();
+                let main = Tensor::cat(losses, 0);
+                let values = main
+                    .clone()
+                    .into_data()
+                    .try_into_vec_as::<f32>()
+                    .map_err(|e| TrainError::Data(format!("{e:?}")))?;
+                for (head, &v) in values.iter().enumerate() {
+                    if !v.is_finite() {
+                        return Err(TrainError::NonFinite {
+                            epoch: epoch + 1,
+                            step: step + 1,
+                            head,
+                            value: v,
+                        });
+                    }
+                    sums[head] += v as f64;
+                }
+                let mut objective = if main_on { Some(main.mean()) } else { None };
+                if aux_on {
+                    let aux: Vec<Tensor<1>> = aux_zs.into_iter().map(pair_loss).collect();
+                    let aux = Tensor::cat(aux, 0).mean();
+                    objective = Some(match objective {
+                        Some(o) => o + aux,
+                        None => aux,
                     });
                 }
-                sums[head] += v as f64;
+                if let Some(objective) = objective {
+                    let grads = GradientsParams::from_grads(objective.backward(), &model);
+                    model = optim.step(lr, model, grads);
+                }
+                bar.inc(1);
+                let mean: f64 = values.iter().map(|&v| v as f64).sum::<f64>() / heads as f64;
+                bar.set_message(format!("loss {mean:.4}"));
             }
-            let grads = GradientsParams::from_grads(all.mean().backward(), &model);
-            model = optim.step(lr, model, grads);
-            bar.inc(1);
-            let mean: f64 = values.iter().map(|&v| v as f64).sum::<f64>() / heads as f64;
-            bar.set_message(format!("loss {mean:.4}"));
-        }
+            Ok(model)
+        })?;
         bar.finish_and_clear();
         let accuracies = evaluate(&model, data, &aug, &devices.eval, spec.clusters())?;
         let head_scores: Vec<HeadScore> = sums
