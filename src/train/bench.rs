@@ -2,14 +2,12 @@
 //! model and data — training step (forward + backward + Adam), pair augmentation throughput,
 //! and evaluation of a test set — as medians after warm-up.
 
-use super::fit::{evaluate, TrainError};
+use super::fit::{evaluate, train_step, TrainError};
 use crate::backend::Devices;
-use crate::data::batch::{epoch_order, pair_batch};
+use crate::data::batch::{copies_batch, epoch_order, pair_batch};
 use crate::data::{Augmenter, Dataset};
 use crate::model::{IicNet, IicNetConfig};
-use crate::objective::iic_loss;
 use crate::spec::Spec;
-use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
 use std::time::Instant;
 
@@ -35,7 +33,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Median seconds of `steps` training steps (after `warmup`) of the spec's network at its
-/// batch size, on real pairs.
+/// batch size, on real pairs: the training loop's own step (copies and over-clustering heads
+/// included).
 pub fn step_seconds(
     spec: &Spec,
     data: &Dataset,
@@ -50,24 +49,26 @@ pub fn step_seconds(
     let mut model: IicNet = config.init(&devices.train).map_err(TrainError::Model)?;
     let mut optim = super::schedule::adam(&spec.train);
     let order = epoch_order(data.train.len(), spec.pipeline.seed, 0);
+    let rows_per_step = (1 + spec.augment.copies) * b;
     let mut times = Vec::new();
     for step in 0..warmup + steps {
         let at = (step * b) % (data.train.len() - b + 1);
-        let rows = pair_batch(&data.train, &order[at..at + b], at..at + b, &aug, 1, 0);
+        let rows = copies_batch(
+            &data.train,
+            &order[at..at + b],
+            at..at + b,
+            &aug,
+            1,
+            0,
+            spec.augment.copies,
+        );
         let started = Instant::now();
         let x = Tensor::from_data(
-            TensorData::new(rows, [2 * b, 1, side, side]),
+            TensorData::new(rows, [rows_per_step, 1, side, side]),
             &devices.train,
         );
-        let losses: Vec<Tensor<1>> = model
-            .forward(x)
-            .into_iter()
-            .map(|z| iic_loss(z.clone().narrow(0, 0, b), z.narrow(0, b, b), spec.loss.eps))
-            .collect();
-        let loss = Tensor::cat(losses, 0).mean();
-        let _: f32 = loss.clone().into_scalar();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(1e-3, model, grads);
+        let (m, _) = train_step(model, &mut optim, x, spec, step, 1e-3)?;
+        model = m;
         if step >= warmup {
             times.push(started.elapsed().as_secs_f64());
         }

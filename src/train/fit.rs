@@ -12,7 +12,7 @@ use crate::model::{IicNet, IicNetConfig};
 use crate::objective::iic_loss;
 use crate::spec::{AuxSchedule, Spec};
 use burn::module::Module;
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::time::Instant;
 
@@ -90,7 +90,6 @@ pub fn fit(
     let aug = Augmenter::new(spec.augment.clone());
     let side = aug.size();
     let b = spec.train.batch_size;
-    let eps = spec.loss.eps;
     devices.train.seed(seed);
     let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
     let mut model: IicNet = config.init(&devices.train).map_err(TrainError::Model)?;
@@ -103,7 +102,6 @@ pub fn fit(
     let mut records = Vec::with_capacity(spec.train.epochs);
 
     let copies = spec.augment.copies;
-    let aux_schedule = spec.heads.aux_schedule;
     for epoch in start..spec.train.epochs {
         let started = Instant::now();
         let lr = lr_at(&spec.train, epoch);
@@ -125,26 +123,8 @@ pub fn fit(
         model = std::thread::scope(|scope| -> Result<IicNet, TrainError> {
             for (step, rows) in prefetch(scope, steps, make).into_iter().enumerate() {
                 let x = to_tensor(rows, (1 + copies) * b, side, &devices.train);
-                // Which head groups this step trains: main heads always, except on the odd
-                // steps of the alternating over-clustering schedule.
-                let (main_on, aux_on) = match aux_schedule {
-                    None => (true, false),
-                    Some(AuxSchedule::Joint) => (true, true),
-                    Some(AuxSchedule::Alternate) => (step % 2 == 0, step % 2 == 1),
-                };
-                let (zs, aux_zs) = model.forward_with_aux(x, aux_on);
-                let pair_loss = |z: Tensor<2>| {
-                    let originals = z.clone().narrow(0, 0, b);
-                    let tiled = Tensor::cat(vec![originals; copies], 0);
-                    iic_loss(tiled, z.narrow(0, b, copies * b), eps)
-                };
-                let losses: Vec<Tensor<1>> = zs.into_iter().map(pair_loss).collect();
-                let main = Tensor::cat(losses, 0);
-                let values = main
-                    .clone()
-                    .into_data()
-                    .try_into_vec_as::<f32>()
-                    .map_err(|e| TrainError::Data(format!("{e:?}")))?;
+                let (m, values) = train_step(model, &mut optim, x, spec, step, lr)?;
+                model = m;
                 for (head, &v) in values.iter().enumerate() {
                     if !v.is_finite() {
                         return Err(TrainError::NonFinite {
@@ -155,19 +135,6 @@ pub fn fit(
                         });
                     }
                     sums[head] += v as f64;
-                }
-                let mut objective = if main_on { Some(main.mean()) } else { None };
-                if aux_on {
-                    let aux: Vec<Tensor<1>> = aux_zs.into_iter().map(pair_loss).collect();
-                    let aux = Tensor::cat(aux, 0).mean();
-                    objective = Some(match objective {
-                        Some(o) => o + aux,
-                        None => aux,
-                    });
-                }
-                if let Some(objective) = objective {
-                    let grads = GradientsParams::from_grads(objective.backward(), &model);
-                    model = optim.step(lr, model, grads);
                 }
                 bar.inc(1);
                 let mean: f64 = values.iter().map(|&v| v as f64).sum::<f64>() / heads as f64;
@@ -200,6 +167,59 @@ pub fn fit(
             .map_err(TrainError::Checkpoint)?;
     }
     Ok(records)
+}
+
+/// One IIC training step on `x` (`[(1 + copies)·B, 1, S, S]`: B originals, then `copies`
+/// blocks of B twins, as `copies_batch` lays them out): forward, the loss of every main head
+/// — and of the over-clustering heads when this `step` trains them — backward, Adam step.
+/// Returns the updated model and the main heads' losses, read back before the update; when
+/// one is not finite the model is returned unchanged and the caller reports it.
+pub fn train_step(
+    model: IicNet,
+    optim: &mut ModuleOptimizer,
+    x: Tensor<4>,
+    spec: &Spec,
+    step: usize,
+    lr: f64,
+) -> Result<(IicNet, Vec<f32>), TrainError> {
+    let (b, copies, eps) = (spec.train.batch_size, spec.augment.copies, spec.loss.eps);
+    // Main heads train on every step, except the odd steps of the alternating schedule.
+    let (main_on, aux_on) = match spec.heads.aux_schedule {
+        None => (true, false),
+        Some(AuxSchedule::Joint) => (true, true),
+        Some(AuxSchedule::Alternate) => (step.is_multiple_of(2), !step.is_multiple_of(2)),
+    };
+    let (zs, aux_zs) = model.forward_with_aux(x, aux_on && model.has_aux());
+    let pair_loss = |z: Tensor<2>| {
+        let originals = z.clone().narrow(0, 0, b);
+        let tiled = Tensor::cat(vec![originals; copies], 0);
+        iic_loss(tiled, z.narrow(0, b, copies * b), eps)
+    };
+    let main = Tensor::cat(zs.into_iter().map(pair_loss).collect(), 0);
+    let values = main
+        .clone()
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .map_err(|e| TrainError::Data(format!("{e:?}")))?;
+    if values.iter().any(|v| !v.is_finite()) {
+        return Ok((model, values));
+    }
+    let mut objective = main_on.then(|| main.mean());
+    if !aux_zs.is_empty() {
+        let aux = Tensor::cat(aux_zs.into_iter().map(pair_loss).collect(), 0).mean();
+        objective = Some(match objective {
+            Some(o) => o + aux,
+            None => aux,
+        });
+    }
+    let model = match objective {
+        Some(o) => {
+            let grads = GradientsParams::from_grads(o.backward(), &model);
+            optim.step(lr, model, grads)
+        }
+        None => model,
+    };
+    Ok((model, values))
 }
 
 /// Scores of every head on the test set's centre crops, using the running BatchNorm
