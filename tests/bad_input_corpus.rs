@@ -111,7 +111,11 @@ fn value_cases() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
         v.push((key, iic.clone(), vec!["\"nope\"", "3"]));
     }
     v.push(("backbone.batch_norm", iic.clone(), vec!["\"yes\"", "1"]));
-    v.push(("augment.copies", iic.clone(), vec!["0", "17", "-1", "\"x\""]));
+    v.push((
+        "augment.copies",
+        iic.clone(),
+        vec!["0", "17", "-1", "\"x\""],
+    ));
     v.push(("heads.overcluster", iic.clone(), vec!["1", "-5", "\"x\""]));
     v.push((
         "heads.aux_schedule",
