@@ -60,18 +60,19 @@ pub fn copies_batch(
 ) -> Vec<f32> {
     let s2 = aug.size() * aug.size();
     let b = indices.len();
+    // Each image is converted once and shared by its original view and all its twins.
+    let images: Vec<Vec<f32>> = indices.par_iter().map(|&i| to_f32(set.image(i))).collect();
     let mut out = vec![0f32; (1 + copies) * b * s2];
     let (orig, twins) = out.split_at_mut(b * s2);
     orig.par_chunks_mut(s2)
-        .zip(indices.par_iter())
-        .for_each(|(o, &i)| o.copy_from_slice(&aug.original(&to_f32(set.image(i)), SIDE)));
+        .zip(images.par_iter())
+        .for_each(|(o, img)| o.copy_from_slice(&aug.original(img, SIDE)));
     let start = positions.start;
     twins.par_chunks_mut(s2).enumerate().for_each(|(r, t)| {
         let (c, j) = (r / b, r % b);
-        let pos = (start + j) as u64;
         let stream = (epoch as u64) | ((c as u64) << 40);
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, stream, pos));
-        t.copy_from_slice(&aug.transformed(&to_f32(set.image(indices[j])), SIDE, &mut rng));
+        let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, stream, (start + j) as u64));
+        t.copy_from_slice(&aug.transformed(&images[j], SIDE, &mut rng));
     });
     out
 }

@@ -84,11 +84,6 @@ impl IicNet {
         (run(&self.heads), extra)
     }
 
-    /// Whether the network has over-clustering heads.
-    pub fn has_aux(&self) -> bool {
-        !self.aux.is_empty()
-    }
-
     /// Number of heads.
     pub fn heads(&self) -> usize {
         self.heads.len()

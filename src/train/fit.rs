@@ -189,7 +189,7 @@ pub fn train_step(
         Some(AuxSchedule::Joint) => (true, true),
         Some(AuxSchedule::Alternate) => (step.is_multiple_of(2), !step.is_multiple_of(2)),
     };
-    let (zs, aux_zs) = model.forward_with_aux(x, aux_on && model.has_aux());
+    let (zs, aux_zs) = model.forward_with_aux(x, aux_on);
     let pair_loss = |z: Tensor<2>| {
         let originals = z.clone().narrow(0, 0, b);
         let tiled = Tensor::cat(vec![originals; copies], 0);
@@ -204,14 +204,14 @@ pub fn train_step(
     if values.iter().any(|v| !v.is_finite()) {
         return Ok((model, values));
     }
-    let mut objective = main_on.then(|| main.mean());
-    if !aux_zs.is_empty() {
-        let aux = Tensor::cat(aux_zs.into_iter().map(pair_loss).collect(), 0).mean();
-        objective = Some(match objective {
-            Some(o) => o + aux,
-            None => aux,
-        });
-    }
+    // Without over-clustering heads `aux_zs` is empty, and the alternate schedule (which has
+    // them, by validation) always trains one of the two groups.
+    let aux = (!aux_zs.is_empty())
+        .then(|| Tensor::cat(aux_zs.into_iter().map(pair_loss).collect(), 0).mean());
+    let objective = [main_on.then(|| main.mean()), aux]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| a + b);
     let model = match objective {
         Some(o) => {
             let grads = GradientsParams::from_grads(o.backward(), &model);
