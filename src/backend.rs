@@ -3,8 +3,13 @@
 
 use burn::tensor::Device;
 
-#[cfg(not(any(feature = "flex", feature = "tch", feature = "cuda")))]
-compile_error!("enable at least one backend feature: flex (default), tch or cuda");
+#[cfg(not(any(
+    feature = "flex",
+    feature = "tch",
+    feature = "cuda",
+    feature = "vulkan"
+)))]
+compile_error!("enable at least one backend feature: flex (default), tch, cuda or vulkan");
 
 /// A backend and device the user can pick with `--device`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -17,6 +22,10 @@ pub enum BackendKind {
     TchCuda,
     /// burn's CUDA backend (cubecl), first GPU.
     Cuda,
+    /// burn's Vulkan backend (wgpu + SPIR-V), the best adapter (a GPU where there is one).
+    Vulkan,
+    /// burn's Vulkan backend pinned to a CPU adapter (Mesa's lavapipe): for tests.
+    VulkanCpu,
 }
 
 /// The opened devices: one for evaluation, its autodiff twin for training.
@@ -25,10 +34,60 @@ pub struct Devices {
     pub kind: BackendKind,
     pub eval: Device,
     pub train: Device,
+    /// What `run.toml` records as the device (for Vulkan: the adapter's name and driver).
+    pub label: String,
+}
+
+impl Devices {
+    /// Builds a model and draws its initial weights from `seed`, all at once and in the
+    /// model's field order (burn would draw each lazily, at first use, in whatever order the
+    /// forward pass touches them). Each backend has its own random stream, so on Vulkan the
+    /// weights are drawn on flex (the host) and copied over: a seed starts Vulkan and flex
+    /// from the same weights, and their runs differ only by kernel rounding.
+    pub fn init_model<M: burn::module::Module>(
+        &self,
+        seed: u64,
+        train: bool,
+        build: impl Fn(&Device) -> Result<M, String>,
+    ) -> Result<M, String> {
+        let target = if train { &self.train } else { &self.eval };
+        target.seed(seed);
+        #[cfg(all(feature = "vulkan", feature = "flex"))]
+        if let BackendKind::Vulkan | BackendKind::VulkanCpu = self.kind {
+            let host = if train {
+                Device::flex().autodiff()
+            } else {
+                Device::flex()
+            };
+            host.seed(seed);
+            let model = build(&host)?;
+            model.visit(&mut Materialise);
+            return build(target)?
+                .try_load_record(model.into_record())
+                .map_err(|e| format!("copying the initial weights to {}: {e}", self.label));
+        }
+        let model = build(target)?;
+        model.visit(&mut Materialise);
+        Ok(model)
+    }
+}
+
+/// Initialises every lazily initialised parameter where it is, in field order.
+struct Materialise;
+
+impl burn::module::ModuleVisitor for Materialise {
+    fn visit_float<const D: usize>(
+        &mut self,
+        param: &burn::module::Param<burn::tensor::Tensor<D>>,
+    ) {
+        let _ = param.val();
+    }
 }
 
 impl BackendKind {
-    /// Backends compiled into this binary, fastest first.
+    /// Backends compiled into this binary, fastest first. Vulkan is listed last: it is never
+    /// the implicit default, since on a machine without a GPU its adapter is a software
+    /// rasteriser ~100× slower than flex — ask for it with `--device vulkan`.
     pub fn compiled() -> Vec<BackendKind> {
         let mut v = Vec::new();
         if cfg!(feature = "cuda") {
@@ -39,6 +98,9 @@ impl BackendKind {
         }
         if cfg!(feature = "flex") {
             v.push(BackendKind::Flex);
+        }
+        if cfg!(feature = "vulkan") {
+            v.extend([BackendKind::Vulkan, BackendKind::VulkanCpu]);
         }
         v
     }
@@ -55,24 +117,45 @@ impl BackendKind {
             BackendKind::Tch => "tch",
             BackendKind::TchCuda => "tch-cuda",
             BackendKind::Cuda => "cuda",
+            BackendKind::Vulkan => "vulkan",
+            BackendKind::VulkanCpu => "vulkan-cpu",
         }
     }
 
-    /// Opens the device, or says which cargo feature the backend needs.
+    /// Whether VGG convolutions use the backend's own kernel rather than im2col + GEMM.
+    /// Measured (`mirun bench --conv`, README "Performance"): flex's generic conv weight
+    /// gradient is ~2× slower than the GEMM form; libtorch's conv beats it (step 4.31 → 3.60 s);
+    /// on Vulkan the native (implicit-GEMM) kernels beat k² slices + a concatenation.
+    pub fn native_conv(self) -> bool {
+        self != BackendKind::Flex
+    }
+
+    /// Opens the device, or says which cargo feature the backend needs (for Vulkan: which of
+    /// loader or adapter is missing). Sets the convolution form ([`Self::native_conv`]).
     pub fn open(self) -> Result<Devices, String> {
-        let eval = self.device()?;
-        // flex: im2col + GEMM (its generic conv weight gradient is ~2× slower); libtorch and
-        // CUDA: the backend's own kernels.
-        crate::model::gemm_conv::use_native_conv(self != BackendKind::Flex);
+        let (eval, label) = self.device()?;
+        crate::model::gemm_conv::use_native_conv(self.native_conv());
         Ok(Devices {
             kind: self,
             train: eval.clone().autodiff(),
             eval,
+            label,
         })
     }
 
+    fn device(self) -> Result<(Device, String), String> {
+        let device = self.plain_device()?;
+        #[cfg(feature = "vulkan")]
+        if let BackendKind::Vulkan | BackendKind::VulkanCpu = self {
+            let adapter = vulkan::probe(self == BackendKind::VulkanCpu)?;
+            return Ok((device, adapter));
+        }
+        let label = format!("{device:?}");
+        Ok((device, label))
+    }
+
     #[allow(unreachable_code)]
-    fn device(self) -> Result<Device, String> {
+    fn plain_device(self) -> Result<Device, String> {
         let missing = |feature: &str| {
             let have: Vec<_> = Self::compiled().iter().map(|b| b.name()).collect();
             Err(format!(
@@ -104,6 +187,108 @@ impl BackendKind {
                 return Ok(Device::cuda(0));
                 missing("cuda")
             }
+            BackendKind::Vulkan => {
+                #[cfg(feature = "vulkan")]
+                return Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice));
+                missing("vulkan")
+            }
+            BackendKind::VulkanCpu => {
+                #[cfg(feature = "vulkan")]
+                return Ok(Device::vulkan(burn::tensor::DeviceKind::Cpu));
+                missing("vulkan")
+            }
         }
+    }
+}
+
+/// Vulkan: finds the loader and an adapter before burn opens the device, so a missing one is a
+/// clear error (burn would panic in its device thread).
+#[cfg(feature = "vulkan")]
+mod vulkan {
+    /// Where to point the loader at a driver (the ICD's JSON manifest).
+    const ICD_HINT: &str =
+        "the Vulkan loader reads drivers from VK_DRIVER_FILES (or VK_ICD_FILENAMES), \
+         a ':'-separated list of ICD JSON files, e.g. \
+         /usr/share/vulkan/icd.d/lvp_icd.x86_64.json (lavapipe) or \
+         /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json";
+
+    /// The adapter `--device vulkan` (`cpu = false`) or `vulkan-cpu` would open, described as
+    /// `name (type, driver info)`, or why there is none.
+    pub fn probe(cpu: bool) -> Result<String, String> {
+        // Mesa's window-system code prints "XDG_RUNTIME_DIR is invalid" errors when the variable
+        // is unset (headless machines, CI); mirun opens no window, so any folder will do.
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+        }
+        if !loader_present() {
+            return Err(format!(
+                "no Vulkan loader: libvulkan.so.1 cannot be loaded (Debian: apt-get install libvulkan1, \
+                 or put its folder in LD_LIBRARY_PATH); {ICD_HINT}"
+            ));
+        }
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::VULKAN,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        let infos: Vec<wgpu::AdapterInfo> =
+            pollster::block_on(instance.enumerate_adapters(wgpu::Backends::VULKAN))
+                .iter()
+                .map(|a| a.get_info())
+                .collect();
+        let describe = |i: &wgpu::AdapterInfo| {
+            format!(
+                "{} ({:?}, {} {})",
+                i.name, i.device_type, i.driver, i.driver_info
+            )
+        };
+        let pick = if cpu {
+            infos
+                .iter()
+                .find(|i| i.device_type == wgpu::DeviceType::Cpu)
+        } else {
+            // What wgpu's high-performance request picks: a discrete GPU first.
+            [
+                wgpu::DeviceType::DiscreteGpu,
+                wgpu::DeviceType::IntegratedGpu,
+                wgpu::DeviceType::VirtualGpu,
+                wgpu::DeviceType::Other,
+                wgpu::DeviceType::Cpu,
+            ]
+            .iter()
+            .find_map(|t| infos.iter().find(|i| i.device_type == *t))
+        };
+        match pick {
+            Some(i) => Ok(describe(i)),
+            None if infos.is_empty() => Err(format!(
+                "the Vulkan loader found no adapter (no driver installed or none matches): \
+                 for a software device install Mesa's lavapipe (Debian: apt-get install \
+                 mesa-vulkan-drivers); {ICD_HINT}"
+            )),
+            None => Err(format!(
+                "no CPU Vulkan adapter among {} (install Mesa's lavapipe: apt-get install \
+                 mesa-vulkan-drivers; or use --device vulkan); {ICD_HINT}",
+                infos.iter().map(describe).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn loader_present() -> bool {
+        let name = c"libvulkan.so.1";
+        // SAFETY: dlopen/dlclose with a valid C string; the handle is closed at once and no
+        // symbol is used. wgpu loads the same library itself later.
+        unsafe {
+            let h = libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
+            if h.is_null() {
+                return false;
+            }
+            libc::dlclose(h);
+        }
+        true
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn loader_present() -> bool {
+        true
     }
 }

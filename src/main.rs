@@ -111,6 +111,18 @@ struct BenchArgs {
     /// Backend and device (default: the fastest compiled in).
     #[arg(long, value_enum)]
     device: Option<BackendKind>,
+    /// Convolution forms to time the step with (default: the backend's own choice).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    conv: Vec<ConvForm>,
+}
+
+/// How VGG convolutions are computed (for `mirun bench --conv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ConvForm {
+    /// The backend's own convolution kernels.
+    Native,
+    /// im2col (k² shifted slices) + one matrix product.
+    Gemm,
 }
 
 #[derive(Args, Debug)]
@@ -552,14 +564,34 @@ fn bench_cmd(a: BenchArgs) -> anyhow::Result<()> {
         bench::eval_seconds(&base, &data, &devices, 3)?,
         data.test.len()
     );
-    for h in a.heads {
-        let mut spec = base.clone();
-        spec.heads.count = h;
-        let s = bench::step_seconds(&spec, &data, &devices, 2, a.steps)?;
-        println!(
-            "train_step_heads{h}_s,{s:.3},s ({rows} rows; {})",
-            backend.name()
-        );
+    let chosen = if backend.native_conv() {
+        ConvForm::Native
+    } else {
+        ConvForm::Gemm
+    };
+    let forms = if a.conv.is_empty() {
+        vec![chosen]
+    } else {
+        a.conv
+    };
+    for form in forms {
+        mirun::model::gemm_conv::use_native_conv(form == ConvForm::Native);
+        // The backend's own choice keeps the metric's historical name.
+        let suffix = match form {
+            f if f == chosen => "",
+            ConvForm::Native => "_native",
+            ConvForm::Gemm => "_gemm",
+        };
+        for &h in &a.heads {
+            let mut spec = base.clone();
+            spec.heads.count = h;
+            let s = bench::step_seconds(&spec, &data, &devices, 2, a.steps)?;
+            println!(
+                "train_step_heads{h}{suffix}_s,{s:.3},s ({rows} rows; {}; {form:?} conv)",
+                backend.name()
+            );
+        }
     }
+    mirun::model::gemm_conv::use_native_conv(backend.native_conv());
     Ok(())
 }

@@ -1,7 +1,10 @@
 """The PyTorch reference for `scripts/bench`: the same VGG-F + N softmax heads, IIC loss and
 Adam step as mirun, timed the same way (median of 10 steps after 2 warm-up steps, 1024 rows of
 24x24), plus inference over the 10k test set and torchvision's augmentation throughput.
-Prints `metric,value,unit` CSV rows like `mirun bench`."""
+Prints `metric,value,unit` CSV rows like `mirun bench`.
+
+BENCH_DEVICE=cuda runs the step and the evaluation on the GPU (synchronised before each clock
+read); BENCH_AMP=bf16 adds a bf16-autocast step beside the fp32 one."""
 import os
 import statistics
 import time
@@ -15,6 +18,13 @@ THREADS = int(os.environ.get("BENCH_THREADS", os.cpu_count()))
 torch.set_num_threads(THREADS)
 torch.manual_seed(1)
 DATA = os.environ.get("MIRUN_DATA_DIR", "data")
+DEVICE = torch.device(os.environ.get("BENCH_DEVICE", "cpu"))
+AMP = os.environ.get("BENCH_AMP", "")
+
+
+def sync():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def idx(name, offset):
@@ -50,15 +60,17 @@ def iic_loss(z, zt, eps=1e-7):
     return (p * (pi.log() + pj.log() - p.log())).sum()
 
 
-def step_seconds(heads, steps=10, warmup=2, b=512):
-    net = Net(heads)
+def step_seconds(heads, steps=10, warmup=2, b=512, amp=None):
+    net = Net(heads).to(DEVICE)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
-    x = torch.rand(2 * b, 1, 24, 24)
+    x = torch.rand(2 * b, 1, 24, 24, device=DEVICE)
     times = []
     for i in range(warmup + steps):
+        sync()
         t0 = time.perf_counter()
-        zs = net(x)
-        loss = torch.stack([iic_loss(z[:b], z[b:]) for z in zs]).mean()
+        with torch.autocast(DEVICE.type, dtype=torch.bfloat16, enabled=amp == "bf16"):
+            zs = net(x)
+        loss = torch.stack([iic_loss(z[:b].float(), z[b:].float()) for z in zs]).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -69,14 +81,16 @@ def step_seconds(heads, steps=10, warmup=2, b=512):
 
 
 def eval_seconds(images):
-    net = Net(1).eval()
+    net = Net(1).to(DEVICE).eval()
     x = torch.from_numpy(images[:, 2:26, 2:26].copy()).float().div(255).unsqueeze(1)
     times = []
     for _ in range(3):
+        sync()
         t0 = time.perf_counter()
         with torch.no_grad():
             for s in range(0, len(x), 1000):
-                net(x[s : s + 1000])[0].argmax(1)
+                net(x[s : s + 1000].to(DEVICE))[0].argmax(1).cpu()
+        sync()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -108,5 +122,8 @@ if __name__ == "__main__":
     print("metric,value,unit")
     print(f"augment_pairs_per_s,{pairs_per_second(train):.0f},pairs/s (torchvision)")
     print(f"eval_test_set_s,{eval_seconds(test):.3f},s ({len(test)} images)")
+    where = f"{THREADS} threads" if DEVICE.type == "cpu" else torch.cuda.get_device_name(DEVICE)
     for h in (1, 5):
-        print(f"train_step_heads{h}_s,{step_seconds(h):.3f},s (1024 rows; torch {torch.__version__}, {THREADS} threads)")
+        print(f"train_step_heads{h}_s,{step_seconds(h):.3f},s (1024 rows; torch {torch.__version__}, {where})")
+        if AMP == "bf16":
+            print(f"train_step_heads{h}_bf16_s,{step_seconds(h, amp='bf16'):.3f},s (1024 rows; bf16 autocast, {where})")

@@ -94,7 +94,7 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
     use anyhow::Context;
     let started = Instant::now();
     let devices = opts.backend.open().map_err(anyhow::Error::msg)?;
-    let device_name = format!("{:?}", devices.eval);
+    let device_name = devices.label.clone();
     let p = opts.progress;
     p.info(&format!(
         "mirun {}: pipeline `{}`, backend {} ({device_name})",

@@ -44,9 +44,10 @@ pub fn step_seconds(
 ) -> Result<f64, TrainError> {
     let aug = Augmenter::new(spec.augment.clone());
     let (b, side) = (spec.train.batch_size, aug.size());
-    devices.train.seed(spec.pipeline.seed);
     let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
-    let mut model: IicNet = config.init(&devices.train).map_err(TrainError::Model)?;
+    let mut model: IicNet = devices
+        .init_model(spec.pipeline.seed, true, |d| config.init(d))
+        .map_err(TrainError::Model)?;
     let mut optim = super::schedule::adam(&spec.train);
     let order = epoch_order(data.train.len(), spec.pipeline.seed, 0);
     let rows_per_step = (1 + spec.augment.copies) * b;
@@ -105,9 +106,10 @@ pub fn eval_seconds(
     repeats: usize,
 ) -> Result<f64, TrainError> {
     let aug = Augmenter::new(spec.augment.clone());
-    devices.eval.seed(spec.pipeline.seed);
     let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
-    let model = config.init(&devices.eval).map_err(TrainError::Model)?;
+    let model = devices
+        .init_model(spec.pipeline.seed, false, |d| config.init(d))
+        .map_err(TrainError::Model)?;
     let mut times = Vec::new();
     for _ in 0..repeats {
         let started = Instant::now();

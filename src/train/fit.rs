@@ -90,9 +90,10 @@ pub fn fit(
     let aug = Augmenter::new(spec.augment.clone());
     let side = aug.size();
     let b = spec.train.batch_size;
-    devices.train.seed(seed);
     let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
-    let mut model: IicNet = config.init(&devices.train).map_err(TrainError::Model)?;
+    let mut model: IicNet = devices
+        .init_model(seed, true, |d| config.init(d))
+        .map_err(TrainError::Model)?;
     let (start, m, mut optim, _) = checkpoint
         .restore(model, adam(&spec.train), None)
         .map_err(TrainError::Checkpoint)?;

@@ -69,8 +69,11 @@ pub fn fit_gaussian(
     let n = spec.train.batch_size;
     let steps = spec.train.steps.unwrap_or(1000);
     let hidden = spec.model.hidden.unwrap_or(16);
-    devices.train.seed(seed);
-    let mut model = StatisticsNet::new(g.dim, g.dim, hidden, &devices.train);
+    let mut model = devices
+        .init_model(seed, true, |d| {
+            Ok(StatisticsNet::new(g.dim, g.dim, hidden, d))
+        })
+        .map_err(TrainError::Model)?;
     let mut optim = adam(&spec.train);
     let mut ema = Ema::new(spec.loss.ema_rate.unwrap_or(0.01));
     let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, 0, 0));
@@ -153,8 +156,9 @@ pub fn fit_images(
     let aug = Augmenter::new(spec.augment.clone());
     let side = aug.size();
     let b = spec.train.batch_size;
-    devices.train.seed(seed);
-    let mut model = MineImageNet::from_spec(spec, &devices.train).map_err(TrainError::Model)?;
+    let mut model = devices
+        .init_model(seed, true, |d| MineImageNet::from_spec(spec, d))
+        .map_err(TrainError::Model)?;
     let mut ema = Ema::new(spec.loss.ema_rate.unwrap_or(0.01));
     let (start, m, mut optim, e) = checkpoint
         .restore(model, adam(&spec.train), None)
