@@ -39,42 +39,48 @@ pub struct Devices {
 }
 
 impl Devices {
-    /// Builds a model and draws its initial weights from `seed`, all at once and in the
-    /// model's field order (burn would draw each lazily, at first use, in whatever order the
-    /// forward pass touches them). Each backend has its own random stream, so on Vulkan the
-    /// weights are drawn on flex (the host) and copied over: a seed starts Vulkan and flex
-    /// from the same weights, and their runs differ only by kernel rounding.
+    /// Builds a model whose initial weights come from `seed`.
+    ///
+    /// burn draws each parameter lazily, at its first use, from the device's own random stream.
+    /// On Vulkan the weights are drawn on flex (the host) instead, in the order a flex run
+    /// draws them — `first_use` runs the forward pass of a first training step on a dummy
+    /// batch, with flex's convolution — and copied over: with the same seed a Vulkan run starts
+    /// from the weights a flex run starts from, and the two differ only by kernel rounding.
+    /// Everywhere else nothing changes (flex runs stay bit-identical to earlier versions).
     pub fn init_model<M: burn::module::Module>(
         &self,
         seed: u64,
         train: bool,
         build: impl Fn(&Device) -> Result<M, String>,
+        first_use: impl Fn(&M, &Device),
     ) -> Result<M, String> {
         let target = if train { &self.train } else { &self.eval };
         target.seed(seed);
         #[cfg(all(feature = "vulkan", feature = "flex"))]
         if let BackendKind::Vulkan | BackendKind::VulkanCpu = self.kind {
-            let host = if train {
-                Device::flex().autodiff()
-            } else {
-                Device::flex()
-            };
+            use crate::model::gemm_conv::use_native_conv;
+            // Inference mode: the dummy pass must not move BatchNorm's running statistics.
+            let host = Device::flex();
             host.seed(seed);
             let model = build(&host)?;
+            use_native_conv(BackendKind::Flex.native_conv());
+            first_use(&model, &host);
+            use_native_conv(self.kind.native_conv());
             model.visit(&mut Materialise);
             return build(target)?
                 .try_load_record(model.into_record())
                 .map_err(|e| format!("copying the initial weights to {}: {e}", self.label));
         }
-        let model = build(target)?;
-        model.visit(&mut Materialise);
-        Ok(model)
+        let _ = first_use;
+        build(target)
     }
 }
 
-/// Initialises every lazily initialised parameter where it is, in field order.
+/// Initialises every parameter `first_use` left untouched, in field order.
+#[cfg(all(feature = "vulkan", feature = "flex"))]
 struct Materialise;
 
+#[cfg(all(feature = "vulkan", feature = "flex"))]
 impl burn::module::ModuleVisitor for Materialise {
     fn visit_float<const D: usize>(
         &mut self,
@@ -123,9 +129,10 @@ impl BackendKind {
     }
 
     /// Whether VGG convolutions use the backend's own kernel rather than im2col + GEMM.
-    /// Measured (`mirun bench --conv`, README "Performance"): flex's generic conv weight
-    /// gradient is ~2× slower than the GEMM form; libtorch's conv beats it (step 4.31 → 3.60 s);
-    /// on Vulkan the native (implicit-GEMM) kernels beat k² slices + a concatenation.
+    /// Measured (`mirun bench --conv native,gemm`): flex's generic conv weight gradient is ~2×
+    /// slower than the GEMM form; libtorch's conv beats it (step 4.31 → 3.60 s); on Vulkan
+    /// (lavapipe, 128-row step of a narrow VGG) native 0.46 s against GEMM 0.55 s — on a GPU
+    /// `scripts/gpu-check` times both.
     pub fn native_conv(self) -> bool {
         self != BackendKind::Flex
     }

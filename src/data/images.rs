@@ -4,8 +4,8 @@
 use super::fetch::{ensure, FetchError};
 use crate::spec::{DatasetKind, DatasetSpec};
 
-/// Side of an MNIST image.
-pub const SIDE: usize = 28;
+/// Side of an MNIST image (the spec owns the number).
+pub use crate::spec::IMAGE_SIDE as SIDE;
 
 /// Images (row-major u8, `SIDE×SIDE` each) with their labels.
 #[derive(Debug, Clone, Default)]

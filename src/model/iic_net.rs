@@ -84,6 +84,16 @@ impl IicNet {
         (run(&self.heads), extra)
     }
 
+    /// The forward passes of a first training step, on a dummy `[2, 1, side, side]` batch:
+    /// burn draws parameters lazily, and this touches them in training's order — main and
+    /// over-clustering heads in one pass when they train `joint`ly, else the main heads first.
+    /// (For `Devices::init_model`.)
+    pub fn first_use(&self, side: usize, joint: bool, device: &Device) {
+        let x = Tensor::<4>::zeros([2, 1, side, side], device);
+        let _ = self.forward_with_aux(x.clone(), joint);
+        let _ = self.forward_with_aux(x, true);
+    }
+
     /// Number of heads.
     pub fn heads(&self) -> usize {
         self.heads.len()

@@ -212,13 +212,18 @@ pub fn metrics_csv(records: &[EpochRecord], extra: &[EvaluatorKind]) -> String {
     s
 }
 
-/// The score an evaluator reports.
+/// The score a clustering evaluator reports for one head. Every evaluator is named: a new one
+/// must say here what it reports, not turn into a NaN column.
 pub fn evaluator_value(s: &crate::eval::Scores, k: EvaluatorKind) -> f64 {
     match k {
         EvaluatorKind::Hungarian => s.accuracy,
         EvaluatorKind::Nmi => s.nmi,
         EvaluatorKind::Ari => s.ari,
         EvaluatorKind::Majority => s.majority,
-        _ => f64::NAN,
+        // Not per-head clustering scores: the validator keeps them out of IIC runs, and MINE
+        // runs write their own columns (`step,bound,…`, `probe_*`).
+        EvaluatorKind::AnalyticMi | EvaluatorKind::BinnedMi | EvaluatorKind::LinearProbe => {
+            f64::NAN
+        }
     }
 }

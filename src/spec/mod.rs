@@ -6,6 +6,7 @@ mod load;
 mod origin;
 mod sweep;
 mod validate;
+pub mod vgg_layout;
 
 pub use load::{load, resolve, Override, Resolved, SpecError, SpecSource};
 pub use sweep::{SweepError, SweepPoint, SweepSpec};
@@ -52,6 +53,9 @@ pub enum DatasetKind {
     Gaussian,
 }
 
+/// Side of the square images of the IDX data sets (MNIST, Fashion-MNIST).
+pub const IMAGE_SIDE: usize = 28;
+
 impl DatasetKind {
     /// The name used in TOML, on the command line and as the data sub-folder.
     pub fn name(self) -> &'static str {
@@ -77,7 +81,7 @@ impl DatasetKind {
 
     /// Side of the square images.
     pub fn image_side(self) -> usize {
-        crate::data::SIDE
+        IMAGE_SIDE
     }
 }
 

@@ -1,8 +1,8 @@
 //! Cross-field rules that serde's types cannot express. Every violation is collected, so a
 //! user fixes them all in one go.
 
+use super::vgg_layout::VggLayout;
 use super::{DatasetKind, EvaluatorKind, LossKind, Method, Spec};
-use crate::model::vgg::VggLayout;
 
 /// A broken rule: the dotted key it concerns and what was expected.
 #[derive(Debug, Clone, PartialEq)]

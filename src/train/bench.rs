@@ -7,7 +7,7 @@ use crate::backend::Devices;
 use crate::data::batch::{copies_batch, epoch_order, pair_batch};
 use crate::data::{Augmenter, Dataset};
 use crate::model::{IicNet, IicNetConfig};
-use crate::spec::Spec;
+use crate::spec::{AuxSchedule, Spec};
 use burn::tensor::{Tensor, TensorData};
 use std::time::Instant;
 
@@ -46,7 +46,12 @@ pub fn step_seconds(
     let (b, side) = (spec.train.batch_size, aug.size());
     let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
     let mut model: IicNet = devices
-        .init_model(spec.pipeline.seed, true, |d| config.init(d))
+        .init_model(
+            spec.pipeline.seed,
+            true,
+            |d| config.init(d),
+            |m, d| m.first_use(side, spec.heads.aux_schedule == Some(AuxSchedule::Joint), d),
+        )
         .map_err(TrainError::Model)?;
     let mut optim = super::schedule::adam(&spec.train);
     let order = epoch_order(data.train.len(), spec.pipeline.seed, 0);
@@ -108,7 +113,14 @@ pub fn eval_seconds(
     let aug = Augmenter::new(spec.augment.clone());
     let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
     let model = devices
-        .init_model(spec.pipeline.seed, false, |d| config.init(d))
+        .init_model(
+            spec.pipeline.seed,
+            false,
+            |d| config.init(d),
+            |m, d| {
+                let _ = m.forward(Tensor::zeros([2, 1, aug.size(), aug.size()], d));
+            },
+        )
         .map_err(TrainError::Model)?;
     let mut times = Vec::new();
     for _ in 0..repeats {

@@ -92,7 +92,12 @@ pub fn fit(
     let b = spec.train.batch_size;
     let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
     let mut model: IicNet = devices
-        .init_model(seed, true, |d| config.init(d))
+        .init_model(
+            seed,
+            true,
+            |d| config.init(d),
+            |m, d| m.first_use(side, spec.heads.aux_schedule == Some(AuxSchedule::Joint), d),
+        )
         .map_err(TrainError::Model)?;
     let (start, m, mut optim, _) = checkpoint
         .restore(model, adam(&spec.train), None)

@@ -1,0 +1,98 @@
+//! The VGG layout a `backbone.cfg` describes: parsed and checked here, in the spec, so the
+//! validator needs no model code; `model::vgg` builds the network from it.
+
+use super::{CfgToken, VggCfg};
+
+/// One layer of a VGG cfg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VggLayer {
+    /// 3×3 (or `kernel_size`) convolution with this many output channels.
+    Conv(usize),
+    /// 2×2 max-pool, stride 2.
+    Pool,
+}
+
+/// A validated layer list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VggLayout(pub Vec<VggLayer>);
+
+/// Named configs: the book's `F` and the standard VGG ones.
+const NAMED: &[(&str, &str)] = &[
+    ("F", "64 M 128 M 256 M 512"),
+    ("A", "64 M 128 M 256 256 M 512 512 M 512 512 M"),
+    ("B", "64 64 M 128 128 M 256 256 M 512 512 M 512 512 M"),
+    (
+        "D",
+        "64 64 M 128 128 M 256 256 256 M 512 512 512 M 512 512 512 M",
+    ),
+];
+
+impl VggLayout {
+    /// Parses a named config or an explicit list; errors say what was expected.
+    pub fn from_cfg(cfg: &VggCfg) -> Result<Self, String> {
+        let layers = match cfg {
+            VggCfg::Named(name) => {
+                let (_, text) = NAMED.iter().find(|(n, _)| n == name).ok_or_else(|| {
+                    let names: Vec<_> = NAMED.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+                    format!(
+                        "unknown named config \"{name}\"; expected one of {} or a list like [64, \"M\", 128]",
+                        names.join(", ")
+                    )
+                })?;
+                text.split(' ')
+                    .map(|t| match t {
+                        "M" => VggLayer::Pool,
+                        n => VggLayer::Conv(n.parse().unwrap_or(1)),
+                    })
+                    .collect()
+            }
+            VggCfg::Layers(tokens) => tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| match t {
+                    CfgToken::Channels(c) if *c > 0 => Ok(VggLayer::Conv(*c as usize)),
+                    CfgToken::Pool(s) if s == "M" => Ok(VggLayer::Pool),
+                    CfgToken::Channels(c) => Err(format!(
+                        "entry {i}: expected a positive channel count or \"M\", got {c}"
+                    )),
+                    CfgToken::Pool(s) => Err(format!(
+                        "entry {i}: expected a positive channel count or \"M\", got \"{s}\""
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let layout = Self(layers);
+        if layout.channels_out() == 0 {
+            return Err("expected at least one convolution (an integer) in the cfg".into());
+        }
+        Ok(layout)
+    }
+
+    fn channels_out(&self) -> usize {
+        self.0
+            .iter()
+            .rev()
+            .find_map(|l| match l {
+                VggLayer::Conv(c) => Some(*c),
+                VggLayer::Pool => None,
+            })
+            .unwrap_or(0)
+    }
+
+    /// Flattened feature count for a square input of side `size`; errors if pooling would
+    /// shrink the map to nothing.
+    pub fn output_features(&self, size: usize) -> Result<usize, String> {
+        let mut side = size;
+        for l in &self.0 {
+            if *l == VggLayer::Pool {
+                if side < 2 {
+                    return Err(format!(
+                        "too many \"M\" pools for {size}×{size} inputs: the feature map shrinks to nothing"
+                    ));
+                }
+                side /= 2;
+            }
+        }
+        Ok(side * side * self.channels_out())
+    }
+}
