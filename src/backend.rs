@@ -1,7 +1,7 @@
 //! The one module that knows which burn backends are compiled in and how to open their
 //! devices. `burn-tch` is deprecated upstream: changing backends means changing this file only.
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 
 #[cfg(not(any(
     feature = "flex",
@@ -36,9 +36,47 @@ pub struct Devices {
     pub train: Device,
     /// What `run.toml` records as the device (for Vulkan: the adapter's name and driver).
     pub label: String,
+    /// The largest tensor, in bytes, the device can hold in one buffer (Vulkan: the adapter's
+    /// storage-buffer binding limit, 128 MiB on lavapipe); `None`: no limit that matters.
+    pub max_tensor_bytes: Option<u64>,
+}
+
+/// Reads a tensor back as `f32`s; a failed device execution (e.g. an allocation the device
+/// refuses) becomes an error instead of a panic.
+pub fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, String> {
+    t.try_into_data()
+        .map_err(|e| format!("the device failed to compute a result: {e}"))?
+        .try_into_vec_as::<f32>()
+        .map_err(|e| format!("reading a result back: {e:?}"))
 }
 
 impl Devices {
+    /// How many images to evaluate at once: 1000, or fewer where the device's buffer limit
+    /// cannot hold `floats_per_image` × that many `f32`s (the largest activation).
+    pub fn eval_chunk(&self, floats_per_image: usize) -> usize {
+        match self.max_tensor_bytes {
+            None => 1000,
+            Some(max) => (max / (4 * floats_per_image.max(1)) as u64).clamp(1, 1000) as usize,
+        }
+    }
+
+    /// Refuses a training batch whose largest activation (`rows` × `floats_per_row` `f32`s)
+    /// does not fit in one device buffer, saying which keys make it smaller.
+    pub fn check_batch(&self, rows: usize, floats_per_row: usize) -> Result<(), String> {
+        let need = 4 * (rows * floats_per_row) as u64;
+        match self.max_tensor_bytes {
+            Some(max) if need > max => Err(format!(
+                "a training batch of {rows} rows needs a {:.0} MiB activation, but {} holds at most \
+                 {:.0} MiB per buffer; lower train.batch_size (or augment.copies, or the widths in \
+                 backbone.cfg)",
+                need as f64 / 1048576.0,
+                self.label,
+                max as f64 / 1048576.0
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Builds a model whose initial weights come from `seed`.
     ///
     /// burn draws each parameter lazily, at its first use, from the device's own random stream.
@@ -140,25 +178,26 @@ impl BackendKind {
     /// Opens the device, or says which cargo feature the backend needs (for Vulkan: which of
     /// loader or adapter is missing). Sets the convolution form ([`Self::native_conv`]).
     pub fn open(self) -> Result<Devices, String> {
-        let (eval, label) = self.device()?;
+        let (eval, label, max_tensor_bytes) = self.device()?;
         crate::model::gemm_conv::use_native_conv(self.native_conv());
         Ok(Devices {
             kind: self,
             train: eval.clone().autodiff(),
             eval,
             label,
+            max_tensor_bytes,
         })
     }
 
-    fn device(self) -> Result<(Device, String), String> {
+    fn device(self) -> Result<(Device, String, Option<u64>), String> {
         let device = self.plain_device()?;
         #[cfg(feature = "vulkan")]
         if let BackendKind::Vulkan | BackendKind::VulkanCpu = self {
-            let adapter = vulkan::probe(self == BackendKind::VulkanCpu)?;
-            return Ok((device, adapter));
+            let (adapter, max_bytes) = vulkan::probe(self == BackendKind::VulkanCpu)?;
+            return Ok((device, adapter, Some(max_bytes)));
         }
         let label = format!("{device:?}");
-        Ok((device, label))
+        Ok((device, label, None))
     }
 
     #[allow(unreachable_code)]
@@ -220,8 +259,8 @@ mod vulkan {
          /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json";
 
     /// The adapter `--device vulkan` (`cpu = false`) or `vulkan-cpu` would open, described as
-    /// `name (type, driver info)`, or why there is none.
-    pub fn probe(cpu: bool) -> Result<String, String> {
+    /// `name (type, driver info)`, with its largest buffer in bytes; or why there is none.
+    pub fn probe(cpu: bool) -> Result<(String, u64), String> {
         // Mesa's window-system code prints "XDG_RUNTIME_DIR is invalid" errors when the variable
         // is unset (headless machines, CI); mirun opens no window, so any folder will do.
         if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
@@ -237,11 +276,19 @@ mod vulkan {
             backends: wgpu::Backends::VULKAN,
             ..wgpu::InstanceDescriptor::new_without_display_handle()
         });
-        let infos: Vec<wgpu::AdapterInfo> =
-            pollster::block_on(instance.enumerate_adapters(wgpu::Backends::VULKAN))
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::VULKAN));
+        let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
+        // What cubecl binds a tensor as: one storage buffer.
+        let max_bytes = |i: &wgpu::AdapterInfo| {
+            adapters
                 .iter()
-                .map(|a| a.get_info())
-                .collect();
+                .find(|a| a.get_info() == *i)
+                .map(|a| {
+                    let l = a.limits();
+                    l.max_storage_buffer_binding_size.min(l.max_buffer_size)
+                })
+                .unwrap_or(u64::MAX)
+        };
         let describe = |i: &wgpu::AdapterInfo| {
             format!(
                 "{} ({:?}, {} {})",
@@ -265,7 +312,7 @@ mod vulkan {
             .find_map(|t| infos.iter().find(|i| i.device_type == *t))
         };
         match pick {
-            Some(i) => Ok(describe(i)),
+            Some(i) => Ok((describe(i), max_bytes(i))),
             None if infos.is_empty() => Err(format!(
                 "the Vulkan loader found no adapter (no driver installed or none matches): \
                  for a software device install Mesa's lavapipe (Debian: apt-get install \

@@ -74,11 +74,7 @@ pub fn probe_accuracy(
     let mut correct = 0usize;
     let all: Vec<usize> = (0..score.len()).collect();
     for idx in all.chunks(4096) {
-        let logits = valid
-            .forward(score.rows(idx, eval))
-            .into_data()
-            .try_into_vec_as::<f32>()
-            .map_err(|e| format!("{e:?}"))?;
+        let logits = crate::backend::read_f32(valid.forward(score.rows(idx, eval)))?;
         for (r, &i) in idx.iter().enumerate() {
             let row = &logits[r * classes..(r + 1) * classes];
             let best = (0..classes)

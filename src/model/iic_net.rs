@@ -19,6 +19,13 @@ pub struct IicNetConfig {
 }
 
 impl IicNetConfig {
+    /// The largest activation per image, in floats (see [`VggLayout::largest_map`]).
+    pub fn largest_map(&self) -> usize {
+        self.backbone
+            .layout
+            .largest_map(self.input_size, self.backbone.in_channels)
+    }
+
     /// Reads the backbone and head sections of a (validated) spec.
     pub fn from_spec(spec: &Spec) -> Result<Self, String> {
         Ok(Self {

@@ -60,6 +60,11 @@ impl MineImageNet {
         })
     }
 
+    /// The largest activation per image, in floats, of the encoder a spec describes.
+    pub fn largest_map(spec: &Spec) -> Result<usize, String> {
+        Ok(VggLayout::from_cfg(&spec.backbone.cfg)?.largest_map(spec.augment.size, 1))
+    }
+
     /// `[N, 1, S, S]` images → `[N, latent]` codes (linear, no activation).
     pub fn encode(&self, x: Tensor<4>) -> Tensor<2> {
         self.code.forward(self.backbone.forward(x).flatten(1, 3))

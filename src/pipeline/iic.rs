@@ -164,7 +164,8 @@ pub fn eval_run(
         weights::load(model, &run_dir.join(which.file_name())).map_err(anyhow::Error::msg)?;
     let aug = Augmenter::new(spec.augment.clone());
     let clusters = spec.clusters();
-    let assigned = assignments(&model, &data.test, &aug, &devices.eval, clusters)?;
+    let chunk = devices.eval_chunk(net.largest_map());
+    let assigned = assignments(&model, &data.test, &aug, &devices.eval, clusters, chunk)?;
     let labels: Vec<usize> = data.test.labels.iter().map(|&l| l as usize).collect();
     let scores: Vec<Scores> = assigned
         .iter()

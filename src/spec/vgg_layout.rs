@@ -95,4 +95,17 @@ impl VggLayout {
         }
         Ok(side * side * self.channels_out())
     }
+
+    /// The largest activation per image, in floats, for a square `side`×`side` input of
+    /// `in_channels` channels: what sizes the biggest tensor of a batch.
+    pub fn largest_map(&self, side: usize, in_channels: usize) -> usize {
+        let (mut s, mut most) = (side, in_channels * side * side);
+        for l in &self.0 {
+            match l {
+                VggLayer::Conv(c) => most = most.max(c * s * s),
+                VggLayer::Pool => s /= 2,
+            }
+        }
+        most
+    }
 }

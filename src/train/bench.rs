@@ -53,6 +53,9 @@ pub fn step_seconds(
             |m, d| m.first_use(side, spec.heads.aux_schedule == Some(AuxSchedule::Joint), d),
         )
         .map_err(TrainError::Model)?;
+    devices
+        .check_batch((1 + spec.augment.copies) * b, config.largest_map())
+        .map_err(TrainError::Model)?;
     let mut optim = super::schedule::adam(&spec.train);
     let order = epoch_order(data.train.len(), spec.pipeline.seed, 0);
     let rows_per_step = (1 + spec.augment.copies) * b;
@@ -125,7 +128,8 @@ pub fn eval_seconds(
     let mut times = Vec::new();
     for _ in 0..repeats {
         let started = Instant::now();
-        evaluate(&model, data, &aug, &devices.eval, spec.clusters())?;
+        let chunk = devices.eval_chunk(config.largest_map());
+        evaluate(&model, data, &aug, &devices.eval, spec.clusters(), chunk)?;
         times.push(started.elapsed().as_secs_f64());
     }
     Ok(median(times))

@@ -4,7 +4,7 @@
 use super::checkpoint::Checkpointing;
 use super::progress::Progress;
 use super::schedule::{adam, lr_at};
-use crate::backend::Devices;
+use crate::backend::{read_f32, Devices};
 use crate::data::batch::{centre_batch, copies_batch, epoch_order, prefetch};
 use crate::data::{Augmenter, Dataset};
 use crate::eval::{score, Scores};
@@ -103,6 +103,11 @@ pub fn fit(
         .restore(model, adam(&spec.train), None)
         .map_err(TrainError::Checkpoint)?;
     model = m;
+    let per_image = config.largest_map();
+    devices
+        .check_batch((1 + spec.augment.copies) * b, per_image)
+        .map_err(TrainError::Model)?;
+    let chunk = devices.eval_chunk(per_image);
     let heads = model.heads();
     let steps = data.train.len() / b;
     let mut records = Vec::with_capacity(spec.train.epochs);
@@ -149,7 +154,7 @@ pub fn fit(
             Ok(model)
         })?;
         bar.finish_and_clear();
-        let accuracies = evaluate(&model, data, &aug, &devices.eval, spec.clusters())?;
+        let accuracies = evaluate(&model, data, &aug, &devices.eval, spec.clusters(), chunk)?;
         let head_scores: Vec<HeadScore> = sums
             .iter()
             .zip(accuracies)
@@ -202,11 +207,7 @@ pub fn train_step(
         iic_loss(tiled, z.narrow(0, b, copies * b), eps)
     };
     let main = Tensor::cat(zs.into_iter().map(pair_loss).collect(), 0);
-    let values = main
-        .clone()
-        .into_data()
-        .try_into_vec_as::<f32>()
-        .map_err(|e| TrainError::Data(format!("{e:?}")))?;
+    let values = read_f32(main.clone()).map_err(TrainError::Data)?;
     if values.iter().any(|v| !v.is_finite()) {
         return Ok((model, values));
     }
@@ -229,15 +230,16 @@ pub fn train_step(
 }
 
 /// Scores of every head on the test set's centre crops, using the running BatchNorm
-/// statistics (`model.valid()`).
+/// statistics (`model.valid()`), `chunk` images at a time (`Devices::eval_chunk`).
 pub fn evaluate(
     model: &IicNet,
     data: &Dataset,
     aug: &Augmenter,
     device: &Device,
     clusters: usize,
+    chunk: usize,
 ) -> Result<Vec<Scores>, TrainError> {
-    let assigned = assignments(model, &data.test, aug, device, clusters)?;
+    let assigned = assignments(model, &data.test, aug, device, clusters, chunk)?;
     let labels: Vec<usize> = data.test.labels.iter().map(|&l| l as usize).collect();
     Ok(assigned
         .iter()
@@ -245,18 +247,19 @@ pub fn evaluate(
         .collect())
 }
 
-/// Every head's cluster (argmax) for each image of `set` (centre crops, running statistics).
+/// Every head's cluster (argmax) for each image of `set` (centre crops, running statistics),
+/// `chunk` images at a time.
 pub fn assignments(
     model: &IicNet,
     set: &crate::data::ImageSet,
     aug: &Augmenter,
     device: &Device,
     clusters: usize,
+    chunk: usize,
 ) -> Result<Vec<Vec<usize>>, TrainError> {
     let valid = model.valid();
     let side = aug.size();
     let n = set.len();
-    let chunk = 1000;
     let mut assigned: Vec<Vec<usize>> = vec![Vec::with_capacity(n); valid.heads()];
     for start in (0..n).step_by(chunk) {
         let end = (start + chunk).min(n);
@@ -267,10 +270,7 @@ pub fn assignments(
             device,
         );
         for (head, z) in valid.forward(x).into_iter().enumerate() {
-            let probs = z
-                .into_data()
-                .try_into_vec_as::<f32>()
-                .map_err(|e| TrainError::Data(format!("{e:?}")))?;
+            let probs = read_f32(z).map_err(TrainError::Data)?;
             assigned[head].extend(probs.chunks(clusters).map(argmax));
         }
     }

@@ -5,7 +5,7 @@ use super::checkpoint::Checkpointing;
 use super::fit::TrainError;
 use super::progress::Progress;
 use super::schedule::{adam, lr_at};
-use crate::backend::Devices;
+use crate::backend::{read_f32, Devices};
 use crate::data::batch::{centre_batch, epoch_order, mix, pair_batch};
 use crate::data::gaussian::shuffled_rows;
 use crate::data::{Augmenter, Dataset, Gaussian, ImageSet};
@@ -55,10 +55,7 @@ fn loss_of(
 }
 
 fn scalar(t: Tensor<1>) -> Result<f64, TrainError> {
-    let v = t
-        .into_data()
-        .try_into_vec_as::<f32>()
-        .map_err(|e| TrainError::Data(format!("{e:?}")))?;
+    let v = read_f32(t).map_err(TrainError::Data)?;
     Ok(v.first().copied().unwrap_or(f32::NAN) as f64)
 }
 
@@ -183,6 +180,12 @@ pub fn fit_images(
             },
         )
         .map_err(TrainError::Model)?;
+    devices
+        .check_batch(
+            2 * b,
+            MineImageNet::largest_map(spec).map_err(TrainError::Model)?,
+        )
+        .map_err(TrainError::Model)?;
     let mut ema = Ema::new(spec.loss.ema_rate.unwrap_or(0.01));
     let (start, m, mut optim, e) = checkpoint
         .restore(model, adam(&spec.train), None)
@@ -261,12 +264,13 @@ pub fn encode_all(
     set: &ImageSet,
     aug: &Augmenter,
     device: &Device,
+    chunk: usize,
 ) -> Result<Vec<f32>, TrainError> {
     let valid = model.valid();
     let side = aug.size();
     let mut out = Vec::new();
-    for start in (0..set.len()).step_by(1000) {
-        let end = (start + 1000).min(set.len());
+    for start in (0..set.len()).step_by(chunk) {
+        let end = (start + chunk).min(set.len());
         let x = Tensor::from_data(
             TensorData::new(
                 centre_batch(set, start..end, aug),
@@ -274,13 +278,7 @@ pub fn encode_all(
             ),
             device,
         );
-        out.extend(
-            valid
-                .encode(x)
-                .into_data()
-                .try_into_vec_as::<f32>()
-                .map_err(|e| TrainError::Data(format!("{e:?}")))?,
-        );
+        out.extend(read_f32(valid.encode(x)).map_err(TrainError::Data)?);
     }
     Ok(out)
 }
@@ -297,8 +295,9 @@ fn probe_scores(
     let dim = spec.model.latent_dim.unwrap_or(10);
     let epochs = spec.evaluator.probe_epochs.unwrap_or(10);
     let seed = mix(spec.pipeline.seed, epoch as u64, 7);
-    let train_codes = encode_all(model, &data.train, aug, &devices.eval)?;
-    let test_codes = encode_all(model, &data.test, aug, &devices.eval)?;
+    let chunk = devices.eval_chunk(MineImageNet::largest_map(spec).map_err(TrainError::Model)?);
+    let train_codes = encode_all(model, &data.train, aug, &devices.eval, chunk)?;
+    let test_codes = encode_all(model, &data.test, aug, &devices.eval, chunk)?;
     let train = Codes {
         values: &train_codes,
         labels: &data.train.labels,
