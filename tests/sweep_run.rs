@@ -140,7 +140,8 @@ fn dry_run_lists_points_and_rejects_an_invalid_one() {
 #[test]
 fn killed_sweep_completes_on_rerun_with_every_point_once() {
     let f = Fixture::new();
-    // Kill once right after the start, once after the first point finished.
+    // Kill once as soon as the first point has started, once after the first point finished.
+    // Points take ~0.3 s each: poll often, and wait for events rather than for a fixed time.
     for wait_rows in [0, 1] {
         let mut child = f
             .cmd(&["sweep", "tiny.toml", "--out", "k", "-q"])
@@ -149,12 +150,12 @@ fn killed_sweep_completes_on_rerun_with_every_point_once() {
             .spawn()
             .unwrap();
         let t0 = Instant::now();
-        while f.rows("k").len() < wait_rows && t0.elapsed() < Duration::from_secs(300) {
+        let started = |f: &Fixture| f.path("k/tiny").is_dir();
+        while (f.rows("k").len() < wait_rows || !started(&f))
+            && t0.elapsed() < Duration::from_secs(300)
+        {
             assert!(child.try_wait().unwrap().is_none(), "the sweep ended early");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        if wait_rows == 0 {
-            std::thread::sleep(Duration::from_millis(1500));
+            std::thread::sleep(Duration::from_millis(20));
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();

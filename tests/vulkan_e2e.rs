@@ -3,7 +3,6 @@
 //! on the host) and the same data. Built only with `--features vulkan`; `.ci/run` installs
 //! `mesa-vulkan-drivers` and runs it. Different kernels round differently, so the numbers are
 //! compared within a tolerance, not bit for bit.
-#![cfg(feature = "vulkan")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,23 @@
+//! The integration tests, as one binary (one link of burn instead of one per file): each
+//! module is a former `tests/<name>.rs`. `tests/vulkan_e2e.rs` stays apart: it needs the
+//! `vulkan` feature.
+
+mod bad_input_corpus;
+mod crash_resume;
+mod data_augment;
+mod end_to_end;
+mod eval_hungarian;
+mod eval_mi;
+mod eval_scores;
+mod fuzz_inputs;
+mod mine_gaussian;
+mod model_conv;
+mod objective_iic;
+mod objective_mine;
+mod results_diff;
+mod results_summary;
+mod results_table;
+mod spec_errors;
+mod spec_layers;
+mod spec_sweep;
+mod sweep_run;
