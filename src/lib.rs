@@ -15,7 +15,9 @@ pub mod train;
 
 pub mod eval;
 
-pub mod results;
+pub mod store;
+
+pub mod report;
 
 pub mod backend;
 pub mod pipeline;

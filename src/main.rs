@@ -225,7 +225,7 @@ struct EvalArgs {
     run_dir: PathBuf,
     /// Which saved weights.
     #[arg(long, value_enum, default_value = "last")]
-    weights: mirun::results::weights::Which,
+    weights: mirun::store::weights::Which,
     /// Override a value of the run's config (e.g. `dataset.kind=fashion-mnist`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
@@ -316,15 +316,14 @@ fn real_main() -> anyhow::Result<()> {
         (Some(Command::Sweep(a)), _) => sweep_cmd(a),
         (Some(Command::Bench(a)), _) => bench_cmd(a),
         (Some(Command::Plot(a)), _) => {
-            for f in
-                mirun::results::plot::plot(&a.target, a.output.as_deref(), a.metric.as_deref())?
+            for f in mirun::report::plot::plot(&a.target, a.output.as_deref(), a.metric.as_deref())?
             {
                 println!("{}", f.display());
             }
             Ok(())
         }
         (Some(Command::Table(a)), _) => {
-            use mirun::results::table::{table, Format, TableOptions};
+            use mirun::report::table::{table, Format, TableOptions};
             let format = if a.md {
                 Format::Markdown
             } else if a.csv {
@@ -347,7 +346,7 @@ fn real_main() -> anyhow::Result<()> {
             Ok(())
         }
         (Some(Command::Diff(a)), _) => {
-            use mirun::results::diff::{diff, DiffOptions};
+            use mirun::report::diff::{diff, DiffOptions};
             let opts = DiffOptions {
                 metrics: a.metrics,
                 fail_if: a.fail_if,
@@ -458,7 +457,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<()> {
     };
     let report = run(&spec, &opts).with_context(|| format!("running {}", a.file.display()))?;
     if a.plot {
-        for f in mirun::results::plot::plot(&report.run_dir, None, None)? {
+        for f in mirun::report::plot::plot(&report.run_dir, None, None)? {
             opts.progress.info(&format!("plot → {}", f.display()));
         }
     }

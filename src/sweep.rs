@@ -3,8 +3,8 @@
 //! run id is the hash of its resolved config, so rerunning a killed sweep completes it.
 
 use crate::backend::BackendKind;
-use crate::results::{run_id, summary};
 use crate::spec::{load, Override, Spec, SpecSource, SweepPoint, SweepSpec};
+use crate::store::{run_id, summary};
 use crate::train::Progress;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -189,8 +189,8 @@ fn csv_readers_never_panic() {
         .run(&(mutated(summary), mutated(scores)), |(s, c)| {
             let p = dir.path().join("summary.csv");
             std::fs::write(&p, &s).unwrap();
-            let _ = mirun::results::table::table(&p, &Default::default());
-            let _ = mirun::results::diff::diff(&p, &p, &Default::default());
+            let _ = mirun::report::table::table(&p, &Default::default());
+            let _ = mirun::report::diff::diff(&p, &p, &Default::default());
             let q = dir.path().join("scores.csv");
             std::fs::write(&q, &c).unwrap();
             let _ = mirun::eval::score_csv(&q, "label", "cluster");

@@ -282,13 +282,10 @@ fn a_saved_snapshot_resolves_to_the_same_run() {
     })
     .unwrap();
     assert_eq!(again, spec);
-    assert_eq!(
-        mirun::results::run_id(&again),
-        mirun::results::run_id(&spec)
-    );
+    assert_eq!(mirun::store::run_id(&again), mirun::store::run_id(&spec));
     assert_ne!(
-        mirun::results::run_id(&spec),
-        mirun::results::run_id(
+        mirun::store::run_id(&spec),
+        mirun::store::run_id(
             &load(&SpecSource {
                 file: src.file.clone(),
                 overrides: vec![]

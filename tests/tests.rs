@@ -1,5 +1,5 @@
 //! The integration tests, as one binary (one link of burn instead of one per file): each
-//! module is a former `tests/<name>.rs`. `tests/vulkan_e2e.rs` stays apart: it needs the
+//! module is the file `tests/<name>.rs`. `tests/vulkan_e2e.rs` stays apart: it needs the
 //! `vulkan` feature.
 
 mod bad_input_corpus;
@@ -14,10 +14,10 @@ mod mine_gaussian;
 mod model_conv;
 mod objective_iic;
 mod objective_mine;
-mod results_diff;
-mod results_summary;
-mod results_table;
+mod report_diff;
+mod report_table;
 mod spec_errors;
 mod spec_layers;
 mod spec_sweep;
+mod store_summary;
 mod sweep_run;

@@ -180,7 +180,7 @@ fn obtain_gz(kind: DatasetKind, folder: &Path, file: &str) -> Result<PathBuf, Fe
 
 fn copy_atomic(src: &Path, dst: &Path) -> Result<(), FetchError> {
     let parent = dst.parent().unwrap_or(Path::new("."));
-    let tmp = crate::results::atomic::temp_in(parent).map_err(|e| io_err(parent, e))?;
+    let tmp = crate::store::atomic::temp_in(parent).map_err(|e| io_err(parent, e))?;
     std::fs::copy(src, tmp.path()).map_err(|e| io_err(src, e))?;
     tmp.persist(dst).map_err(|e| io_err(dst, e.error))?;
     Ok(())
@@ -188,7 +188,7 @@ fn copy_atomic(src: &Path, dst: &Path) -> Result<(), FetchError> {
 
 fn download(url: &str, dst: &Path) -> Result<(), String> {
     let parent = dst.parent().unwrap_or(Path::new("."));
-    let tmp = crate::results::atomic::temp_in(parent).map_err(|e| e.to_string())?;
+    let tmp = crate::store::atomic::temp_in(parent).map_err(|e| e.to_string())?;
     let status = Command::new("curl")
         .args(["-fsSL", "--max-time", "300", "-o"])
         .arg(tmp.path())
@@ -256,7 +256,7 @@ fn extract_verified(
     kind: DatasetKind,
 ) -> Result<(), FetchError> {
     let parent = raw.parent().unwrap_or(Path::new("."));
-    let mut tmp = crate::results::atomic::temp_in(parent).map_err(|e| io_err(parent, e))?;
+    let mut tmp = crate::store::atomic::temp_in(parent).map_err(|e| io_err(parent, e))?;
     let f = std::fs::File::open(gz).map_err(|e| io_err(gz, e))?;
     let mut dec = GzDecoder::new(std::io::BufReader::new(f));
     let mut h = Sha256::new();

@@ -5,9 +5,9 @@ use crate::backend::BackendKind;
 use crate::data::Augmenter;
 use crate::eval::Scores;
 use crate::model::{IicNet, IicNetConfig};
-use crate::results::weights::{self, Which};
-use crate::results::{evaluator_value, write_atomic, Prefix, RunInfo};
 use crate::spec::{load, Spec, SpecSource};
+use crate::store::weights::{self, Which};
+use crate::store::{evaluator_value, write_atomic, Prefix, RunInfo};
 use crate::train::{assignments, fit, Checkpoint, Checkpointing, EpochRecord, Progress};
 
 /// Trains, writing metrics and weights after every epoch, then the summary row.
@@ -174,7 +174,7 @@ pub fn eval_run(
     if let Some(k) = grid {
         for (h, a) in assigned.iter().enumerate() {
             let path = run_dir.join(format!("clusters-{}-h{h}.png", which.name()));
-            crate::results::plot::cluster_grid(&data.test, a, clusters, k, &path)?;
+            crate::report::plot::cluster_grid(&data.test, a, clusters, k, &path)?;
             progress.info(&format!("head {h}: image grid → {}", path.display()));
         }
     }

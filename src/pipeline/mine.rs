@@ -4,9 +4,9 @@
 use super::{base_row, RunContext, RunReport};
 use crate::data::batch::mix;
 use crate::eval::binned_mi_pairs;
-use crate::results::weights::{self, Which};
-use crate::results::write_atomic;
 use crate::spec::EvaluatorKind;
+use crate::store::weights::{self, Which};
+use crate::store::write_atomic;
 use crate::train::mine_fit::gaussian_of;
 use crate::train::{fit_gaussian, fit_images, Checkpoint, Checkpointing, MiStep, MineEpoch};
 use rand::SeedableRng;

@@ -7,8 +7,8 @@ mod mine;
 pub use iic::{epoch_line, eval_run, summary_row};
 
 use crate::backend::BackendKind;
-use crate::results::{git_commit, run_id, summary, RunDir, RunInfo};
 use crate::spec::{Method, Spec};
+use crate::store::{git_commit, run_id, summary, RunDir, RunInfo};
 use crate::train::Progress;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};

@@ -3,8 +3,8 @@
 //! switched to that epoch and older files are removed. Data order and augmentation are pure
 //! functions of (seed, epoch, position), so nothing else is needed to continue exactly.
 
-use crate::results::weights;
-use crate::results::write_atomic;
+use crate::store::weights;
+use crate::store::write_atomic;
 use burn::module::Module;
 use burn::optim::{ModuleOptimizer, OptimizerRecord};
 use std::path::{Path, PathBuf};
@@ -73,7 +73,7 @@ impl Checkpoint {
         };
         weights::save(model, &self.dir.join(&meta.model))?;
         let optim_path = self.dir.join(&meta.optim);
-        let tmp = crate::results::atomic::temp_in(&self.dir)
+        let tmp = crate::store::atomic::temp_in(&self.dir)
             .map_err(|e| format!("{}: {e}", self.dir.display()))?;
         optim
             .to_record()

@@ -11,6 +11,7 @@ use crate::eval::{score, Scores};
 use crate::model::{IicNet, IicNetConfig};
 use crate::objective::iic_loss;
 use crate::spec::{AuxSchedule, Spec};
+pub use crate::store::records::{lowest_loss, EpochRecord, HeadScore};
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -34,39 +35,6 @@ pub enum TrainError {
     Observer(String),
     #[error("checkpoint: {0}")]
     Checkpoint(String),
-}
-
-/// One head's numbers for one epoch.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HeadScore {
-    /// Mean training loss over the epoch's steps (−MI in nats).
-    pub loss: f64,
-    /// Hungarian accuracy on the test set (centre crops) after the epoch.
-    pub accuracy: f64,
-    /// Every evaluator's score on the test set.
-    pub scores: Scores,
-}
-
-/// What one epoch produced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EpochRecord {
-    /// 1-based.
-    pub epoch: usize,
-    pub lr: f64,
-    pub seconds: f64,
-    pub heads: Vec<HeadScore>,
-    /// The head with the lowest training loss this epoch: the honest pick, made without labels.
-    pub selected: usize,
-}
-
-/// Index of the lowest loss (first on ties).
-pub fn lowest_loss(heads: &[HeadScore]) -> usize {
-    heads
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.loss.total_cmp(&b.1.loss))
-        .map(|(i, _)| i)
-        .unwrap_or(0)
 }
 
 fn to_tensor(rows: Vec<f32>, n: usize, side: usize, device: &Device) -> Tensor<4> {

@@ -1,7 +1,7 @@
 //! `mirun table`: mean ± sample std per parameter setting over seeds, from summary.csv files.
 
-use mirun::results::collect::CollectError;
-use mirun::results::table::{table, Format, TableError, TableOptions};
+use mirun::report::collect::CollectError;
+use mirun::report::table::{table, Format, TableError, TableOptions};
 use std::path::Path;
 
 const HEADER: &str = "run_id,status,pipeline.name,pipeline.seed,heads.count,train.lr,backbone.cfg,\

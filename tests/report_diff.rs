@@ -1,6 +1,6 @@
 //! `mirun diff A B`: runs joined on their varying parameters, Δ and Δ% per metric, `--fail-if`.
 
-use mirun::results::diff::{diff, Condition, DiffError, DiffOptions, Op, ParamChange};
+use mirun::report::diff::{diff, Condition, DiffError, DiffOptions, Op, ParamChange};
 use std::path::{Path, PathBuf};
 
 const HEADER: &str = "run_id,status,pipeline.name,pipeline.seed,heads.count,train.lr,\

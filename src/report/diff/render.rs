@@ -1,7 +1,7 @@
 //! Plain-text and markdown rendering of a [`Diff`].
 
 use super::Diff;
-use crate::results::collect::{render_md, render_text, skipped_note};
+use crate::report::collect::{render_md, render_text, skipped_note};
 
 impl Diff {
     /// `col=value …` for a key over [`Diff::shown_key`].

@@ -2,8 +2,8 @@
 //! its per-epoch metrics.
 
 use super::atomic::write_atomic;
+use super::records::EpochRecord;
 use crate::spec::{EvaluatorKind, Spec};
-use crate::train::EpochRecord;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 

@@ -9,7 +9,7 @@ pub use grid::cluster_grid;
 
 use super::collect::load_summaries;
 use super::table::{table, TableOptions};
-use super::write_atomic;
+use crate::store::write_atomic;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

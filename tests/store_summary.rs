@@ -1,6 +1,6 @@
 //! summary.csv: one row per run id, reruns replace their row, nothing half-written.
 
-use mirun::results::summary::{read, upsert};
+use mirun::store::summary::{read, upsert};
 
 fn row(id: &str, acc: &str) -> Vec<(String, String)> {
     vec![

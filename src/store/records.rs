@@ -1,0 +1,37 @@
+//! What one IIC epoch produced, per head: the typed record `metrics.csv` rows are written
+//! from and read back into.
+
+use crate::eval::Scores;
+
+/// One head's numbers for one epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadScore {
+    /// Mean training loss over the epoch's steps (−MI in nats).
+    pub loss: f64,
+    /// Hungarian accuracy on the test set (centre crops) after the epoch.
+    pub accuracy: f64,
+    /// Every evaluator's score on the test set.
+    pub scores: Scores,
+}
+
+/// What one epoch produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    pub lr: f64,
+    pub seconds: f64,
+    pub heads: Vec<HeadScore>,
+    /// The head with the lowest training loss this epoch: the honest pick, made without labels.
+    pub selected: usize,
+}
+
+/// Index of the lowest loss (first on ties).
+pub fn lowest_loss(heads: &[HeadScore]) -> usize {
+    heads
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.loss.total_cmp(&b.1.loss))
+        .map(|(i, _)| i)
+        .unwrap_or(0)
+}
