@@ -1,0 +1,260 @@
+//! The command line's shape: every command and its arguments (clap derive).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mirun::backend::BackendKind;
+use std::path::PathBuf;
+
+/// Run declarative IIC/MINE pipelines on burn.
+#[derive(Parser, Debug)]
+#[command(name = "mirun", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: Option<RunArgs>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train and evaluate a pipeline (also `mirun FILE.toml`).
+    Run(RunArgs),
+    /// Run every point of a `[sweep]` (grid × zip × seeds), skipping finished ones.
+    Sweep(SweepArgs),
+    /// Results table from summary.csv files: one row per setting, seeds as mean ± std.
+    Table(TableArgs),
+    /// Compare two results (directories or summary.csv files) row by row, with Δ and Δ%.
+    Diff(DiffArgs),
+    /// Print the fully resolved config as TOML (`--explain`: with each value's source).
+    Config(ConfigArgs),
+    /// Validate pipeline files without training; lists every problem of every file.
+    Check(CheckArgs),
+    /// Print the JSON Schema of pipeline files (for editor completion and validation).
+    Schema,
+    /// Score any clustering given as a CSV of (label, cluster) rows.
+    Score(ScoreArgs),
+    /// Plot a run (accuracy/loss per head, MINE estimate, confusion) or a sweep (metric ± std).
+    Plot(PlotArgs),
+    /// Reload a run's saved weights and evaluate them without training.
+    Eval(EvalArgs),
+    /// Time a training step, the augmentation and the evaluation (for scripts/bench).
+    Bench(BenchArgs),
+    /// Manage data sets.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Pipeline file.
+    pub file: PathBuf,
+    /// Override a value: `--set train.epochs=5` (repeatable; parsed as a TOML value).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Results root; runs go to OUT/<pipeline-name>/<run-id>/.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Backend and device (default: the fastest compiled in).
+    #[arg(long, value_enum)]
+    pub device: Option<BackendKind>,
+    /// Print only errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Write the run's plot (plot.svg, plot-confusion.svg) into its directory at the end.
+    #[arg(long)]
+    pub plot: bool,
+    /// Start over even if an interrupted run of this config left a checkpoint to resume.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Run the file's base point even though it has a `[sweep]` (set by `mirun sweep`).
+    #[arg(long, hide = true)]
+    pub sweep_point: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// A run directory, or a results directory / summary.csv of many runs.
+    pub target: PathBuf,
+    /// Output file, `.svg` or `.png` (default: plot.svg in the directory).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// For many runs: the metric to plot (default: selected_accuracy, probe_heldout or
+    /// mi_estimate, whichever the summary has).
+    #[arg(long)]
+    pub metric: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Pipeline whose model, batch size and data are timed.
+    #[arg(default_value = "pipelines/iic_heads1.toml")]
+    pub file: PathBuf,
+    /// Head counts to time the training step with.
+    #[arg(long, value_delimiter = ',', default_value = "1,5")]
+    pub heads: Vec<usize>,
+    /// Timed steps per head count (after 2 warm-up steps).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Override a value (as for `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Backend and device (default: the fastest compiled in).
+    #[arg(long, value_enum)]
+    pub device: Option<BackendKind>,
+    /// Convolution forms to time the step with (default: the backend's own choice).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub conv: Vec<ConvForm>,
+}
+
+/// How VGG convolutions are computed (for `mirun bench --conv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConvForm {
+    /// The backend's own convolution kernels.
+    Native,
+    /// im2col (k² shifted slices) + one matrix product.
+    Gemm,
+}
+
+#[derive(Args, Debug)]
+pub struct TableArgs {
+    /// A results directory (its summary.csv, or every summary.csv below it) or a summary.csv.
+    pub input: PathBuf,
+    /// Group by these columns (default: the parameters that vary, except the seed).
+    #[arg(long, num_args = 1..)]
+    pub by: Vec<String>,
+    /// Metric columns (default: selected_accuracy, else every numeric metric).
+    #[arg(long = "metric", num_args = 1..)]
+    pub metrics: Vec<String>,
+    /// Markdown table.
+    #[arg(long, conflicts_with = "csv")]
+    pub md: bool,
+    /// CSV with mean, std and n columns.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// Before: a results directory or a summary.csv.
+    pub a: PathBuf,
+    /// After: a results directory or a summary.csv.
+    pub b: PathBuf,
+    /// Metric columns to compare (default: selected_accuracy and whatever changed).
+    #[arg(long = "metric", num_args = 1..)]
+    pub metrics: Vec<String>,
+    /// Markdown, for pull requests.
+    #[arg(long)]
+    pub md: bool,
+    /// Exit with status 1 if any row's change meets this, e.g. 'selected_accuracy < -0.005'
+    /// (Δ in the metric's units) or 'selected_accuracy < -0.5%' (Δ%). Repeatable.
+    #[arg(long = "fail-if", value_name = "METRIC OP VALUE[%]")]
+    pub fail_if: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// Pipeline file (with or without a `[sweep]` section).
+    pub file: PathBuf,
+    /// Add or replace a grid axis: `--grid heads.count=1,2,3` or `--grid 'heads.count=range(1,6)'`.
+    #[arg(long = "grid", value_name = "KEY=V1,V2")]
+    pub grids: Vec<String>,
+    /// Add or replace a zipped axis (paired with the other zipped axes).
+    #[arg(long = "zip", value_name = "KEY=V1,V2")]
+    pub zips: Vec<String>,
+    /// Replicate every point over these seeds: `--seeds 1,2,3`.
+    #[arg(long)]
+    pub seeds: Option<String>,
+    /// Override a value in every point (as for `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// List and validate every point (overrides, run id, state) without training.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Points to run at once, each in its own process.
+    #[arg(short, long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Rerun points that already finished.
+    #[arg(long)]
+    pub force: bool,
+    /// Results root (as for `run`).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Backend and device for every point.
+    #[arg(long, value_enum)]
+    pub device: Option<BackendKind>,
+    /// Print only failures and the final count.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// Pipeline file.
+    pub file: PathBuf,
+    /// Override a value (as for `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Annotate every value with where it came from.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Pipeline files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Override a value (as for `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A run directory (results/<name>/<run-id>/).
+    pub run_dir: PathBuf,
+    /// Which saved weights.
+    #[arg(long, value_enum, default_value = "last")]
+    pub weights: mirun::store::weights::Which,
+    /// Override a value of the run's config (e.g. `dataset.kind=fashion-mnist`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Also write, per head, a PNG of the first K test images of every cluster.
+    #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "12")]
+    pub grid: Option<usize>,
+    /// Backend and device (default: the fastest compiled in).
+    #[arg(long, value_enum)]
+    pub device: Option<BackendKind>,
+}
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// CSV file with a header row.
+    pub file: PathBuf,
+    /// Column holding the true labels (any strings).
+    #[arg(long, default_value = "label")]
+    pub label_col: String,
+    /// Column holding the cluster ids (any strings).
+    #[arg(long, default_value = "cluster")]
+    pub cluster_col: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
+    /// Fetch, decompress and verify a data set into the data dir.
+    Fetch {
+        which: Which,
+        /// Data root (default `data/`, or MIRUN_DATA_DIR).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Which {
+    Mnist,
+    FashionMnist,
+    All,
+}

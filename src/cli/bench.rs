@@ -1,0 +1,57 @@
+//! `mirun bench`.
+
+use super::args::{BenchArgs, ConvForm};
+use super::source;
+use mirun::backend::BackendKind;
+use mirun::spec;
+
+/// `mirun bench`: prints `metric,value,unit` CSV rows — pairs/s, evaluation seconds, and step
+/// seconds per head count and convolution form.
+pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
+    use mirun::train::bench;
+    let base = spec::load(&source(a.file.clone(), &a.sets)?)?;
+    let backend = a.device.unwrap_or_else(BackendKind::fastest);
+    let devices = backend.open().map_err(anyhow::Error::msg)?;
+    let data = mirun::data::load(&base.dataset)?;
+    println!("metric,value,unit");
+    let rows = base.train.batch_size * 2;
+    println!(
+        "augment_pairs_per_s,{:.0},pairs/s",
+        bench::pairs_per_second(&base, &data, 5.0)
+    );
+    println!(
+        "eval_test_set_s,{:.3},s ({} images)",
+        bench::eval_seconds(&base, &data, &devices, 3)?,
+        data.test.len()
+    );
+    let chosen = if backend.native_conv() {
+        ConvForm::Native
+    } else {
+        ConvForm::Gemm
+    };
+    let forms = if a.conv.is_empty() {
+        vec![chosen]
+    } else {
+        a.conv
+    };
+    for form in forms {
+        mirun::model::gemm_conv::use_native_conv(form == ConvForm::Native);
+        // The backend's own choice keeps the metric's historical name.
+        let suffix = match form {
+            f if f == chosen => "",
+            ConvForm::Native => "_native",
+            ConvForm::Gemm => "_gemm",
+        };
+        for &h in &a.heads {
+            let mut spec = base.clone();
+            spec.heads.count = h;
+            let s = bench::step_seconds(&spec, &data, &devices, 2, a.steps)?;
+            println!(
+                "train_step_heads{h}{suffix}_s,{s:.3},s ({rows} rows; {}; {form:?} conv)",
+                backend.name()
+            );
+        }
+    }
+    mirun::model::gemm_conv::use_native_conv(backend.native_conv());
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! `mirun eval`, `mirun score`.
+
+use super::args::{EvalArgs, ScoreArgs};
+use super::overrides;
+use mirun::backend::BackendKind;
+use mirun::train::Progress;
+
+/// `mirun eval RUN_DIR`: re-scores a run's saved weights without training.
+pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    mirun::pipeline::eval_run(
+        &a.run_dir,
+        a.weights,
+        a.device.unwrap_or_else(BackendKind::fastest),
+        overrides(&a.sets)?,
+        a.grid,
+        Progress::default(),
+    )?;
+    Ok(())
+}
+
+/// `mirun score FILE.csv`: scores any clustering given as (label, cluster) rows.
+pub fn score(a: ScoreArgs) -> anyhow::Result<()> {
+    let s = mirun::eval::score_csv(&a.file, &a.label_col, &a.cluster_col)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        println!("accuracy  {:.6}  (Hungarian, one-to-one)", s.accuracy);
+        println!("nmi       {:.6}", s.nmi);
+        println!("ari       {:.6}", s.ari);
+        println!("majority  {:.6}  (many-to-one)", s.majority);
+        println!("n {}  clusters {}  classes {}", s.n, s.clusters, s.classes);
+    }
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! `mirun run`.
+
+use super::args::RunArgs;
+use super::source;
+use anyhow::Context;
+use mirun::backend::BackendKind;
+use mirun::pipeline::{run as run_pipeline, RunOptions};
+use mirun::spec;
+use mirun::train::Progress;
+
+/// `mirun run FILE` (also `mirun FILE`): trains and evaluates one pipeline.
+pub fn run(a: RunArgs) -> anyhow::Result<()> {
+    if !a.sweep_point && spec::SweepSpec::from_file(&a.file)?.is_some() {
+        anyhow::bail!(
+            "{} has a [sweep] section: run all its points with `mirun sweep {0}` \
+             (`--dry-run` lists them)",
+            a.file.display()
+        );
+    }
+    let src = source(a.file.clone(), &a.sets)?;
+    let spec = spec::load(&src)?;
+    let opts = RunOptions {
+        out: a.out,
+        backend: a.device.unwrap_or_else(BackendKind::fastest),
+        overrides: src.overrides.iter().map(|o| o.origin.clone()).collect(),
+        progress: Progress { quiet: a.quiet },
+        fresh: a.fresh,
+    };
+    let report =
+        run_pipeline(&spec, &opts).with_context(|| format!("running {}", a.file.display()))?;
+    if a.plot {
+        for f in mirun::report::plot::plot(&report.run_dir, None, None)? {
+            opts.progress.info(&format!("plot → {}", f.display()));
+        }
+    }
+    Ok(())
+}
