@@ -278,41 +278,35 @@ mod vulkan {
         });
         let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::VULKAN));
         let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
-        // What cubecl binds a tensor as: one storage buffer.
-        let max_bytes = |i: &wgpu::AdapterInfo| {
-            adapters
-                .iter()
-                .find(|a| a.get_info() == *i)
-                .map(|a| {
-                    let l = a.limits();
-                    l.max_storage_buffer_binding_size.min(l.max_buffer_size)
-                })
-                .unwrap_or(u64::MAX)
-        };
         let describe = |i: &wgpu::AdapterInfo| {
             format!(
                 "{} ({:?}, {} {})",
                 i.name, i.device_type, i.driver, i.driver_info
             )
         };
-        let pick = if cpu {
-            infos
-                .iter()
-                .find(|i| i.device_type == wgpu::DeviceType::Cpu)
+        // CPU adapters only for `vulkan-cpu`; otherwise what wgpu's high-performance request
+        // picks: a discrete GPU first.
+        let order: &[wgpu::DeviceType] = if cpu {
+            &[wgpu::DeviceType::Cpu]
         } else {
-            // What wgpu's high-performance request picks: a discrete GPU first.
-            [
+            &[
                 wgpu::DeviceType::DiscreteGpu,
                 wgpu::DeviceType::IntegratedGpu,
                 wgpu::DeviceType::VirtualGpu,
                 wgpu::DeviceType::Other,
                 wgpu::DeviceType::Cpu,
             ]
-            .iter()
-            .find_map(|t| infos.iter().find(|i| i.device_type == *t))
         };
+        let pick = order
+            .iter()
+            .find_map(|t| (0..infos.len()).find(|&k| infos[k].device_type == *t));
         match pick {
-            Some(i) => Ok((describe(i), max_bytes(i))),
+            Some(k) => {
+                // cubecl binds each tensor as one storage buffer.
+                let l = adapters[k].limits();
+                let max_bytes = l.max_storage_buffer_binding_size.min(l.max_buffer_size);
+                Ok((describe(&infos[k]), max_bytes))
+            }
             None if infos.is_empty() => Err(format!(
                 "the Vulkan loader found no adapter (no driver installed or none matches): \
                  for a software device install Mesa's lavapipe (Debian: apt-get install \

@@ -98,7 +98,9 @@ impl IicNet {
     pub fn first_use(&self, side: usize, joint: bool, device: &Device) {
         let x = Tensor::<4>::zeros([2, 1, side, side], device);
         let _ = self.forward_with_aux(x.clone(), joint);
-        let _ = self.forward_with_aux(x, true);
+        if !joint {
+            let _ = self.forward_with_aux(x, true);
+        }
     }
 
     /// Number of heads.

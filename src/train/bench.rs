@@ -2,12 +2,12 @@
 //! model and data — training step (forward + backward + Adam), pair augmentation throughput,
 //! and evaluation of a test set — as medians after warm-up.
 
-use super::fit::{evaluate, train_step, TrainError};
+use super::fit::{evaluate, new_model, train_step, TrainError};
 use crate::backend::Devices;
 use crate::data::batch::{copies_batch, epoch_order, pair_batch};
 use crate::data::{Augmenter, Dataset};
-use crate::model::{IicNet, IicNetConfig};
-use crate::spec::{AuxSchedule, Spec};
+use crate::model::IicNetConfig;
+use crate::spec::Spec;
 use burn::tensor::{Tensor, TensorData};
 use std::time::Instant;
 
@@ -44,18 +44,7 @@ pub fn step_seconds(
 ) -> Result<f64, TrainError> {
     let aug = Augmenter::new(spec.augment.clone());
     let (b, side) = (spec.train.batch_size, aug.size());
-    let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
-    let mut model: IicNet = devices
-        .init_model(
-            spec.pipeline.seed,
-            true,
-            |d| config.init(d),
-            |m, d| m.first_use(side, spec.heads.aux_schedule == Some(AuxSchedule::Joint), d),
-        )
-        .map_err(TrainError::Model)?;
-    devices
-        .check_batch((1 + spec.augment.copies) * b, config.largest_map())
-        .map_err(TrainError::Model)?;
+    let (mut model, _) = new_model(spec, devices)?;
     let mut optim = super::schedule::adam(&spec.train);
     let order = epoch_order(data.train.len(), spec.pipeline.seed, 0);
     let rows_per_step = (1 + spec.augment.copies) * b;

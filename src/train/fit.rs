@@ -58,24 +58,10 @@ pub fn fit(
     let aug = Augmenter::new(spec.augment.clone());
     let side = aug.size();
     let b = spec.train.batch_size;
-    let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
-    let mut model: IicNet = devices
-        .init_model(
-            seed,
-            true,
-            |d| config.init(d),
-            |m, d| m.first_use(side, spec.heads.aux_schedule == Some(AuxSchedule::Joint), d),
-        )
-        .map_err(TrainError::Model)?;
-    let (start, m, mut optim, _) = checkpoint
+    let (model, chunk) = new_model(spec, devices)?;
+    let (start, mut model, mut optim, _) = checkpoint
         .restore(model, adam(&spec.train), None)
         .map_err(TrainError::Checkpoint)?;
-    model = m;
-    let per_image = config.largest_map();
-    devices
-        .check_batch((1 + spec.augment.copies) * b, per_image)
-        .map_err(TrainError::Model)?;
-    let chunk = devices.eval_chunk(per_image);
     let heads = model.heads();
     let steps = data.train.len() / b;
     let mut records = Vec::with_capacity(spec.train.epochs);
@@ -146,6 +132,27 @@ pub fn fit(
             .map_err(TrainError::Checkpoint)?;
     }
     Ok(records)
+}
+
+/// The spec's IIC network with the seed's initial weights, on the training device, and how many
+/// images to evaluate at once there; refuses a batch the device cannot hold. (`fit`, `bench`.)
+pub(crate) fn new_model(spec: &Spec, devices: &Devices) -> Result<(IicNet, usize), TrainError> {
+    let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
+    let per_image = config.largest_map();
+    let rows = (1 + spec.augment.copies) * spec.train.batch_size;
+    devices
+        .check_batch(rows, per_image)
+        .map_err(TrainError::Model)?;
+    let joint = spec.heads.aux_schedule == Some(AuxSchedule::Joint);
+    let model = devices
+        .init_model(
+            spec.pipeline.seed,
+            true,
+            |d| config.init(d),
+            |m, d| m.first_use(spec.augment.size, joint, d),
+        )
+        .map_err(TrainError::Model)?;
+    Ok((model, devices.eval_chunk(per_image)))
 }
 
 /// One IIC training step on `x` (`[(1 + copies)·B, 1, S, S]`: B originals, then `copies`
