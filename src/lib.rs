@@ -1,7 +1,7 @@
 //! mirun: declarative pipelines for unsupervised learning by maximising mutual information.
 //!
 //! The modules follow the pipeline a TOML file describes:
-//! spec → data → model → objective → train → eval → results.
+//! spec → data → model → objective → method → train → eval → results (`store`, `report`).
 
 pub mod spec;
 
@@ -10,6 +10,8 @@ pub mod data;
 pub mod model;
 
 pub mod objective;
+
+pub mod method;
 
 pub mod train;
 

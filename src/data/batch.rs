@@ -82,7 +82,7 @@ pub fn copies_batch(
 pub fn prefetch<'scope, T: Send + 'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     steps: usize,
-    make: impl Fn(usize) -> T + Send + 'scope,
+    mut make: impl FnMut(usize) -> T + Send + 'scope,
 ) -> std::sync::mpsc::Receiver<T> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     scope.spawn(move || {

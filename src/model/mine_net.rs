@@ -2,7 +2,7 @@
 //! backbone plus a linear code) trained jointly with T.
 
 use super::vgg::{Vgg, VggConfig, VggLayout};
-use crate::spec::Spec;
+use crate::spec::{defaults, Spec};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
@@ -41,30 +41,52 @@ pub struct MineImageNet {
     pub t: StatisticsNet,
 }
 
-impl MineImageNet {
-    /// Builds E and T from a (resolved) MINE-on-images spec.
-    pub fn from_spec(spec: &Spec, device: &Device) -> Result<Self, String> {
-        let backbone = VggConfig {
-            layout: VggLayout::from_cfg(&spec.backbone.cfg)?,
-            batch_norm: spec.backbone.batch_norm,
-            kernel_size: spec.backbone.kernel_size,
-            in_channels: 1,
-        };
-        let features = backbone.layout.output_features(spec.augment.size)?;
-        let latent = spec.model.latent_dim.unwrap_or(10);
-        let hidden = spec.model.hidden.unwrap_or(1024);
+/// Configuration of [`MineImageNet`].
+#[derive(Debug, Clone)]
+pub struct MineImageNetConfig {
+    pub backbone: VggConfig,
+    pub input_size: usize,
+    /// Size of the code E(x).
+    pub latent: usize,
+    /// Width of T's hidden layer.
+    pub hidden: usize,
+}
+
+impl MineImageNetConfig {
+    /// Reads the backbone, augmentation and model sections of a (validated) MINE spec.
+    pub fn from_spec(spec: &Spec) -> Result<Self, String> {
         Ok(Self {
-            backbone: backbone.init(device),
-            code: LinearConfig::new(features, latent).init(device),
-            t: StatisticsNet::new(latent, latent, hidden, device),
+            backbone: VggConfig {
+                layout: VggLayout::from_cfg(&spec.backbone.cfg)?,
+                batch_norm: spec.backbone.batch_norm,
+                kernel_size: spec.backbone.kernel_size,
+                in_channels: 1,
+            },
+            input_size: spec.augment.size,
+            latent: spec.model.latent_dim.unwrap_or(defaults::LATENT_DIM),
+            hidden: spec.model.hidden.unwrap_or(defaults::IMAGES_HIDDEN),
         })
     }
 
-    /// The largest activation per image, in floats, of the encoder a spec describes.
-    pub fn largest_map(spec: &Spec) -> Result<usize, String> {
-        Ok(VggLayout::from_cfg(&spec.backbone.cfg)?.largest_map(spec.augment.size, 1))
+    /// The largest activation per image, in floats.
+    pub fn largest_map(&self) -> usize {
+        self.backbone
+            .layout
+            .largest_map(self.input_size, self.backbone.in_channels)
     }
 
+    /// Builds E and T on `device`.
+    pub fn init(&self, device: &Device) -> Result<MineImageNet, String> {
+        let features = self.backbone.layout.output_features(self.input_size)?;
+        Ok(MineImageNet {
+            backbone: self.backbone.init(device),
+            code: LinearConfig::new(features, self.latent).init(device),
+            t: StatisticsNet::new(self.latent, self.latent, self.hidden, device),
+        })
+    }
+}
+
+impl MineImageNet {
     /// `[N, 1, S, S]` images → `[N, latent]` codes (linear, no activation).
     pub fn encode(&self, x: Tensor<4>) -> Tensor<2> {
         self.code.forward(self.backbone.forward(x).flatten(1, 3))

@@ -6,4 +6,4 @@ pub mod mine_net;
 pub mod vgg;
 
 pub use iic_net::{IicNet, IicNetConfig};
-pub use mine_net::{LinearProbe, MineImageNet, StatisticsNet};
+pub use mine_net::{LinearProbe, MineImageNet, MineImageNetConfig, StatisticsNet};

@@ -64,3 +64,38 @@ pub fn nwj_bound(tj: Tensor<1>, tm: Tensor<1>) -> Tensor<1> {
 pub fn nwj_loss(tj: Tensor<1>, tm: Tensor<1>) -> Tensor<1> {
     nwj_bound(tj, tm).neg()
 }
+
+/// A lower bound on MI that MINE maximises through T. A new bound is a type implementing this
+/// (in its own file) plus its line in [`crate::objective::mi_bound`].
+pub trait MiBound: Sync {
+    /// The loss to minimise on T's values for joint samples `tj` and marginal samples `tm`:
+    /// minus the bound (or a surrogate with that value and a corrected gradient).
+    fn loss(&self, tj: Tensor<1>, tm: Tensor<1>, ema: &mut Ema) -> Tensor<1>;
+}
+
+/// `loss.kind = "mine"`: the Donsker–Varadhan bound.
+pub struct Dv;
+
+impl MiBound for Dv {
+    fn loss(&self, tj: Tensor<1>, tm: Tensor<1>, _: &mut Ema) -> Tensor<1> {
+        mine_loss(tj, tm)
+    }
+}
+
+/// `loss.kind = "mine_ema"`: DV with the moving-average gradient correction.
+pub struct DvEma;
+
+impl MiBound for DvEma {
+    fn loss(&self, tj: Tensor<1>, tm: Tensor<1>, ema: &mut Ema) -> Tensor<1> {
+        mine_ema_loss(tj, tm, ema)
+    }
+}
+
+/// `loss.kind = "nwj"`: the NWJ (f-divergence) bound.
+pub struct Nwj;
+
+impl MiBound for Nwj {
+    fn loss(&self, tj: Tensor<1>, tm: Tensor<1>, _: &mut Ema) -> Tensor<1> {
+        nwj_loss(tj, tm)
+    }
+}

@@ -1,12 +1,13 @@
 //! Running a resolved spec end to end: data → model → train → eval → results. This module sets
 //! a run up (devices, data, run directory, lock) and records failures; `iic` and `mine` train.
 
-mod iic;
-mod mine;
+mod eval;
+mod record;
 
-pub use iic::{epoch_line, eval_run, summary_row};
+pub use eval::eval_run;
 
 use crate::backend::BackendKind;
+use crate::method;
 use crate::spec::{Method, Spec};
 use crate::store::{git_commit, run_id, summary, RunDir, RunInfo};
 use crate::train::Progress;
@@ -146,12 +147,22 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
         started,
         summary: summary_path.clone(),
     };
-    let outcome = match (spec.method(), &data) {
-        (Method::MineGaussian, _) => mine::gaussian(&ctx),
-        (Method::Iic, Some(data)) => iic::train_and_record(&ctx, data),
-        (Method::MineImages, Some(data)) => mine::images(&ctx, data),
+    // The registry of methods: each resolves its config once from the spec.
+    let outcome = (|| match (spec.method(), &data) {
+        (Method::Iic, Some(data)) => {
+            let config = method::iic::IicConfig::resolve(spec)?;
+            record::train_and_record(&ctx, &method::Iic::new(config, data, &devices))
+        }
+        (Method::MineGaussian, _) => {
+            let config = method::mine_gaussian::GaussianConfig::resolve(spec)?;
+            record::train_and_record(&ctx, &method::MineGaussian::new(config, &devices))
+        }
+        (Method::MineImages, Some(data)) => {
+            let config = method::mine_images::MineImagesConfig::resolve(spec)?;
+            record::train_and_record(&ctx, &method::MineImages::new(config, data, &devices))
+        }
         (_, None) => Err(anyhow::anyhow!("no image data loaded")),
-    };
+    })();
     match outcome {
         Ok(report) => Ok(report),
         Err(e) => {

@@ -3,8 +3,29 @@
 
 use super::{EvaluatorKind, Evaluators, MarginalKind, Method, Spec};
 
+/// Gaussian: correlation ρ of each (x, y) pair.
+pub const COV_XY: f64 = 0.5;
+/// Gaussian: number of correlated pairs.
+pub const GAUSSIAN_DIM: usize = 1;
+/// Gaussian: training steps (the reference's).
+pub const GAUSSIAN_STEPS: usize = 1000;
+/// Gaussian: width of T's hidden layer.
+pub const GAUSSIAN_HIDDEN: usize = 16;
+/// MINE on images: width of T's hidden layer.
+pub const IMAGES_HIDDEN: usize = 1024;
+/// MINE on images: size of the encoder's code.
+pub const LATENT_DIM: usize = 10;
+/// `mine_ema`: rate of the moving average.
+pub const EMA_RATE: f64 = 0.01;
+/// `binned_mi`: bins per axis.
+pub const BINS: usize = 100;
+/// `binned_mi`: samples drawn.
+pub const BINNED_SAMPLES: usize = 1_000_000;
+/// `linear_probe`: training epochs of the classifier.
+pub const PROBE_EPOCHS: usize = 10;
+
 /// Fills the method-dependent defaults of a validated spec.
-pub fn fill(spec: &mut Spec) {
+pub(super) fn fill(spec: &mut Spec) {
     let method = spec.method();
     let clusters = spec.clusters();
     let d = &mut spec.dataset;
@@ -13,12 +34,12 @@ pub fn fill(spec: &mut Spec) {
         d.train_size = Some(d.train_size.unwrap_or(train));
         d.test_size = Some(d.test_size.unwrap_or(test));
     } else {
-        d.cov_xy.get_or_insert(0.5);
-        d.dim.get_or_insert(1);
+        d.cov_xy.get_or_insert(COV_XY);
+        d.dim.get_or_insert(GAUSSIAN_DIM);
         d.marginal.get_or_insert(MarginalKind::Independent);
     }
     if spec.loss.kind == super::LossKind::MineEma {
-        spec.loss.ema_rate.get_or_insert(0.01);
+        spec.loss.ema_rate.get_or_insert(EMA_RATE);
     }
     let e = &mut spec.evaluator;
     match method {
@@ -33,25 +54,25 @@ pub fn fill(spec: &mut Spec) {
                 .get_or_insert(Evaluators::One(EvaluatorKind::Hungarian));
         }
         Method::MineGaussian => {
-            spec.model.hidden.get_or_insert(16);
-            spec.train.steps.get_or_insert(1000);
+            spec.model.hidden.get_or_insert(GAUSSIAN_HIDDEN);
+            spec.train.steps.get_or_insert(GAUSSIAN_STEPS);
             e.kind.get_or_insert(Evaluators::Many(vec![
                 EvaluatorKind::AnalyticMi,
                 EvaluatorKind::BinnedMi,
             ]));
         }
         Method::MineImages => {
-            spec.model.hidden.get_or_insert(1024);
-            spec.model.latent_dim.get_or_insert(10);
+            spec.model.hidden.get_or_insert(IMAGES_HIDDEN);
+            spec.model.latent_dim.get_or_insert(LATENT_DIM);
             e.kind
                 .get_or_insert(Evaluators::One(EvaluatorKind::LinearProbe));
         }
     }
     if e.has(EvaluatorKind::BinnedMi) {
-        e.bins.get_or_insert(100);
-        e.binned_samples.get_or_insert(1_000_000);
+        e.bins.get_or_insert(BINS);
+        e.binned_samples.get_or_insert(BINNED_SAMPLES);
     }
     if e.has(EvaluatorKind::LinearProbe) {
-        e.probe_epochs.get_or_insert(10);
+        e.probe_epochs.get_or_insert(PROBE_EPOCHS);
     }
 }

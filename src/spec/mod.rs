@@ -1,7 +1,7 @@
 //! The pipeline spec: TOML → typed structs. One name per concept, from TOML key to struct
 //! field to CSV column (`heads.count` in TOML is `heads.count` in `summary.csv`).
 
-mod defaults;
+pub mod defaults;
 mod load;
 mod origin;
 mod sweep;

@@ -10,4 +10,4 @@ pub mod weights;
 
 pub use atomic::write_atomic;
 pub use records::{lowest_loss, EpochRecord, HeadScore};
-pub use run_dir::{evaluator_value, git_commit, metrics_csv, run_id, Prefix, RunDir, RunInfo};
+pub use run_dir::{evaluator_value, git_commit, metrics_rows, run_id, RunDir, RunInfo};

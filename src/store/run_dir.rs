@@ -88,75 +88,6 @@ impl RunDir {
         write_atomic(&dir.path.join("run.toml"), meta.as_bytes())?;
         Ok(dir)
     }
-
-    /// Rewrites `metrics.csv` (one row per epoch and head) and `confusion.csv` with the rows
-    /// kept from before a resume (`prefix`) and every epoch since.
-    pub fn write_metrics(
-        &self,
-        prefix: &Prefix,
-        records: &[EpochRecord],
-        extra: &[EvaluatorKind],
-    ) -> std::io::Result<()> {
-        let text = with_prefix(&metrics_csv(records, extra), &prefix.metrics);
-        write_atomic(&self.path.join("metrics.csv"), text.as_bytes())?;
-        let text = with_prefix(&confusion_csv(records), &prefix.confusion);
-        write_atomic(&self.path.join("confusion.csv"), text.as_bytes())
-    }
-
-    /// The rows of `metrics.csv` and `confusion.csv` for epochs `1..=upto` (a resumed run keeps
-    /// them; rows of epochs after the checkpoint are dropped and trained again).
-    pub fn read_prefix(&self, upto: usize) -> std::io::Result<Prefix> {
-        let keep = |name: &str| -> std::io::Result<String> {
-            let path = self.path.join(name);
-            if !path.is_file() {
-                return Ok(String::new());
-            }
-            let text = std::fs::read_to_string(path)?;
-            Ok(text
-                .lines()
-                .skip(1)
-                .filter(|l| {
-                    l.split(',')
-                        .next()
-                        .and_then(|e| e.parse::<usize>().ok())
-                        .is_some_and(|e| e <= upto)
-                })
-                .map(|l| format!("{l}\n"))
-                .collect())
-        };
-        Ok(Prefix {
-            metrics: keep("metrics.csv")?,
-            confusion: keep("confusion.csv")?,
-        })
-    }
-}
-
-/// CSV rows (without header) carried over from before a resume.
-#[derive(Debug, Clone, Default)]
-pub struct Prefix {
-    pub metrics: String,
-    pub confusion: String,
-}
-
-impl Prefix {
-    /// The lowest training loss of the selected head among the kept `metrics.csv` rows.
-    pub fn best_selected_loss(&self) -> f64 {
-        self.metrics
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split(',').collect();
-                (f.get(6) == Some(&"1")).then(|| f.get(2)?.parse::<f64>().ok())?
-            })
-            .fold(f64::INFINITY, f64::min)
-    }
-}
-
-/// `text` with `rows` inserted after its header line.
-fn with_prefix(text: &str, rows: &str) -> String {
-    match text.split_once('\n') {
-        Some((header, rest)) => format!("{header}\n{rows}{rest}"),
-        None => format!("{text}\n{rows}"),
-    }
 }
 
 /// `confusion.csv` text: for every epoch and head the non-zero counts of (cluster, label), with
@@ -182,15 +113,15 @@ pub fn confusion_csv(records: &[EpochRecord]) -> String {
     s
 }
 
-/// `metrics.csv` text: `epoch,head,loss,accuracy,lr,seconds,selected`, then one column per
-/// extra evaluator (`nmi`, `ari`, `majority`).
-pub fn metrics_csv(records: &[EpochRecord], extra: &[EvaluatorKind]) -> String {
-    let mut s = String::from("epoch,head,loss,accuracy,lr,seconds,selected");
+/// `metrics.csv` of an IIC run as (header, rows): `epoch,head,loss,accuracy,lr,seconds,selected`,
+/// then one column per extra evaluator (`nmi`, `ari`, `majority`); a row per epoch and head.
+pub fn metrics_rows(records: &[EpochRecord], extra: &[EvaluatorKind]) -> (String, String) {
+    let mut header = String::from("epoch,head,loss,accuracy,lr,seconds,selected");
     for k in extra {
-        s.push(',');
-        s.push_str(k.name());
+        header.push(',');
+        header.push_str(k.name());
     }
-    s.push('\n');
+    let mut s = String::new();
     for r in records {
         for (h, score) in r.heads.iter().enumerate() {
             s.push_str(&format!(
@@ -209,7 +140,7 @@ pub fn metrics_csv(records: &[EpochRecord], extra: &[EvaluatorKind]) -> String {
             s.push('\n');
         }
     }
-    s
+    (header, s)
 }
 
 /// The score a clustering evaluator reports for one head. Every evaluator is named: a new one

@@ -2,13 +2,14 @@
 //! model and data — training step (forward + backward + Adam), pair augmentation throughput,
 //! and evaluation of a test set — as medians after warm-up.
 
-use super::fit::{evaluate, new_model, train_step, TrainError};
+use super::TrainError;
 use crate::backend::Devices;
-use crate::data::batch::{copies_batch, epoch_order, pair_batch};
+use crate::data::batch::{epoch_order, pair_batch};
 use crate::data::{Augmenter, Dataset};
-use crate::model::IicNetConfig;
+use crate::method::iic::{Iic, IicConfig};
+use crate::method::Method;
 use crate::spec::Spec;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use std::time::Instant;
 
 /// One measured quantity.
@@ -42,30 +43,17 @@ pub fn step_seconds(
     warmup: usize,
     steps: usize,
 ) -> Result<f64, TrainError> {
-    let aug = Augmenter::new(spec.augment.clone());
-    let (b, side) = (spec.train.batch_size, aug.size());
-    let (mut model, _) = new_model(spec, devices)?;
+    let iic = Iic::new(IicConfig::resolve(spec)?, data, devices);
+    let b = spec.train.batch_size;
+    let mut model = iic.init()?;
     let mut optim = super::schedule::adam(&spec.train);
     let order = epoch_order(data.train.len(), spec.pipeline.seed, 0);
-    let rows_per_step = (1 + spec.augment.copies) * b;
     let mut times = Vec::new();
     for step in 0..warmup + steps {
         let at = (step * b) % (data.train.len() - b + 1);
-        let rows = copies_batch(
-            &data.train,
-            &order[at..at + b],
-            at..at + b,
-            &aug,
-            1,
-            0,
-            spec.augment.copies,
-        );
+        let x = iic.batch_at(&order, at..at + b, 0);
         let started = Instant::now();
-        let x = Tensor::from_data(
-            TensorData::new(rows, [rows_per_step, 1, side, side]),
-            &devices.train,
-        );
-        let (m, _) = train_step(model, &mut optim, x, spec, step, 1e-3)?;
+        let (m, _) = iic.train_step(model, &mut optim, x, step, 1e-3)?;
         model = m;
         if step >= warmup {
             times.push(started.elapsed().as_secs_f64());
@@ -102,23 +90,22 @@ pub fn eval_seconds(
     devices: &Devices,
     repeats: usize,
 ) -> Result<f64, TrainError> {
-    let aug = Augmenter::new(spec.augment.clone());
-    let config = IicNetConfig::from_spec(spec).map_err(TrainError::Model)?;
+    let iic = Iic::new(IicConfig::resolve(spec)?, data, devices);
+    let (net, side) = (&iic.config.net, spec.augment.size);
     let model = devices
         .init_model(
             spec.pipeline.seed,
             false,
-            |d| config.init(d),
+            |d| net.init(d),
             |m, d| {
-                let _ = m.forward(Tensor::zeros([2, 1, aug.size(), aug.size()], d));
+                let _ = m.forward(Tensor::zeros([2, 1, side, side], d));
             },
         )
         .map_err(TrainError::Model)?;
     let mut times = Vec::new();
     for _ in 0..repeats {
         let started = Instant::now();
-        let chunk = devices.eval_chunk(config.largest_map());
-        evaluate(&model, data, &aug, &devices.eval, spec.clusters(), chunk)?;
+        iic.evaluate(&model)?;
         times.push(started.elapsed().as_secs_f64());
     }
     Ok(median(times))

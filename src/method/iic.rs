@@ -1,0 +1,413 @@
+//! IIC (Ji et al. 2019): a backbone with N softmax heads trained on (x, G(x)) pairs to maximise
+//! the MI of the two cluster assignments; every head is scored on the test set after each
+//! epoch and the head with the lowest training loss is the honest pick.
+
+use super::{column_max, read_rows, Method, StepAt, Table};
+use crate::backend::{read_f32, Devices};
+use crate::data::batch::{centre_batch, copies_batch, epoch_order};
+use crate::data::{Augmenter, Dataset, ImageSet};
+use crate::eval::{score, Scores};
+use crate::model::{IicNet, IicNetConfig};
+use crate::objective::iic_loss;
+use crate::spec::{AugmentSpec, AuxSchedule, EvaluatorKind, Spec, TrainSpec};
+use crate::store::records::{lowest_loss, EpochRecord, HeadScore};
+use crate::store::run_dir::{confusion_csv, evaluator_value, metrics_rows};
+use crate::train::schedule::lr_at;
+use crate::train::TrainError;
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor, TensorData};
+use std::path::Path;
+use std::time::Instant;
+
+/// An IIC pipeline, resolved once from its spec: only what IIC reads, no options left.
+#[derive(Debug, Clone)]
+pub struct IicConfig {
+    pub seed: u64,
+    pub net: IicNetConfig,
+    pub augment: AugmentSpec,
+    pub train: TrainSpec,
+    /// Probabilities below this are clipped before taking logs.
+    pub eps: f64,
+    /// How the over-clustering heads share the steps (when there are any).
+    pub aux_schedule: Option<AuxSchedule>,
+    /// Clustering evaluators reported beside Hungarian accuracy.
+    pub extra: Vec<EvaluatorKind>,
+}
+
+impl IicConfig {
+    /// Reads a validated spec.
+    pub fn resolve(spec: &Spec) -> Result<Self, TrainError> {
+        Ok(Self {
+            seed: spec.pipeline.seed,
+            net: IicNetConfig::from_spec(spec).map_err(TrainError::Model)?,
+            augment: spec.augment.clone(),
+            train: spec.train.clone(),
+            eps: spec.loss.eps,
+            aux_schedule: spec.heads.aux_schedule,
+            extra: spec.evaluator.extra(),
+        })
+    }
+}
+
+/// IIC on a data set, on the run's devices.
+pub struct Iic<'a> {
+    pub config: IicConfig,
+    aug: Augmenter,
+    data: &'a Dataset,
+    devices: &'a Devices,
+}
+
+fn to_tensor(rows: Vec<f32>, n: usize, side: usize, device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(rows, [n, 1, side, side]), device)
+}
+
+impl<'a> Iic<'a> {
+    /// IIC as `config` describes it, on `data`.
+    pub fn new(config: IicConfig, data: &'a Dataset, devices: &'a Devices) -> Self {
+        Self {
+            aug: Augmenter::new(config.augment.clone()),
+            config,
+            data,
+            devices,
+        }
+    }
+
+    /// Images the evaluation runs at once on the evaluation device.
+    pub fn eval_chunk(&self) -> usize {
+        self.devices.eval_chunk(self.config.net.largest_map())
+    }
+
+    /// Rows the network sees per step: the originals and their twins.
+    fn rows(&self) -> usize {
+        (1 + self.config.augment.copies) * self.config.train.batch_size
+    }
+
+    /// Every head's scores on the test set's centre crops (running BatchNorm statistics).
+    pub fn evaluate(&self, model: &IicNet) -> Result<Vec<Scores>, TrainError> {
+        let assigned = self.assignments(model, &self.data.test)?;
+        let labels: Vec<usize> = self.data.test.labels.iter().map(|&l| l as usize).collect();
+        let clusters = self.config.net.clusters;
+        Ok(assigned
+            .iter()
+            .map(|a| score(a, &labels, clusters, self.data.classes))
+            .collect())
+    }
+
+    /// Every head's cluster (argmax) for each image of `set` (centre crops, running
+    /// statistics), [`Self::eval_chunk`] images at a time.
+    pub fn assignments(
+        &self,
+        model: &IicNet,
+        set: &ImageSet,
+    ) -> Result<Vec<Vec<usize>>, TrainError> {
+        let valid = model.valid();
+        let (side, chunk) = (self.aug.size(), self.eval_chunk());
+        let clusters = self.config.net.clusters;
+        let n = set.len();
+        let mut assigned: Vec<Vec<usize>> = vec![Vec::with_capacity(n); valid.heads()];
+        for start in (0..n).step_by(chunk) {
+            let end = (start + chunk).min(n);
+            let rows = centre_batch(set, start..end, &self.aug);
+            let x = to_tensor(rows, end - start, side, &self.devices.eval);
+            for (head, z) in valid.forward(x).into_iter().enumerate() {
+                let probs = read_f32(z).map_err(TrainError::Data)?;
+                assigned[head].extend(probs.chunks(clusters).map(argmax));
+            }
+        }
+        Ok(assigned)
+    }
+
+    /// One IIC training step on `x` (`[(1 + copies)·B, 1, S, S]`: B originals, then `copies`
+    /// blocks of B twins, as `copies_batch` lays them out): forward, the loss of every main head
+    /// — and of the over-clustering heads when this `step` trains them — backward, Adam step.
+    /// Returns the model and the main heads' losses, read back before the update; when one is
+    /// not finite the model is returned unchanged. (Also `mirun bench`'s step.)
+    pub fn train_step(
+        &self,
+        model: IicNet,
+        optim: &mut ModuleOptimizer,
+        x: Tensor<4>,
+        step: usize,
+        lr: f64,
+    ) -> Result<(IicNet, Vec<f32>), TrainError> {
+        let c = &self.config;
+        let (b, copies, eps) = (c.train.batch_size, c.augment.copies, c.eps);
+        // Main heads train on every step, except the odd steps of the alternating schedule.
+        let (main_on, aux_on) = match c.aux_schedule {
+            None => (true, false),
+            Some(AuxSchedule::Joint) => (true, true),
+            Some(AuxSchedule::Alternate) => (step.is_multiple_of(2), !step.is_multiple_of(2)),
+        };
+        let (zs, aux_zs) = model.forward_with_aux(x, aux_on);
+        let pair_loss = |z: Tensor<2>| {
+            let originals = z.clone().narrow(0, 0, b);
+            let tiled = Tensor::cat(vec![originals; copies], 0);
+            iic_loss(tiled, z.narrow(0, b, copies * b), eps)
+        };
+        let main = Tensor::cat(zs.into_iter().map(pair_loss).collect(), 0);
+        let values = read_f32(main.clone()).map_err(TrainError::Data)?;
+        if values.iter().any(|v| !v.is_finite()) {
+            return Ok((model, values));
+        }
+        // Without over-clustering heads `aux_zs` is empty, and the alternate schedule (which
+        // has them, by validation) always trains one of the two groups.
+        let aux = (!aux_zs.is_empty())
+            .then(|| Tensor::cat(aux_zs.into_iter().map(pair_loss).collect(), 0).mean());
+        let objective = [main_on.then(|| main.mean()), aux]
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| a + b);
+        let model = match objective {
+            Some(o) => {
+                let grads = GradientsParams::from_grads(o.backward(), &model);
+                optim.step(lr, model, grads)
+            }
+            None => model,
+        };
+        Ok((model, values))
+    }
+
+    /// A copies batch of training images at `positions` of the epoch order (for `mirun bench`).
+    pub fn batch_at(
+        &self,
+        order: &[usize],
+        positions: std::ops::Range<usize>,
+        epoch: usize,
+    ) -> Tensor<4> {
+        let c = &self.config;
+        let rows = copies_batch(
+            &self.data.train,
+            &order[positions.clone()],
+            positions,
+            &self.aug,
+            c.seed,
+            epoch,
+            c.augment.copies,
+        );
+        to_tensor(rows, self.rows(), self.aug.size(), &self.devices.train)
+    }
+}
+
+impl Method for Iic<'_> {
+    type Model = IicNet;
+    type Batch = Vec<f32>;
+    type Record = EpochRecord;
+
+    fn epochs(&self) -> usize {
+        self.config.train.epochs
+    }
+
+    fn steps(&self) -> usize {
+        self.data.train.len() / self.config.train.batch_size
+    }
+
+    fn lr(&self, epoch: usize) -> f64 {
+        lr_at(&self.config.train, epoch)
+    }
+
+    fn init(&self) -> Result<IicNet, TrainError> {
+        let c = &self.config;
+        self.devices
+            .check_batch(self.rows(), c.net.largest_map())
+            .map_err(TrainError::Model)?;
+        let joint = c.aux_schedule == Some(AuxSchedule::Joint);
+        self.devices
+            .init_model(
+                c.seed,
+                true,
+                |d| c.net.init(d),
+                |m, d| m.first_use(c.augment.size, joint, d),
+            )
+            .map_err(TrainError::Model)
+    }
+
+    fn batches(&self, epoch: usize) -> impl FnMut(usize) -> Vec<f32> + Send + '_ {
+        let c = &self.config;
+        let b = c.train.batch_size;
+        let order = epoch_order(self.data.train.len(), c.seed, epoch);
+        move |step| {
+            let span = step * b..(step + 1) * b;
+            copies_batch(
+                &self.data.train,
+                &order[span.clone()],
+                span,
+                &self.aug,
+                c.seed,
+                epoch,
+                c.augment.copies,
+            )
+        }
+    }
+
+    fn step(
+        &self,
+        model: IicNet,
+        optim: &mut ModuleOptimizer,
+        batch: Vec<f32>,
+        at: StepAt,
+        _carry: &mut Option<f64>,
+    ) -> Result<(IicNet, Vec<f64>), TrainError> {
+        let x = to_tensor(batch, self.rows(), self.aug.size(), &self.devices.train);
+        let (model, values) = self.train_step(model, optim, x, at.step, at.lr)?;
+        Ok((model, values.into_iter().map(f64::from).collect()))
+    }
+
+    fn progress(&self, history: &[Vec<f64>]) -> (String, Option<String>) {
+        let last = history.last().map_or(&[][..], Vec::as_slice);
+        let mean = last.iter().sum::<f64>() / last.len().max(1) as f64;
+        (format!("loss {mean:.4}"), None)
+    }
+
+    fn end_epoch(
+        &self,
+        model: &IicNet,
+        history: &[Vec<f64>],
+        at: StepAt,
+        started: Instant,
+    ) -> Result<EpochRecord, TrainError> {
+        let heads = model.heads();
+        let mut sums = vec![0f64; heads];
+        for values in history {
+            for (s, v) in sums.iter_mut().zip(values) {
+                *s += v;
+            }
+        }
+        let head_scores: Vec<HeadScore> = sums
+            .iter()
+            .zip(self.evaluate(model)?)
+            .map(|(s, scores)| HeadScore {
+                loss: s / history.len().max(1) as f64,
+                accuracy: scores.accuracy,
+                scores,
+            })
+            .collect();
+        Ok(EpochRecord {
+            epoch: at.epoch + 1,
+            lr: at.lr,
+            seconds: started.elapsed().as_secs_f64(),
+            selected: lowest_loss(&head_scores),
+            heads: head_scores,
+        })
+    }
+
+    fn tables(&self, records: &[EpochRecord]) -> Vec<Table> {
+        let (header, rows) = metrics_rows(records, &self.config.extra);
+        let confusion = confusion_csv(records);
+        let (c_header, c_rows) = confusion.split_once('\n').unwrap_or((&confusion, ""));
+        vec![
+            Table {
+                file: "metrics.csv",
+                header,
+                rows,
+            },
+            Table {
+                file: "confusion.csv",
+                header: c_header.to_string(),
+                rows: c_rows.to_string(),
+            },
+        ]
+    }
+
+    fn weights_loss(&self, r: &EpochRecord) -> Option<f64> {
+        Some(r.heads[r.selected].loss)
+    }
+
+    fn kept_best_loss(&self, metrics: &Path, upto: usize) -> f64 {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            epoch: usize,
+            loss: f64,
+            selected: u8,
+        }
+        read_rows::<Row>(metrics)
+            .into_iter()
+            .filter(|r| r.epoch <= upto && r.selected == 1)
+            .map(|r| r.loss)
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    fn epoch_line(&self, r: &EpochRecord) -> Option<String> {
+        Some(epoch_line(r, self.config.train.epochs))
+    }
+
+    fn summary(&self, records: &[EpochRecord], run_dir: &Path) -> Vec<(String, String)> {
+        let mut row = Vec::new();
+        if let Some(last) = records.last() {
+            let accs: Vec<_> = last
+                .heads
+                .iter()
+                .map(|h| format!("{:.6}", h.accuracy))
+                .collect();
+            let mean = last.heads.iter().map(|h| h.accuracy).sum::<f64>() / last.heads.len() as f64;
+            let selected = &last.heads[last.selected];
+            row.push(("epochs_done".into(), last.epoch.to_string()));
+            row.push(("head_accuracies".into(), accs.join(";")));
+            row.push(("mean_accuracy".into(), format!("{mean:.6}")));
+            row.push(("selected_head".into(), last.selected.to_string()));
+            row.push((
+                "selected_accuracy".into(),
+                format!("{:.6}", selected.accuracy),
+            ));
+            row.push(("selected_loss".into(), format!("{:.6}", selected.loss)));
+            for &k in &self.config.extra {
+                let v = evaluator_value(&selected.scores, k);
+                row.push((format!("selected_{}", k.name()), format!("{v:.6}")));
+            }
+        }
+        // The textbook's selection, for comparison only: the best accuracy of any head at any
+        // epoch, picked on the test set (read back from metrics.csv, so resumed epochs count).
+        let book = column_max(&run_dir.join("metrics.csv"), "accuracy");
+        row.push(("book_accuracy".into(), format!("{book:.6}")));
+        row
+    }
+
+    fn done_line(&self, records: &[EpochRecord], wall_seconds: f64, summary: &Path) -> String {
+        match records.last() {
+            Some(last) => format!(
+                "done in {wall_seconds:.1}s: selected head {} (lowest training loss) accuracy \
+                 {:.4}; summary → {}",
+                last.selected,
+                last.heads[last.selected].accuracy,
+                summary.display()
+            ),
+            None => format!(
+                "done in {wall_seconds:.1}s: nothing left to train; summary → {}",
+                summary.display()
+            ),
+        }
+    }
+}
+
+/// One line per epoch: losses and accuracies of every head, the selected head, lr and time.
+pub fn epoch_line(r: &EpochRecord, epochs: usize) -> String {
+    let losses: Vec<_> = r.heads.iter().map(|h| format!("{:.4}", h.loss)).collect();
+    let accs: Vec<_> = r
+        .heads
+        .iter()
+        .map(|h| format!("{:.4}", h.accuracy))
+        .collect();
+    format!(
+        "epoch {}/{epochs}  loss [{}]  acc [{}]  selected h{} {:.4}  lr {:.2e}  {:.1}s",
+        r.epoch,
+        losses.join(" "),
+        accs.join(" "),
+        r.selected,
+        r.heads[r.selected].accuracy,
+        r.lr,
+        r.seconds
+    )
+}
+
+fn argmax(row: &[f32]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
+        .0
+}

@@ -1,0 +1,385 @@
+//! MINE as an encoder objective on images: encoder E and T trained jointly on (x, G(x)) pairs —
+//! joint (E(x), E(G(x))), marginal (E(x), E(G(x'))) with the twins shuffled within the batch —
+//! and the codes scored by a linear probe after every epoch.
+
+use super::{column_max, opt, read_rows, Method, StepAt, Table};
+use crate::backend::{read_f32, Devices};
+use crate::data::batch::{centre_batch, epoch_order, mix, pair_batch};
+use crate::data::{Augmenter, Dataset, ImageSet};
+use crate::eval::probe::{probe_accuracy, Codes};
+use crate::model::{MineImageNet, MineImageNetConfig};
+use crate::objective::{dv_bound, mi_bound, Ema, MiBound};
+use crate::spec::{defaults, AugmentSpec, EvaluatorKind, LossKind, Spec, TrainSpec};
+use crate::train::schedule::lr_at;
+use crate::train::TrainError;
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Int, Tensor, TensorData};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+use std::time::Instant;
+
+/// The bound a MINE pipeline's `loss.kind` names.
+pub(crate) fn bound_of(kind: LossKind) -> Result<&'static dyn MiBound, TrainError> {
+    // The validator keeps `iic` out of MINE pipelines; say so if that ever changes.
+    mi_bound(kind).ok_or_else(|| {
+        TrainError::Model(format!(
+            "loss.kind = \"{kind:?}\" is not a MINE bound (expected mine, mine_ema or nwj)"
+        ))
+    })
+}
+
+/// The value of a one-element tensor.
+pub(crate) fn scalar(t: Tensor<1>) -> Result<f64, TrainError> {
+    let v = read_f32(t).map_err(TrainError::Data)?;
+    Ok(v.first().copied().unwrap_or(f32::NAN) as f64)
+}
+
+/// A MINE-on-images pipeline, resolved once from its spec.
+#[derive(Debug, Clone)]
+pub struct MineImagesConfig {
+    pub seed: u64,
+    pub net: MineImageNetConfig,
+    pub augment: AugmentSpec,
+    pub train: TrainSpec,
+    pub loss: LossKind,
+    pub ema_rate: f64,
+    /// Training epochs of the linear probe, when the probe scores the codes.
+    pub probe_epochs: Option<usize>,
+}
+
+impl MineImagesConfig {
+    /// Reads a validated spec.
+    pub fn resolve(spec: &Spec) -> Result<Self, TrainError> {
+        let e = &spec.evaluator;
+        Ok(Self {
+            seed: spec.pipeline.seed,
+            net: MineImageNetConfig::from_spec(spec).map_err(TrainError::Model)?,
+            augment: spec.augment.clone(),
+            train: spec.train.clone(),
+            loss: spec.loss.kind,
+            ema_rate: spec.loss.ema_rate.unwrap_or(defaults::EMA_RATE),
+            probe_epochs: e
+                .has(EvaluatorKind::LinearProbe)
+                .then(|| e.probe_epochs.unwrap_or(defaults::PROBE_EPOCHS)),
+        })
+    }
+}
+
+/// One epoch of MINE on images.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MineEpoch {
+    /// 1-based.
+    pub epoch: usize,
+    pub lr: f64,
+    pub seconds: f64,
+    /// Mean training loss (minus the bound), nats.
+    pub loss: f64,
+    /// Mean of the DV bound over the epoch's batches: MINE's estimate of I(E(x); E(G(x))).
+    pub estimate: f64,
+    /// Probe fitted on train-set codes, scored on test-set codes (the honest number).
+    pub probe_heldout: Option<f64>,
+    /// Probe fitted and scored on the test-set codes (the reference's protocol).
+    pub probe_book: Option<f64>,
+}
+
+/// MINE on a data set, on the run's devices.
+pub struct MineImages<'a> {
+    pub config: MineImagesConfig,
+    aug: Augmenter,
+    data: &'a Dataset,
+    devices: &'a Devices,
+}
+
+/// A step's input: `[2B, S·S]` rows (originals, then twins) and the permutation of the twins
+/// that makes the marginal pairs.
+pub struct PairBatch {
+    rows: Vec<f32>,
+    perm: Vec<i64>,
+}
+
+impl<'a> MineImages<'a> {
+    /// MINE as `config` describes it, on `data`.
+    pub fn new(config: MineImagesConfig, data: &'a Dataset, devices: &'a Devices) -> Self {
+        Self {
+            aug: Augmenter::new(config.augment.clone()),
+            config,
+            data,
+            devices,
+        }
+    }
+
+    /// Codes of every image's centre crop, with the running BatchNorm statistics.
+    pub fn encode_all(&self, model: &MineImageNet, set: &ImageSet) -> Result<Vec<f32>, TrainError> {
+        let valid = model.valid();
+        let side = self.aug.size();
+        let chunk = self.devices.eval_chunk(self.config.net.largest_map());
+        let mut out = Vec::new();
+        for start in (0..set.len()).step_by(chunk) {
+            let end = (start + chunk).min(set.len());
+            let x = Tensor::from_data(
+                TensorData::new(
+                    centre_batch(set, start..end, &self.aug),
+                    [end - start, 1, side, side],
+                ),
+                &self.devices.eval,
+            );
+            out.extend(read_f32(valid.encode(x)).map_err(TrainError::Data)?);
+        }
+        Ok(out)
+    }
+
+    /// (held-out, book) probe accuracies of the current codes.
+    fn probe_scores(
+        &self,
+        model: &MineImageNet,
+        epoch: usize,
+        probe_epochs: usize,
+    ) -> Result<(f64, f64), TrainError> {
+        let (data, devices) = (self.data, self.devices);
+        let dim = self.config.net.latent;
+        let seed = mix(self.config.seed, epoch as u64, 7);
+        let train_codes = self.encode_all(model, &data.train)?;
+        let test_codes = self.encode_all(model, &data.test)?;
+        let train = Codes {
+            values: &train_codes,
+            labels: &data.train.labels,
+            dim,
+        };
+        let test = Codes {
+            values: &test_codes,
+            labels: &data.test.labels,
+            dim,
+        };
+        let run = |fit: Codes| {
+            probe_accuracy(
+                fit,
+                test,
+                data.classes,
+                probe_epochs,
+                seed,
+                &devices.train,
+                &devices.eval,
+            )
+            .map_err(TrainError::Data)
+        };
+        Ok((run(train)?, run(test)?))
+    }
+}
+
+impl Method for MineImages<'_> {
+    type Model = MineImageNet;
+    type Batch = PairBatch;
+    type Record = MineEpoch;
+
+    fn epochs(&self) -> usize {
+        self.config.train.epochs
+    }
+
+    fn steps(&self) -> usize {
+        self.data.train.len() / self.config.train.batch_size
+    }
+
+    fn lr(&self, epoch: usize) -> f64 {
+        lr_at(&self.config.train, epoch)
+    }
+
+    fn init(&self) -> Result<MineImageNet, TrainError> {
+        let (net, side) = (&self.config.net, self.aug.size());
+        let model = self
+            .devices
+            .init_model(
+                self.config.seed,
+                true,
+                |d| net.init(d),
+                |m, d| {
+                    let z = m.encode(Tensor::zeros([2, 1, side, side], d));
+                    let _ = m.t.forward(z.clone(), z);
+                },
+            )
+            .map_err(TrainError::Model)?;
+        self.devices
+            .check_batch(2 * self.config.train.batch_size, net.largest_map())
+            .map_err(TrainError::Model)?;
+        Ok(model)
+    }
+
+    fn batches(&self, epoch: usize) -> impl FnMut(usize) -> PairBatch + Send + '_ {
+        let (seed, b) = (self.config.seed, self.config.train.batch_size);
+        let order = epoch_order(self.data.train.len(), seed, epoch);
+        move |step| {
+            let span = step * b..(step + 1) * b;
+            let rows = pair_batch(
+                &self.data.train,
+                &order[span.clone()],
+                span,
+                &self.aug,
+                seed,
+                epoch,
+            );
+            let mut perm: Vec<i64> = (0..b as i64).collect();
+            perm.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(
+                seed,
+                epoch as u64,
+                step as u64,
+            )));
+            PairBatch { rows, perm }
+        }
+    }
+
+    fn step(
+        &self,
+        model: MineImageNet,
+        optim: &mut ModuleOptimizer,
+        batch: PairBatch,
+        at: StepAt,
+        carry: &mut Option<f64>,
+    ) -> Result<(MineImageNet, Vec<f64>), TrainError> {
+        let (b, side) = (self.config.train.batch_size, self.aug.size());
+        let dev = &self.devices.train;
+        let x = Tensor::from_data(TensorData::new(batch.rows, [2 * b, 1, side, side]), dev);
+        let z = model.encode(x);
+        let (z1, z2) = (z.clone().narrow(0, 0, b), z.narrow(0, b, b));
+        let perm = Tensor::<1, Int>::from_data(TensorData::new(batch.perm, [b]), dev);
+        let tj = model.t.forward(z1.clone(), z2.clone());
+        let tm = model.t.forward(z1, z2.select(0, perm));
+        let bound_now = dv_bound(tj.clone(), tm.clone()).detach();
+        let mut ema = Ema {
+            rate: self.config.ema_rate,
+            value: *carry,
+        };
+        let loss = bound_of(self.config.loss)?.loss(tj, tm, &mut ema);
+        *carry = ema.value;
+        let value = scalar(loss.clone())?;
+        if !value.is_finite() {
+            return Ok((model, vec![value]));
+        }
+        let bound = scalar(bound_now)?;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        Ok((optim.step(at.lr, model, grads), vec![value, bound]))
+    }
+
+    fn losses(&self, _: &[f64]) -> usize {
+        1
+    }
+
+    fn progress(&self, history: &[Vec<f64>]) -> (String, Option<String>) {
+        let value = history.last().map_or(f64::NAN, |v| v[0]);
+        (format!("loss {value:.4}"), None)
+    }
+
+    fn end_epoch(
+        &self,
+        model: &MineImageNet,
+        history: &[Vec<f64>],
+        at: StepAt,
+        started: Instant,
+    ) -> Result<MineEpoch, TrainError> {
+        let (mut loss_sum, mut bound_sum) = (0.0, 0.0);
+        for v in history {
+            loss_sum += v[0];
+            bound_sum += v[1];
+        }
+        let (probe_heldout, probe_book) = match self.config.probe_epochs {
+            Some(n) => {
+                let (h, bk) = self.probe_scores(model, at.epoch, n)?;
+                (Some(h), Some(bk))
+            }
+            None => (None, None),
+        };
+        let steps = history.len().max(1) as f64;
+        Ok(MineEpoch {
+            epoch: at.epoch + 1,
+            lr: at.lr,
+            seconds: started.elapsed().as_secs_f64(),
+            loss: loss_sum / steps,
+            estimate: bound_sum / steps,
+            probe_heldout,
+            probe_book,
+        })
+    }
+
+    fn tables(&self, records: &[MineEpoch]) -> Vec<Table> {
+        let mut rows = String::new();
+        for r in records {
+            rows.push_str(&format!(
+                "{},{:.6},{:.6},{},{},{:e},{:.3}\n",
+                r.epoch,
+                r.loss,
+                r.estimate,
+                opt(r.probe_heldout),
+                opt(r.probe_book),
+                r.lr,
+                r.seconds
+            ));
+        }
+        vec![Table {
+            file: "metrics.csv",
+            header: "epoch,loss,mi_estimate,probe_heldout,probe_book,lr,seconds".into(),
+            rows,
+        }]
+    }
+
+    fn weights_loss(&self, r: &MineEpoch) -> Option<f64> {
+        Some(r.loss)
+    }
+
+    fn kept_best_loss(&self, metrics: &Path, upto: usize) -> f64 {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            epoch: usize,
+            loss: f64,
+        }
+        read_rows::<Row>(metrics)
+            .into_iter()
+            .filter(|r| r.epoch <= upto)
+            .map(|r| r.loss)
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    fn epoch_line(&self, r: &MineEpoch) -> Option<String> {
+        Some(format!(
+            "epoch {}/{}  loss {:.4}  MI estimate {:.4}  probe held-out {}  book {}  lr {:.2e}  \
+             {:.1}s",
+            r.epoch,
+            self.config.train.epochs,
+            r.loss,
+            r.estimate,
+            opt(r.probe_heldout),
+            opt(r.probe_book),
+            r.lr,
+            r.seconds
+        ))
+    }
+
+    fn summary(&self, records: &[MineEpoch], run_dir: &Path) -> Vec<(String, String)> {
+        let last = records.last();
+        // The reference's selection, for comparison only: best book-protocol epoch on the
+        // test set (read back from metrics.csv, so resumed epochs count).
+        let best_book = column_max(&run_dir.join("metrics.csv"), "probe_book");
+        vec![
+            ("epochs_done".into(), records.len().to_string()),
+            (
+                "probe_heldout".into(),
+                opt(last.and_then(|r| r.probe_heldout)),
+            ),
+            ("probe_book".into(), opt(last.and_then(|r| r.probe_book))),
+            ("probe_book_best".into(), format!("{best_book:.6}")),
+            ("mi_estimate".into(), opt(last.map(|r| r.estimate))),
+            ("loss".into(), opt(last.map(|r| r.loss))),
+        ]
+    }
+
+    fn done_line(&self, records: &[MineEpoch], wall_seconds: f64, summary: &Path) -> String {
+        let last = records.last();
+        format!(
+            "done in {wall_seconds:.1}s: probe accuracy held-out {} (book protocol {}); summary \
+             → {}",
+            opt(last.and_then(|r| r.probe_heldout)),
+            opt(last.and_then(|r| r.probe_book)),
+            summary.display()
+        )
+    }
+}

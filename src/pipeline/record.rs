@@ -1,0 +1,87 @@
+//! Trains any method through the epoch driver and records the run as it goes: after every
+//! epoch the method's tables (`metrics.csv`, …, with the rows a resumed run keeps), the last
+//! weights and the weights of the lowest loss; at the end the summary row.
+
+use super::{base_row, resume_point, RunContext, RunReport};
+use crate::method::{Method, Table};
+use crate::store::weights::{self, Which};
+use crate::store::write_atomic;
+use crate::train::{driver, Checkpoint, Checkpointing};
+use std::path::Path;
+
+/// The rows of `file` for epochs `1..=upto` (first column), as CSV text without the header.
+fn kept_rows(file: &Path, upto: usize) -> anyhow::Result<String> {
+    if !file.is_file() {
+        return Ok(String::new());
+    }
+    let mut reader = csv::Reader::from_path(file)?;
+    let mut out = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for rec in reader.records() {
+        let rec = rec?;
+        let epoch = rec.get(0).and_then(|e| e.parse::<usize>().ok());
+        if epoch.is_some_and(|e| e <= upto) {
+            out.write_record(&rec)?;
+        }
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+/// Trains `method`, writing its tables and weights after every epoch, then the summary row.
+pub(super) fn train_and_record<M: Method>(
+    ctx: &RunContext,
+    method: &M,
+) -> anyhow::Result<RunReport> {
+    let (spec, p, dir) = (ctx.spec, ctx.opts.progress, &ctx.dir.path);
+    if let Some(line) = method.intro() {
+        p.info(&line);
+    }
+    let ckpt = Checkpoint::new(dir);
+    let resume = resume_point(&ckpt, ctx.opts, method.epochs(), p)?;
+    let metrics = dir.join("metrics.csv");
+    let (mut best, mut kept) = (f64::INFINITY, Vec::new());
+    if let Some(done) = resume {
+        best = method.kept_best_loss(&metrics, done);
+        for t in method.tables(&[]) {
+            kept.push((t.file, kept_rows(&dir.join(t.file), done)?));
+        }
+    }
+    let kept_of = |file: &str| {
+        kept.iter()
+            .find(|(f, _)| *f == file)
+            .map_or("", |(_, rows)| rows.as_str())
+            .to_string()
+    };
+    let mut so_far: Vec<M::Record> = Vec::new();
+    let mut sink = |r: &M::Record, model: &M::Model| -> Result<(), String> {
+        if let Some(loss) = method.weights_loss(r) {
+            weights::save(model, &dir.join(Which::Last.file_name()))?;
+            if loss < best {
+                best = loss;
+                weights::save(model, &dir.join(Which::Best.file_name()))?;
+            }
+        }
+        so_far.push(r.clone());
+        for Table { file, header, rows } in method.tables(&so_far) {
+            let path = dir.join(file);
+            let text = format!("{header}\n{}{rows}", kept_of(file));
+            write_atomic(&path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        if let Some(line) = method.epoch_line(r) {
+            p.info(&line);
+        }
+        Ok(())
+    };
+    let checkpointing = Checkpointing {
+        at: &ckpt,
+        resume: resume.is_some(),
+    };
+    let records = driver::fit(method, &spec.train, p, checkpointing, &mut sink)?;
+    ckpt.clear();
+    let mut row = base_row(spec, ctx.info);
+    row.extend(method.summary(&records, dir));
+    let report = ctx.record(row)?;
+    p.info(&method.done_line(&records, report.wall_seconds, &report.summary));
+    Ok(report)
+}
