@@ -11,6 +11,7 @@ mod eval_mi;
 mod eval_scores;
 mod fuzz_inputs;
 mod mine_gaussian;
+mod model_backbone;
 mod model_conv;
 mod objective_iic;
 mod objective_mine;

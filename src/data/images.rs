@@ -4,10 +4,10 @@
 use super::fetch::{ensure, FetchError};
 use crate::spec::{DatasetKind, DatasetSpec};
 
-/// Side of an MNIST image (the spec owns the number).
-pub use crate::spec::IMAGE_SIDE as SIDE;
+/// Side of an image of the IDX data sets (the spec owns the shape).
+pub const SIDE: usize = crate::spec::IDX_SHAPE.side;
 
-/// Images (row-major u8, `SIDE×SIDE` each) with their labels.
+/// IDX images (row-major u8, `SIDE×SIDE`, one channel) with their labels.
 #[derive(Debug, Clone, Default)]
 pub struct ImageSet {
     pub pixels: Vec<u8>,
@@ -44,6 +44,7 @@ pub struct Dataset {
     pub kind: DatasetKind,
     pub train: ImageSet,
     pub test: ImageSet,
+    /// Number of label classes (from the kind's shape).
     pub classes: usize,
 }
 
@@ -71,6 +72,6 @@ pub fn load(spec: &DatasetSpec) -> Result<Dataset, FetchError> {
         kind: spec.kind,
         train: train.truncated(spec.train_size.unwrap_or(usize::MAX)),
         test: test.truncated(spec.test_size.unwrap_or(usize::MAX)),
-        classes: 10,
+        classes: spec.kind.shape().map_or(0, |s| s.classes),
     })
 }

@@ -58,8 +58,15 @@ pub struct Iic<'a> {
     devices: &'a Devices,
 }
 
-fn to_tensor(rows: Vec<f32>, n: usize, side: usize, device: &Device) -> Tensor<4> {
-    Tensor::from_data(TensorData::new(rows, [n, 1, side, side]), device)
+/// `[n, channels, side, side]` images from their rows.
+pub(crate) fn to_tensor(
+    rows: Vec<f32>,
+    n: usize,
+    channels: usize,
+    side: usize,
+    device: &Device,
+) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(rows, [n, channels, side, side]), device)
 }
 
 impl<'a> Iic<'a> {
@@ -76,6 +83,11 @@ impl<'a> Iic<'a> {
     /// Images the evaluation runs at once on the evaluation device.
     pub fn eval_chunk(&self) -> usize {
         self.devices.eval_chunk(self.config.net.largest_map())
+    }
+
+    /// Channels of the images.
+    fn channels(&self) -> usize {
+        self.config.net.backbone.in_channels
     }
 
     /// Rows the network sees per step: the originals and their twins.
@@ -109,7 +121,7 @@ impl<'a> Iic<'a> {
         for start in (0..n).step_by(chunk) {
             let end = (start + chunk).min(n);
             let rows = centre_batch(set, start..end, &self.aug);
-            let x = to_tensor(rows, end - start, side, &self.devices.eval);
+            let x = to_tensor(rows, end - start, self.channels(), side, &self.devices.eval);
             for (head, z) in valid.forward(x).into_iter().enumerate() {
                 let probs = read_f32(z).map_err(TrainError::Data)?;
                 assigned[head].extend(probs.chunks(clusters).map(argmax));
@@ -185,7 +197,13 @@ impl<'a> Iic<'a> {
             epoch,
             c.augment.copies,
         );
-        to_tensor(rows, self.rows(), self.aug.size(), &self.devices.train)
+        to_tensor(
+            rows,
+            self.rows(),
+            self.channels(),
+            self.aug.size(),
+            &self.devices.train,
+        )
     }
 }
 
@@ -217,7 +235,7 @@ impl Method for Iic<'_> {
                 c.seed,
                 true,
                 |d| c.net.init(d),
-                |m, d| m.first_use(c.augment.size, joint, d),
+                |m, d| m.first_use(c.augment.size, c.net.backbone.in_channels, joint, d),
             )
             .map_err(TrainError::Model)
     }
@@ -248,7 +266,13 @@ impl Method for Iic<'_> {
         at: StepAt,
         _carry: &mut Option<f64>,
     ) -> Result<(IicNet, Vec<f64>), TrainError> {
-        let x = to_tensor(batch, self.rows(), self.aug.size(), &self.devices.train);
+        let x = to_tensor(
+            batch,
+            self.rows(),
+            self.channels(),
+            self.aug.size(),
+            &self.devices.train,
+        );
         let (model, values) = self.train_step(model, optim, x, at.step, at.lr)?;
         Ok((model, values.into_iter().map(f64::from).collect()))
     }

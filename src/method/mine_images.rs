@@ -2,6 +2,7 @@
 //! joint (E(x), E(G(x))), marginal (E(x), E(G(x'))) with the twins shuffled within the batch —
 //! and the codes scored by a linear probe after every epoch.
 
+use super::iic::to_tensor;
 use super::{column_max, opt, read_rows, Method, StepAt, Table};
 use crate::backend::{read_f32, Devices};
 use crate::data::batch::{centre_batch, epoch_order, mix, pair_batch};
@@ -111,6 +112,11 @@ impl<'a> MineImages<'a> {
         }
     }
 
+    /// Channels of the images.
+    fn channels(&self) -> usize {
+        self.config.net.backbone.in_channels
+    }
+
     /// Codes of every image's centre crop, with the running BatchNorm statistics.
     pub fn encode_all(&self, model: &MineImageNet, set: &ImageSet) -> Result<Vec<f32>, TrainError> {
         let valid = model.valid();
@@ -119,13 +125,8 @@ impl<'a> MineImages<'a> {
         let mut out = Vec::new();
         for start in (0..set.len()).step_by(chunk) {
             let end = (start + chunk).min(set.len());
-            let x = Tensor::from_data(
-                TensorData::new(
-                    centre_batch(set, start..end, &self.aug),
-                    [end - start, 1, side, side],
-                ),
-                &self.devices.eval,
-            );
+            let rows = centre_batch(set, start..end, &self.aug);
+            let x = to_tensor(rows, end - start, self.channels(), side, &self.devices.eval);
             out.extend(read_f32(valid.encode(x)).map_err(TrainError::Data)?);
         }
         Ok(out)
@@ -187,7 +188,7 @@ impl Method for MineImages<'_> {
     }
 
     fn init(&self) -> Result<MineImageNet, TrainError> {
-        let (net, side) = (&self.config.net, self.aug.size());
+        let (net, side, c) = (&self.config.net, self.aug.size(), self.channels());
         let model = self
             .devices
             .init_model(
@@ -195,7 +196,7 @@ impl Method for MineImages<'_> {
                 true,
                 |d| net.init(d),
                 |m, d| {
-                    let z = m.encode(Tensor::zeros([2, 1, side, side], d));
+                    let z = m.encode(Tensor::zeros([2, c, side, side], d));
                     let _ = m.t.forward(z.clone(), z);
                 },
             )
@@ -239,7 +240,7 @@ impl Method for MineImages<'_> {
     ) -> Result<(MineImageNet, Vec<f64>), TrainError> {
         let (b, side) = (self.config.train.batch_size, self.aug.size());
         let dev = &self.devices.train;
-        let x = Tensor::from_data(TensorData::new(batch.rows, [2 * b, 1, side, side]), dev);
+        let x = to_tensor(batch.rows, 2 * b, self.channels(), side, dev);
         let z = model.encode(x);
         let (z1, z2) = (z.clone().narrow(0, 0, b), z.narrow(0, b, b));
         let perm = Tensor::<1, Int>::from_data(TensorData::new(batch.perm, [b]), dev);

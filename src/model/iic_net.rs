@@ -1,6 +1,6 @@
-//! The IIC network: a VGG encoder, flattened, feeding N softmax clustering heads.
+//! The IIC network: a backbone, flattened, feeding N softmax clustering heads.
 
-use super::vgg::{Vgg, VggConfig, VggLayout};
+use super::backbone::{Backbone, BackboneConfig};
 use crate::spec::Spec;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor};
 /// Configuration of [`IicNet`], derived from a spec.
 #[derive(Debug, Clone)]
 pub struct IicNetConfig {
-    pub backbone: VggConfig,
+    pub backbone: BackboneConfig,
     pub input_size: usize,
     pub heads: usize,
     pub clusters: usize,
@@ -19,22 +19,15 @@ pub struct IicNetConfig {
 }
 
 impl IicNetConfig {
-    /// The largest activation per image, in floats (see [`VggLayout::largest_map`]).
+    /// The largest activation per image, in floats.
     pub fn largest_map(&self) -> usize {
-        self.backbone
-            .layout
-            .largest_map(self.input_size, self.backbone.in_channels)
+        self.backbone.largest_map(self.input_size)
     }
 
     /// Reads the backbone and head sections of a (validated) spec.
     pub fn from_spec(spec: &Spec) -> Result<Self, String> {
         Ok(Self {
-            backbone: VggConfig {
-                layout: VggLayout::from_cfg(&spec.backbone.cfg)?,
-                batch_norm: spec.backbone.batch_norm,
-                kernel_size: spec.backbone.kernel_size,
-                in_channels: 1,
-            },
+            backbone: BackboneConfig::from_spec(&spec.backbone, spec.image_shape().channels)?,
             input_size: spec.augment.size,
             heads: spec.heads.count,
             clusters: spec.clusters(),
@@ -44,7 +37,7 @@ impl IicNetConfig {
 
     /// Builds the network on `device`.
     pub fn init(&self, device: &Device) -> Result<IicNet, String> {
-        let features = self.backbone.layout.output_features(self.input_size)?;
+        let features = self.backbone.output_features(self.input_size)?;
         Ok(IicNet {
             backbone: self.backbone.init(device),
             heads: (0..self.heads)
@@ -65,14 +58,14 @@ impl IicNetConfig {
 /// Encoder + clustering heads.
 #[derive(Module, Debug)]
 pub struct IicNet {
-    backbone: Vgg,
+    backbone: Backbone,
     heads: Vec<Linear>,
     /// Over-clustering heads (empty without `heads.overcluster`).
     aux: Vec<Linear>,
 }
 
 impl IicNet {
-    /// `[N, 1, S, S]` images → one `[N, clusters]` matrix of cluster probabilities per head.
+    /// `[N, C, S, S]` images → one `[N, clusters]` matrix of cluster probabilities per head.
     pub fn forward(&self, x: Tensor<4>) -> Vec<Tensor<2>> {
         self.forward_with_aux(x, false).0
     }
@@ -91,12 +84,12 @@ impl IicNet {
         (run(&self.heads), extra)
     }
 
-    /// The forward passes of a first training step, on a dummy `[2, 1, side, side]` batch:
+    /// The forward passes of a first training step, on a dummy `[2, C, side, side]` batch:
     /// burn draws parameters lazily, and this touches them in training's order — main and
     /// over-clustering heads in one pass when they train `joint`ly, else the main heads first.
     /// (For `Devices::init_model`.)
-    pub fn first_use(&self, side: usize, joint: bool, device: &Device) {
-        let x = Tensor::<4>::zeros([2, 1, side, side], device);
+    pub fn first_use(&self, side: usize, channels: usize, joint: bool, device: &Device) {
+        let x = Tensor::<4>::zeros([2, channels, side, side], device);
         let _ = self.forward_with_aux(x.clone(), joint);
         if !joint {
             let _ = self.forward_with_aux(x, true);

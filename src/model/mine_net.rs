@@ -1,7 +1,7 @@
 //! MINE's networks: the statistics network T(x, y) and, on images, an encoder E(x) (the VGG
 //! backbone plus a linear code) trained jointly with T.
 
-use super::vgg::{Vgg, VggConfig, VggLayout};
+use super::backbone::{Backbone, BackboneConfig};
 use crate::spec::{defaults, Spec};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -36,7 +36,7 @@ impl StatisticsNet {
 /// MINE on images: encoder E (VGG + linear code) and T on pairs of codes.
 #[derive(Module, Debug)]
 pub struct MineImageNet {
-    backbone: Vgg,
+    backbone: Backbone,
     code: Linear,
     pub t: StatisticsNet,
 }
@@ -44,7 +44,7 @@ pub struct MineImageNet {
 /// Configuration of [`MineImageNet`].
 #[derive(Debug, Clone)]
 pub struct MineImageNetConfig {
-    pub backbone: VggConfig,
+    pub backbone: BackboneConfig,
     pub input_size: usize,
     /// Size of the code E(x).
     pub latent: usize,
@@ -56,12 +56,7 @@ impl MineImageNetConfig {
     /// Reads the backbone, augmentation and model sections of a (validated) MINE spec.
     pub fn from_spec(spec: &Spec) -> Result<Self, String> {
         Ok(Self {
-            backbone: VggConfig {
-                layout: VggLayout::from_cfg(&spec.backbone.cfg)?,
-                batch_norm: spec.backbone.batch_norm,
-                kernel_size: spec.backbone.kernel_size,
-                in_channels: 1,
-            },
+            backbone: BackboneConfig::from_spec(&spec.backbone, spec.image_shape().channels)?,
             input_size: spec.augment.size,
             latent: spec.model.latent_dim.unwrap_or(defaults::LATENT_DIM),
             hidden: spec.model.hidden.unwrap_or(defaults::IMAGES_HIDDEN),
@@ -70,14 +65,12 @@ impl MineImageNetConfig {
 
     /// The largest activation per image, in floats.
     pub fn largest_map(&self) -> usize {
-        self.backbone
-            .layout
-            .largest_map(self.input_size, self.backbone.in_channels)
+        self.backbone.largest_map(self.input_size)
     }
 
     /// Builds E and T on `device`.
     pub fn init(&self, device: &Device) -> Result<MineImageNet, String> {
-        let features = self.backbone.layout.output_features(self.input_size)?;
+        let features = self.backbone.output_features(self.input_size)?;
         Ok(MineImageNet {
             backbone: self.backbone.init(device),
             code: LinearConfig::new(features, self.latent).init(device),

@@ -1,9 +1,10 @@
-//! Networks: the VGG backbone and the IIC clustering network built on it.
+//! Networks: the backbones (VGG, ResNet) and the IIC and MINE networks built on them.
 
+pub mod backbone;
 pub mod gemm_conv;
 pub mod iic_net;
 pub mod mine_net;
-pub mod vgg;
 
+pub use backbone::{Backbone, BackboneConfig};
 pub use iic_net::{IicNet, IicNetConfig};
 pub use mine_net::{LinearProbe, MineImageNet, MineImageNetConfig, StatisticsNet};

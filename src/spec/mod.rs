@@ -53,8 +53,21 @@ pub enum DatasetKind {
     Gaussian,
 }
 
-/// Side of the square images of the IDX data sets (MNIST, Fashion-MNIST).
-pub const IMAGE_SIDE: usize = 28;
+/// The shape of a data set's images and the number of classes of its labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageShape {
+    /// Side of the square images, in pixels.
+    pub side: usize,
+    pub channels: usize,
+    pub classes: usize,
+}
+
+/// MNIST and Fashion-MNIST: 28×28 grey images of 10 classes.
+pub const IDX_SHAPE: ImageShape = ImageShape {
+    side: 28,
+    channels: 1,
+    classes: 10,
+};
 
 impl DatasetKind {
     /// The name used in TOML, on the command line and as the data sub-folder.
@@ -79,9 +92,12 @@ impl DatasetKind {
         }
     }
 
-    /// Side of the square images.
-    pub fn image_side(self) -> usize {
-        IMAGE_SIDE
+    /// The shape of the images (`None` for generated data).
+    pub fn shape(self) -> Option<ImageShape> {
+        match self {
+            DatasetKind::Mnist | DatasetKind::FashionMnist => Some(IDX_SHAPE),
+            DatasetKind::Gaussian => None,
+        }
     }
 }
 
@@ -205,12 +221,17 @@ impl Default for RandomCropSpec {
     }
 }
 
-/// Which backbone family.
+/// Which backbone family (each is registered in `model::backbone`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackboneKind {
+    /// Conv (+ BatchNorm) + ReLU per integer of `cfg`, 2×2 max-pool per `"M"`.
     #[default]
     Vgg,
+    /// A basic residual block per integer of `cfg` (1×1 projection when the width changes),
+    /// 2×2 max-pool per `"M"`.
+    #[serde(rename = "resnet")]
+    ResNet,
 }
 
 /// A VGG layer list: a named config (`"F"`, `"A"`) or an explicit list such as
@@ -520,9 +541,14 @@ impl Spec {
         }
     }
 
-    /// Number of label classes of the data set (10 for both MNIST variants).
+    /// The shape of the images (a Gaussian, which has none, reads as MNIST's).
+    pub fn image_shape(&self) -> ImageShape {
+        self.dataset.kind.shape().unwrap_or(IDX_SHAPE)
+    }
+
+    /// Number of label classes of the data set.
     pub fn classes(&self) -> usize {
-        10
+        self.image_shape().classes
     }
 
     /// Clusters per head, with the default resolved.

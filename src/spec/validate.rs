@@ -25,7 +25,7 @@ impl Problems {
 /// Returns every broken rule (empty when the spec is valid).
 pub fn validate(spec: &Spec) -> Vec<Problem> {
     let mut p = Problems(Vec::new());
-    let full = spec.dataset.kind.image_side();
+    let full = spec.image_shape().side;
     if spec.heads.count == 0 {
         p.add("heads.count", "expected at least 1 head, got 0");
     }

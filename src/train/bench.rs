@@ -92,13 +92,14 @@ pub fn eval_seconds(
 ) -> Result<f64, TrainError> {
     let iic = Iic::new(IicConfig::resolve(spec)?, data, devices);
     let (net, side) = (&iic.config.net, spec.augment.size);
+    let c = net.backbone.in_channels;
     let model = devices
         .init_model(
             spec.pipeline.seed,
             false,
             |d| net.init(d),
             |m, d| {
-                let _ = m.forward(Tensor::zeros([2, 1, side, side], d));
+                let _ = m.forward(Tensor::zeros([2, c, side, side], d));
             },
         )
         .map_err(TrainError::Model)?;

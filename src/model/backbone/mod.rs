@@ -1,0 +1,105 @@
+//! The backbone seam: one encoder type shared by IIC and MINE, `[N, C, S, S]` images →
+//! `[N, C', S', S']` feature maps, built from the `[backbone]` section's layer list.
+//!
+//! A new backbone kind is its file here (a module with `new(&BackboneConfig, &Device)` and
+//! `forward`) plus its line in the `backbones!` registration below (and its name in
+//! `spec::BackboneKind`).
+
+pub mod resnet;
+pub mod vgg;
+
+use super::gemm_conv::{conv2d_same_gemm, native_conv};
+use crate::spec::vgg_layout::VggLayout;
+use crate::spec::{BackboneKind, BackboneSpec};
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::PaddingConfig2d;
+use burn::tensor::{Device, Tensor};
+
+/// What every backbone is built from.
+#[derive(Debug, Clone)]
+pub struct BackboneConfig {
+    pub kind: BackboneKind,
+    /// Stages in order: convolutions (VGG) or residual blocks (ResNet) of a width, and pools.
+    pub layout: VggLayout,
+    pub batch_norm: bool,
+    pub kernel_size: usize,
+    /// Channels of the input images.
+    pub in_channels: usize,
+}
+
+impl BackboneConfig {
+    /// Reads a (validated) `[backbone]` section for images of `in_channels` channels.
+    pub fn from_spec(b: &BackboneSpec, in_channels: usize) -> Result<Self, String> {
+        Ok(Self {
+            kind: b.kind,
+            layout: VggLayout::from_cfg(&b.cfg)?,
+            batch_norm: b.batch_norm,
+            kernel_size: b.kernel_size,
+            in_channels,
+        })
+    }
+
+    /// Features per image after the backbone, flattened, for `side`-pixel inputs.
+    pub fn output_features(&self, side: usize) -> Result<usize, String> {
+        self.layout.output_features(side)
+    }
+
+    /// The largest activation per image, in floats, for `side`-pixel inputs.
+    pub fn largest_map(&self, side: usize) -> usize {
+        self.layout.largest_map(side, self.in_channels)
+    }
+}
+
+/// Registers the backbone kinds: each `Kind => module` pairs a `BackboneKind` variant with the
+/// module that implements it.
+macro_rules! backbones {
+    ($($kind:ident => $module:ty),+ $(,)?) => {
+        /// An encoder of one of the registered kinds.
+        #[derive(Module, Debug)]
+        pub enum Backbone {
+            $($kind($module)),+
+        }
+
+        impl BackboneConfig {
+            /// Creates the backbone on `device` (parameters are initialised lazily by burn).
+            pub fn init(&self, device: &Device) -> Backbone {
+                match self.kind {
+                    $(BackboneKind::$kind => Backbone::$kind(<$module>::new(self, device))),+
+                }
+            }
+        }
+
+        impl Backbone {
+            /// `[N, C, S, S]` → feature maps.
+            pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+                match self {
+                    $(Backbone::$kind(m) => m.forward(x)),+
+                }
+            }
+        }
+    };
+}
+
+backbones! {
+    Vgg => vgg::Vgg,
+    ResNet => resnet::ResNet,
+}
+
+/// A `k×k` convolution from `cin` to `cout` channels with zero "same" padding.
+pub(crate) fn same_conv(cin: usize, cout: usize, k: usize, device: &Device) -> Conv2d {
+    Conv2dConfig::new([cin, cout], [k, k])
+        .with_padding(PaddingConfig2d::Same)
+        .init(device)
+}
+
+/// Runs a same-padded convolution: burn's `Conv2d` holds and initialises the parameters; the
+/// product runs as im2col + GEMM unless the backend's own convolution is the faster one.
+pub(crate) fn conv(c: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    if native_conv() {
+        c.forward(x)
+    } else {
+        let bias = c.bias.as_ref().map(|b| b.val());
+        conv2d_same_gemm(x, c.weight.val(), bias)
+    }
+}

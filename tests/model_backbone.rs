@@ -1,0 +1,139 @@
+//! The backbone seam: a ResNet built from the same layer list as VGG has the same output shape,
+//! its gradients reach every block, and it trains (IIC and MINE) through the same pipeline.
+
+use burn::module::Module;
+use burn::tensor::{Device, Distribution, Tensor};
+use mirun::model::BackboneConfig;
+use mirun::spec::vgg_layout::VggLayout;
+use mirun::spec::{BackboneKind, CfgToken, VggCfg};
+use std::path::Path;
+use std::process::Command;
+
+fn config(kind: BackboneKind) -> BackboneConfig {
+    let cfg = VggCfg::Layers(vec![
+        CfgToken::Channels(8),
+        CfgToken::Pool("M".into()),
+        CfgToken::Channels(16),
+    ]);
+    BackboneConfig {
+        kind,
+        layout: VggLayout::from_cfg(&cfg).unwrap(),
+        batch_norm: true,
+        kernel_size: 3,
+        in_channels: 1,
+    }
+}
+
+#[test]
+fn resnet_and_vgg_give_the_same_feature_shape() {
+    let dev = Device::flex();
+    dev.seed(1);
+    for kind in [BackboneKind::Vgg, BackboneKind::ResNet] {
+        let c = config(kind);
+        let net = c.init(&dev);
+        let x = Tensor::<4>::random([2, 1, 24, 24], Distribution::Normal(0.0, 1.0), &dev);
+        let y = net.forward(x);
+        assert_eq!(y.dims(), [2, 16, 12, 12], "{kind:?}");
+        assert_eq!(c.output_features(24).unwrap(), 16 * 12 * 12);
+    }
+    // The ResNet has more parameters: two convolutions per block plus the projections.
+    let count = |k| config(k).init(&dev).num_params();
+    assert!(count(BackboneKind::ResNet) > count(BackboneKind::Vgg));
+}
+
+#[test]
+fn resnet_gradients_reach_the_first_block() {
+    let dev = Device::flex().autodiff();
+    dev.seed(2);
+    let net = config(BackboneKind::ResNet).init(&dev);
+    let x = Tensor::<4>::random([4, 1, 12, 12], Distribution::Normal(0.0, 1.0), &dev);
+    let before = net.clone();
+    let grads = net.forward(x).powf_scalar(2.0).sum().backward();
+    let grads = burn::optim::GradientsParams::from_grads(grads, &net);
+    let mut optim = burn::optim::SgdConfig::new().init();
+    let after = optim.step(0.1, net, grads);
+    // Every parameter tensor moved: nothing is cut off from the loss.
+    let collect = |m: &mirun::model::Backbone| {
+        let mut v = Vec::new();
+        struct Grab<'a>(&'a mut Vec<Vec<f32>>);
+        impl burn::module::ModuleVisitor for Grab<'_> {
+            fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+                self.0
+                    .push(p.val().into_data().try_to_vec::<f32>().unwrap());
+            }
+        }
+        m.visit(&mut Grab(&mut v));
+        v
+    };
+    let (b, a) = (collect(&before), collect(&after));
+    assert_eq!(b.len(), a.len());
+    let moved = b.iter().zip(&a).filter(|(x, y)| x != y).count();
+    // BatchNorm's running statistics are not parameters SGD moves; every weight is.
+    assert!(moved >= b.len() / 2, "{moved} of {} tensors moved", b.len());
+}
+
+fn mirun(args: &[&str], data: &Path) -> std::process::Output {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Command::new(env!("CARGO_BIN_EXE_mirun"))
+        .args(args)
+        .env("MIRUN_DATA_DIR", data)
+        .env("MIRUN_DATA_MIRROR", repo.join("data"))
+        .output()
+        .expect("run mirun")
+}
+
+#[test]
+fn a_resnet_trains_iic_and_mine_and_reloads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("out");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let common = [
+        "--set",
+        "backbone.kind=\"resnet\"",
+        "--set",
+        "backbone.cfg=[8, \"M\", 16, \"M\", 32]",
+        "--set",
+        "dataset.train_size=512",
+        "--set",
+        "dataset.test_size=256",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "train.batch_size=128",
+    ];
+    for (pipeline, check) in [
+        ("iic_quick.toml", "accuracy"),
+        ("mine_mnist_quick.toml", "probe_heldout"),
+    ] {
+        let file = repo.join("pipelines").join(pipeline);
+        let mut args = vec![
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ];
+        args.extend(common);
+        let o = mirun(&args, &data);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let name = pipeline.trim_end_matches(".toml");
+        let run = std::fs::read_dir(out.join(name))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.is_dir())
+            .unwrap();
+        let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+        assert!(config.contains("kind = \"resnet\""), "{config}");
+        let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+        assert!(metrics.lines().next().unwrap().contains(check), "{metrics}");
+        assert_eq!(
+            metrics.lines().count(),
+            if name == "iic_quick" { 3 } else { 2 }
+        );
+        if name == "iic_quick" {
+            let o = mirun(&["eval", run.to_str().unwrap(), "--weights", "last"], &data);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+    }
+}
