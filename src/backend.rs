@@ -41,13 +41,51 @@ pub struct Devices {
     pub max_tensor_bytes: Option<u64>,
 }
 
+/// What can go wrong opening or using a device.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error(
+        "backend `{backend}` is not compiled into this binary (needs cargo feature `{feature}`); \
+         available: {available}"
+    )]
+    NotCompiled {
+        backend: &'static str,
+        feature: &'static str,
+        available: String,
+    },
+    /// No usable device (for Vulkan: which of loader or adapter is missing, and how to fix it).
+    #[error("{0}")]
+    NoDevice(String),
+    #[error("the device failed to compute a result: {0}")]
+    Compute(String),
+    #[error("reading a result back: {0}")]
+    Read(String),
+    #[error(
+        "a training batch of {rows} rows needs a {need_mib:.0} MiB activation, but {device} holds \
+         at most {max_mib:.0} MiB per buffer; lower train.batch_size (or augment.copies, or the \
+         widths in backbone.cfg)"
+    )]
+    BatchTooLarge {
+        rows: usize,
+        need_mib: f64,
+        device: String,
+        max_mib: f64,
+    },
+    #[error("copying the initial weights to {device}: {source}")]
+    CopyWeights {
+        device: String,
+        #[source]
+        source: burn::store::RecordError,
+    },
+}
+
 /// Reads a tensor back as `f32`s; a failed device execution (e.g. an allocation the device
 /// refuses) becomes an error instead of a panic.
-pub fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, String> {
+pub fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, BackendError> {
     t.try_into_data()
-        .map_err(|e| format!("the device failed to compute a result: {e}"))?
+        .map_err(|e| BackendError::Compute(e.to_string()))?
         .try_into_vec_as::<f32>()
-        .map_err(|e| format!("reading a result back: {e:?}"))
+        .map_err(|e| BackendError::Read(format!("{e:?}")))
 }
 
 impl Devices {
@@ -62,17 +100,15 @@ impl Devices {
 
     /// Refuses a training batch whose largest activation (`rows` × `floats_per_row` `f32`s)
     /// does not fit in one device buffer, saying which keys make it smaller.
-    pub fn check_batch(&self, rows: usize, floats_per_row: usize) -> Result<(), String> {
+    pub fn check_batch(&self, rows: usize, floats_per_row: usize) -> Result<(), BackendError> {
         let need = 4 * (rows * floats_per_row) as u64;
         match self.max_tensor_bytes {
-            Some(max) if need > max => Err(format!(
-                "a training batch of {rows} rows needs a {:.0} MiB activation, but {} holds at most \
-                 {:.0} MiB per buffer; lower train.batch_size (or augment.copies, or the widths in \
-                 backbone.cfg)",
-                need as f64 / 1048576.0,
-                self.label,
-                max as f64 / 1048576.0
-            )),
+            Some(max) if need > max => Err(BackendError::BatchTooLarge {
+                rows,
+                need_mib: need as f64 / 1048576.0,
+                device: self.label.clone(),
+                max_mib: max as f64 / 1048576.0,
+            }),
             _ => Ok(()),
         }
     }
@@ -85,13 +121,13 @@ impl Devices {
     /// batch, with flex's convolution — and copied over: with the same seed a Vulkan run starts
     /// from the weights a flex run starts from, and the two differ only by kernel rounding.
     /// Everywhere else nothing changes (flex runs stay bit-identical to earlier versions).
-    pub fn init_model<M: burn::module::Module>(
+    pub fn init_model<M: burn::module::Module, E: From<BackendError>>(
         &self,
         seed: u64,
         train: bool,
-        build: impl Fn(&Device) -> Result<M, String>,
+        build: impl Fn(&Device) -> Result<M, E>,
         first_use: impl Fn(&M, &Device),
-    ) -> Result<M, String> {
+    ) -> Result<M, E> {
         let target = if train { &self.train } else { &self.eval };
         target.seed(seed);
         #[cfg(all(feature = "vulkan", feature = "flex"))]
@@ -107,7 +143,13 @@ impl Devices {
             model.visit(&mut Materialise);
             return build(target)?
                 .try_load_record(model.into_record())
-                .map_err(|e| format!("copying the initial weights to {}: {e}", self.label));
+                .map_err(|source| {
+                    BackendError::CopyWeights {
+                        device: self.label.clone(),
+                        source,
+                    }
+                    .into()
+                });
         }
         let _ = first_use;
         build(target)
@@ -177,7 +219,7 @@ impl BackendKind {
 
     /// Opens the device, or says which cargo feature the backend needs (for Vulkan: which of
     /// loader or adapter is missing). Sets the convolution form ([`Self::native_conv`]).
-    pub fn open(self) -> Result<Devices, String> {
+    pub fn open(self) -> Result<Devices, BackendError> {
         let (eval, label, max_tensor_bytes) = self.device()?;
         crate::model::gemm_conv::use_native_conv(self.native_conv());
         Ok(Devices {
@@ -189,11 +231,12 @@ impl BackendKind {
         })
     }
 
-    fn device(self) -> Result<(Device, String, Option<u64>), String> {
+    fn device(self) -> Result<(Device, String, Option<u64>), BackendError> {
         let device = self.plain_device()?;
         #[cfg(feature = "vulkan")]
         if let BackendKind::Vulkan | BackendKind::VulkanCpu = self {
-            let (adapter, max_bytes) = vulkan::probe(self == BackendKind::VulkanCpu)?;
+            let (adapter, max_bytes) =
+                vulkan::probe(self == BackendKind::VulkanCpu).map_err(BackendError::NoDevice)?;
             return Ok((device, adapter, Some(max_bytes)));
         }
         let label = format!("{device:?}");
@@ -201,14 +244,14 @@ impl BackendKind {
     }
 
     #[allow(unreachable_code)]
-    fn plain_device(self) -> Result<Device, String> {
-        let missing = |feature: &str| {
+    fn plain_device(self) -> Result<Device, BackendError> {
+        let missing = |feature: &'static str| {
             let have: Vec<_> = Self::compiled().iter().map(|b| b.name()).collect();
-            Err(format!(
-                "backend `{}` is not compiled into this binary (needs cargo feature `{feature}`); available: {}",
-                self.name(),
-                have.join(", ")
-            ))
+            Err(BackendError::NotCompiled {
+                backend: self.name(),
+                feature,
+                available: have.join(", "),
+            })
         };
         match self {
             BackendKind::Flex => {

@@ -22,5 +22,6 @@ pub mod store;
 pub mod report;
 
 pub mod backend;
+pub mod bench;
 pub mod pipeline;
 pub mod sweep;

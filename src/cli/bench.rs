@@ -8,7 +8,7 @@ use mirun::spec;
 /// `mirun bench`: prints `metric,value,unit` CSV rows — pairs/s, evaluation seconds, and step
 /// seconds per head count and convolution form.
 pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
-    use mirun::train::bench;
+    use mirun::bench;
     let base = spec::load(&source(a.file.clone(), &a.sets)?)?;
     let backend = a.device.unwrap_or_else(BackendKind::fastest);
     let devices = backend.open().map_err(anyhow::Error::msg)?;

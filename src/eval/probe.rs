@@ -46,7 +46,7 @@ pub fn probe_accuracy(
     seed: u64,
     train: &Device,
     eval: &Device,
-) -> Result<f64, String> {
+) -> Result<f64, crate::backend::BackendError> {
     const BATCH: usize = 128;
     train.seed(seed);
     let mut model = LinearProbe::new(fit.dim, classes, train);

@@ -7,7 +7,7 @@ use crate::backend::{read_f32, Devices};
 use crate::data::batch::{centre_batch, copies_batch, epoch_order};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::{score, Scores};
-use crate::model::{IicNet, IicNetConfig};
+use crate::model::{BackboneConfig, IicNet, IicNetConfig};
 use crate::objective::iic_loss;
 use crate::spec::{AugmentSpec, AuxSchedule, EvaluatorKind, Spec, TrainSpec};
 use crate::store::records::{lowest_loss, EpochRecord, HeadScore};
@@ -40,7 +40,13 @@ impl IicConfig {
     pub fn resolve(spec: &Spec) -> Result<Self, TrainError> {
         Ok(Self {
             seed: spec.pipeline.seed,
-            net: IicNetConfig::from_spec(spec).map_err(TrainError::Model)?,
+            net: IicNetConfig {
+                backbone: BackboneConfig::from_spec(&spec.backbone, spec.image_shape().channels)?,
+                input_size: spec.augment.size,
+                heads: spec.heads.count,
+                clusters: spec.clusters(),
+                overcluster: spec.heads.overcluster,
+            },
             augment: spec.augment.clone(),
             train: spec.train.clone(),
             eps: spec.loss.eps,
@@ -123,7 +129,7 @@ impl<'a> Iic<'a> {
             let rows = centre_batch(set, start..end, &self.aug);
             let x = to_tensor(rows, end - start, self.channels(), side, &self.devices.eval);
             for (head, z) in valid.forward(x).into_iter().enumerate() {
-                let probs = read_f32(z).map_err(TrainError::Data)?;
+                let probs = read_f32(z)?;
                 assigned[head].extend(probs.chunks(clusters).map(argmax));
             }
         }
@@ -158,7 +164,7 @@ impl<'a> Iic<'a> {
             iic_loss(tiled, z.narrow(0, b, copies * b), eps)
         };
         let main = Tensor::cat(zs.into_iter().map(pair_loss).collect(), 0);
-        let values = read_f32(main.clone()).map_err(TrainError::Data)?;
+        let values = read_f32(main.clone())?;
         if values.iter().any(|v| !v.is_finite()) {
             return Ok((model, values));
         }
@@ -226,18 +232,14 @@ impl Method for Iic<'_> {
 
     fn init(&self) -> Result<IicNet, TrainError> {
         let c = &self.config;
-        self.devices
-            .check_batch(self.rows(), c.net.largest_map())
-            .map_err(TrainError::Model)?;
+        self.devices.check_batch(self.rows(), c.net.largest_map())?;
         let joint = c.aux_schedule == Some(AuxSchedule::Joint);
-        self.devices
-            .init_model(
-                c.seed,
-                true,
-                |d| c.net.init(d),
-                |m, d| m.first_use(c.augment.size, c.net.backbone.in_channels, joint, d),
-            )
-            .map_err(TrainError::Model)
+        self.devices.init_model(
+            c.seed,
+            true,
+            |d| Ok::<_, TrainError>(c.net.init(d)?),
+            |m, d| m.first_use(c.augment.size, c.net.backbone.in_channels, joint, d),
+        )
     }
 
     fn batches(&self, epoch: usize) -> impl FnMut(usize) -> Vec<f32> + Send + '_ {

@@ -153,17 +153,15 @@ impl Method for MineGaussian<'_> {
 
     fn init(&self) -> Result<StatisticsNet, TrainError> {
         let (d, hidden) = (self.config.gaussian.dim, self.config.hidden);
-        self.devices
-            .init_model(
-                self.config.seed,
-                true,
-                |dev| Ok(StatisticsNet::new(d, d, hidden, dev)),
-                |m, dev| {
-                    let z = Tensor::<2>::zeros([1, d], dev);
-                    let _ = m.forward(z.clone(), z);
-                },
-            )
-            .map_err(TrainError::Model)
+        self.devices.init_model(
+            self.config.seed,
+            true,
+            |dev| Ok::<_, TrainError>(StatisticsNet::new(d, d, hidden, dev)),
+            |m, dev| {
+                let z = Tensor::<2>::zeros([1, d], dev);
+                let _ = m.forward(z.clone(), z);
+            },
+        )
     }
 
     fn batches(&self, _epoch: usize) -> impl FnMut(usize) -> GaussianBatch + Send + '_ {

@@ -8,7 +8,7 @@ use crate::backend::{read_f32, Devices};
 use crate::data::batch::{centre_batch, epoch_order, mix, pair_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::probe::{probe_accuracy, Codes};
-use crate::model::{MineImageNet, MineImageNetConfig};
+use crate::model::{BackboneConfig, MineImageNet, MineImageNetConfig};
 use crate::objective::{dv_bound, mi_bound, Ema, MiBound};
 use crate::spec::{defaults, AugmentSpec, EvaluatorKind, LossKind, Spec, TrainSpec};
 use crate::train::schedule::lr_at;
@@ -34,7 +34,7 @@ pub(crate) fn bound_of(kind: LossKind) -> Result<&'static dyn MiBound, TrainErro
 
 /// The value of a one-element tensor.
 pub(crate) fn scalar(t: Tensor<1>) -> Result<f64, TrainError> {
-    let v = read_f32(t).map_err(TrainError::Data)?;
+    let v = read_f32(t)?;
     Ok(v.first().copied().unwrap_or(f32::NAN) as f64)
 }
 
@@ -57,7 +57,12 @@ impl MineImagesConfig {
         let e = &spec.evaluator;
         Ok(Self {
             seed: spec.pipeline.seed,
-            net: MineImageNetConfig::from_spec(spec).map_err(TrainError::Model)?,
+            net: MineImageNetConfig {
+                backbone: BackboneConfig::from_spec(&spec.backbone, spec.image_shape().channels)?,
+                input_size: spec.augment.size,
+                latent: spec.model.latent_dim.unwrap_or(defaults::LATENT_DIM),
+                hidden: spec.model.hidden.unwrap_or(defaults::IMAGES_HIDDEN),
+            },
             augment: spec.augment.clone(),
             train: spec.train.clone(),
             loss: spec.loss.kind,
@@ -127,7 +132,7 @@ impl<'a> MineImages<'a> {
             let end = (start + chunk).min(set.len());
             let rows = centre_batch(set, start..end, &self.aug);
             let x = to_tensor(rows, end - start, self.channels(), side, &self.devices.eval);
-            out.extend(read_f32(valid.encode(x)).map_err(TrainError::Data)?);
+            out.extend(read_f32(valid.encode(x))?);
         }
         Ok(out)
     }
@@ -164,7 +169,6 @@ impl<'a> MineImages<'a> {
                 &devices.train,
                 &devices.eval,
             )
-            .map_err(TrainError::Data)
         };
         Ok((run(train)?, run(test)?))
     }
@@ -189,21 +193,17 @@ impl Method for MineImages<'_> {
 
     fn init(&self) -> Result<MineImageNet, TrainError> {
         let (net, side, c) = (&self.config.net, self.aug.size(), self.channels());
-        let model = self
-            .devices
-            .init_model(
-                self.config.seed,
-                true,
-                |d| net.init(d),
-                |m, d| {
-                    let z = m.encode(Tensor::zeros([2, c, side, side], d));
-                    let _ = m.t.forward(z.clone(), z);
-                },
-            )
-            .map_err(TrainError::Model)?;
+        let model = self.devices.init_model(
+            self.config.seed,
+            true,
+            |d| Ok::<_, TrainError>(net.init(d)?),
+            |m, d| {
+                let z = m.encode(Tensor::zeros([2, c, side, side], d));
+                let _ = m.t.forward(z.clone(), z);
+            },
+        )?;
         self.devices
-            .check_batch(2 * self.config.train.batch_size, net.largest_map())
-            .map_err(TrainError::Model)?;
+            .check_batch(2 * self.config.train.batch_size, net.largest_map())?;
         Ok(model)
     }
 

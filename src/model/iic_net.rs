@@ -1,13 +1,13 @@
 //! The IIC network: a backbone, flattened, feeding N softmax clustering heads.
 
 use super::backbone::{Backbone, BackboneConfig};
-use crate::spec::Spec;
+use crate::spec::vgg_layout::LayoutError;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 
-/// Configuration of [`IicNet`], derived from a spec.
+/// Configuration of [`IicNet`].
 #[derive(Debug, Clone)]
 pub struct IicNetConfig {
     pub backbone: BackboneConfig,
@@ -24,19 +24,8 @@ impl IicNetConfig {
         self.backbone.largest_map(self.input_size)
     }
 
-    /// Reads the backbone and head sections of a (validated) spec.
-    pub fn from_spec(spec: &Spec) -> Result<Self, String> {
-        Ok(Self {
-            backbone: BackboneConfig::from_spec(&spec.backbone, spec.image_shape().channels)?,
-            input_size: spec.augment.size,
-            heads: spec.heads.count,
-            clusters: spec.clusters(),
-            overcluster: spec.heads.overcluster,
-        })
-    }
-
     /// Builds the network on `device`.
-    pub fn init(&self, device: &Device) -> Result<IicNet, String> {
+    pub fn init(&self, device: &Device) -> Result<IicNet, LayoutError> {
         let features = self.backbone.output_features(self.input_size)?;
         Ok(IicNet {
             backbone: self.backbone.init(device),

@@ -2,7 +2,7 @@
 //! backbone plus a linear code) trained jointly with T.
 
 use super::backbone::{Backbone, BackboneConfig};
-use crate::spec::{defaults, Spec};
+use crate::spec::vgg_layout::LayoutError;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
@@ -53,23 +53,13 @@ pub struct MineImageNetConfig {
 }
 
 impl MineImageNetConfig {
-    /// Reads the backbone, augmentation and model sections of a (validated) MINE spec.
-    pub fn from_spec(spec: &Spec) -> Result<Self, String> {
-        Ok(Self {
-            backbone: BackboneConfig::from_spec(&spec.backbone, spec.image_shape().channels)?,
-            input_size: spec.augment.size,
-            latent: spec.model.latent_dim.unwrap_or(defaults::LATENT_DIM),
-            hidden: spec.model.hidden.unwrap_or(defaults::IMAGES_HIDDEN),
-        })
-    }
-
     /// The largest activation per image, in floats.
     pub fn largest_map(&self) -> usize {
         self.backbone.largest_map(self.input_size)
     }
 
     /// Builds E and T on `device`.
-    pub fn init(&self, device: &Device) -> Result<MineImageNet, String> {
+    pub fn init(&self, device: &Device) -> Result<MineImageNet, LayoutError> {
         let features = self.backbone.output_features(self.input_size)?;
         Ok(MineImageNet {
             backbone: self.backbone.init(device),

@@ -36,16 +36,11 @@ pub fn eval_run(
             run_dir.display()
         );
     }
-    let devices = backend.open().map_err(anyhow::Error::msg)?;
+    let devices = backend.open()?;
     let data = crate::data::load(&spec.dataset)?;
     let iic = Iic::new(IicConfig::resolve(&spec)?, &data, &devices);
-    let model = iic
-        .config
-        .net
-        .init(&devices.eval)
-        .map_err(anyhow::Error::msg)?;
-    let model =
-        weights::load(model, &run_dir.join(which.file_name())).map_err(anyhow::Error::msg)?;
+    let model = iic.config.net.init(&devices.eval)?;
+    let model = weights::load(model, &run_dir.join(which.file_name()))?;
     let clusters = iic.config.net.clusters;
     let assigned = iic.assignments(&model, &data.test)?;
     let labels: Vec<usize> = data.test.labels.iter().map(|&l| l as usize).collect();

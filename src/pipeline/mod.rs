@@ -94,7 +94,7 @@ impl RunContext<'_> {
 pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
     use anyhow::Context;
     let started = Instant::now();
-    let devices = opts.backend.open().map_err(anyhow::Error::msg)?;
+    let devices = opts.backend.open()?;
     let device_name = devices.label.clone();
     let p = opts.progress;
     p.info(&format!(
@@ -226,7 +226,7 @@ fn resume_point(
         ckpt.clear();
         return Ok(None);
     }
-    match ckpt.latest().map_err(anyhow::Error::msg)? {
+    match ckpt.latest()? {
         Some(done) if done < epochs => {
             p.info(&format!(
                 "resuming an interrupted run after epoch {done}/{epochs} (--fresh starts over)"

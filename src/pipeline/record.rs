@@ -5,7 +5,7 @@
 use super::{base_row, resume_point, RunContext, RunReport};
 use crate::method::{Method, Table};
 use crate::store::weights::{self, Which};
-use crate::store::write_atomic;
+use crate::store::{write_atomic, StoreError};
 use crate::train::{driver, Checkpoint, Checkpointing};
 use std::path::Path;
 
@@ -54,7 +54,7 @@ pub(super) fn train_and_record<M: Method>(
             .to_string()
     };
     let mut so_far: Vec<M::Record> = Vec::new();
-    let mut sink = |r: &M::Record, model: &M::Model| -> Result<(), String> {
+    let mut sink = |r: &M::Record, model: &M::Model| -> Result<(), StoreError> {
         if let Some(loss) = method.weights_loss(r) {
             weights::save(model, &dir.join(Which::Last.file_name()))?;
             if loss < best {
@@ -66,7 +66,7 @@ pub(super) fn train_and_record<M: Method>(
         for Table { file, header, rows } in method.tables(&so_far) {
             let path = dir.join(file);
             let text = format!("{header}\n{}{rows}", kept_of(file));
-            write_atomic(&path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+            write_atomic(&path, text.as_bytes()).map_err(|e| StoreError::io(&path, e))?;
         }
         if let Some(line) = method.epoch_line(r) {
             p.info(&line);

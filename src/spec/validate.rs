@@ -112,11 +112,11 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
         );
     }
     match VggLayout::from_cfg(&spec.backbone.cfg) {
-        Err(e) => p.add("backbone.cfg", e),
+        Err(e) => p.add("backbone.cfg", e.to_string()),
         Ok(layout) => {
             if a.size > 0 && a.size <= full {
                 if let Err(e) = layout.output_features(a.size) {
-                    p.add("backbone.cfg", e);
+                    p.add("backbone.cfg", e.to_string());
                 }
             }
         }

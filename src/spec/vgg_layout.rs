@@ -27,17 +27,32 @@ const NAMED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Why a layer list is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    #[error(
+        "unknown named config \"{name}\"; expected one of {known} or a list like [64, \"M\", 128]"
+    )]
+    UnknownName { name: String, known: String },
+    #[error("entry {index}: expected a positive channel count or \"M\", got {got}")]
+    BadEntry { index: usize, got: String },
+    #[error("expected at least one convolution (an integer) in the cfg")]
+    NoConvolution,
+    #[error("too many \"M\" pools for {side}×{side} inputs: the feature map shrinks to nothing")]
+    TooManyPools { side: usize },
+}
+
 impl VggLayout {
     /// Parses a named config or an explicit list; errors say what was expected.
-    pub fn from_cfg(cfg: &VggCfg) -> Result<Self, String> {
+    pub fn from_cfg(cfg: &VggCfg) -> Result<Self, LayoutError> {
         let layers = match cfg {
             VggCfg::Named(name) => {
                 let (_, text) = NAMED.iter().find(|(n, _)| n == name).ok_or_else(|| {
                     let names: Vec<_> = NAMED.iter().map(|(n, _)| format!("\"{n}\"")).collect();
-                    format!(
-                        "unknown named config \"{name}\"; expected one of {} or a list like [64, \"M\", 128]",
-                        names.join(", ")
-                    )
+                    LayoutError::UnknownName {
+                        name: name.clone(),
+                        known: names.join(", "),
+                    }
                 })?;
                 text.split(' ')
                     .map(|t| match t {
@@ -52,18 +67,20 @@ impl VggLayout {
                 .map(|(i, t)| match t {
                     CfgToken::Channels(c) if *c > 0 => Ok(VggLayer::Conv(*c as usize)),
                     CfgToken::Pool(s) if s == "M" => Ok(VggLayer::Pool),
-                    CfgToken::Channels(c) => Err(format!(
-                        "entry {i}: expected a positive channel count or \"M\", got {c}"
-                    )),
-                    CfgToken::Pool(s) => Err(format!(
-                        "entry {i}: expected a positive channel count or \"M\", got \"{s}\""
-                    )),
+                    CfgToken::Channels(c) => Err(LayoutError::BadEntry {
+                        index: i,
+                        got: c.to_string(),
+                    }),
+                    CfgToken::Pool(s) => Err(LayoutError::BadEntry {
+                        index: i,
+                        got: format!("\"{s}\""),
+                    }),
                 })
                 .collect::<Result<_, _>>()?,
         };
         let layout = Self(layers);
         if layout.channels_out() == 0 {
-            return Err("expected at least one convolution (an integer) in the cfg".into());
+            return Err(LayoutError::NoConvolution);
         }
         Ok(layout)
     }
@@ -81,14 +98,12 @@ impl VggLayout {
 
     /// Flattened feature count for a square input of side `size`; errors if pooling would
     /// shrink the map to nothing.
-    pub fn output_features(&self, size: usize) -> Result<usize, String> {
+    pub fn output_features(&self, size: usize) -> Result<usize, LayoutError> {
         let mut side = size;
         for l in &self.0 {
             if *l == VggLayer::Pool {
                 if side < 2 {
-                    return Err(format!(
-                        "too many \"M\" pools for {size}×{size} inputs: the feature map shrinks to nothing"
-                    ));
+                    return Err(LayoutError::TooManyPools { side: size });
                 }
                 side /= 2;
             }

@@ -3,11 +3,13 @@
 //! Reading results back for people (tables, diffs, plots) is `report`'s job.
 
 pub mod atomic;
+pub mod error;
 pub mod records;
 pub mod run_dir;
 pub mod summary;
 pub mod weights;
 
 pub use atomic::write_atomic;
+pub use error::StoreError;
 pub use records::{lowest_loss, EpochRecord, HeadScore};
 pub use run_dir::{evaluator_value, git_commit, metrics_rows, run_id, RunDir, RunInfo};

@@ -1,6 +1,7 @@
 //! Model weights in a run directory (burn's burnpack format): `weights-last.bpk` after every
 //! epoch and `weights-best.bpk` at the epoch whose selected head had the lowest training loss.
 
+use super::StoreError;
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use std::path::Path;
@@ -30,29 +31,35 @@ impl Which {
 }
 
 /// Saves `model`'s parameters to `path` atomically (temp file + rename).
-pub fn save<M: Module + Clone>(model: &M, path: &Path) -> Result<(), String> {
+pub fn save<M: Module + Clone>(model: &M, path: &Path) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = super::atomic::temp_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tmp = super::atomic::temp_in(dir).map_err(|e| StoreError::io(dir, e))?;
     model
         .clone()
         .into_record()
         .save(tmp.path())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|source| StoreError::Record {
+            path: path.into(),
+            source,
+        })?;
     tmp.persist(path)
-        .map_err(|e| format!("{}: {}", path.display(), e.error))?;
+        .map_err(|e| StoreError::io(path, e.error))?;
     Ok(())
 }
 
 /// Loads parameters saved by [`save`] into `model` (built from the same config).
-pub fn load<M: Module>(model: M, path: &Path) -> Result<M, String> {
+pub fn load<M: Module>(model: M, path: &Path) -> Result<M, StoreError> {
     if !path.is_file() {
-        return Err(format!("{}: no saved weights there", path.display()));
+        return Err(StoreError::NoWeights(path.into()));
     }
-    let record = ModuleRecord::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    model.try_load_record(record).map_err(|e| {
-        format!(
-            "{}: weights do not fit the run's model: {e}",
-            path.display()
-        )
-    })
+    let record = ModuleRecord::load(path).map_err(|source| StoreError::Record {
+        path: path.into(),
+        source,
+    })?;
+    model
+        .try_load_record(record)
+        .map_err(|source| StoreError::Mismatch {
+            path: path.into(),
+            source,
+        })
 }

@@ -4,7 +4,7 @@
 //! functions of (seed, epoch, position), so nothing else is needed to continue exactly.
 
 use crate::store::weights;
-use crate::store::write_atomic;
+use crate::store::{write_atomic, StoreError};
 use burn::module::Module;
 use burn::optim::{ModuleOptimizer, OptimizerRecord};
 use std::path::{Path, PathBuf};
@@ -36,24 +36,22 @@ impl Checkpoint {
         }
     }
 
-    fn meta(&self) -> Result<Option<Meta>, String> {
+    fn meta(&self) -> Result<Option<Meta>, StoreError> {
         let path = self.dir.join(META);
         if !path.is_file() {
             return Ok(None);
         }
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        toml::from_str(&text).map(Some).map_err(|e| {
-            format!(
-                "{}: not a mirun checkpoint: {}",
-                path.display(),
-                e.message()
-            )
-        })
+        let text = std::fs::read_to_string(&path).map_err(|e| StoreError::io(&path, e))?;
+        toml::from_str(&text)
+            .map(Some)
+            .map_err(|e| StoreError::BadCheckpoint {
+                message: e.message().to_string(),
+                path,
+            })
     }
 
     /// Epochs finished according to the checkpoint, if there is one.
-    pub fn latest(&self) -> Result<Option<usize>, String> {
+    pub fn latest(&self) -> Result<Option<usize>, StoreError> {
         Ok(self.meta()?.map(|m| m.epoch))
     }
 
@@ -64,7 +62,7 @@ impl Checkpoint {
         model: &M,
         optim: &ModuleOptimizer,
         ema: Option<f64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         let meta = Meta {
             epoch,
             ema,
@@ -73,17 +71,21 @@ impl Checkpoint {
         };
         weights::save(model, &self.dir.join(&meta.model))?;
         let optim_path = self.dir.join(&meta.optim);
-        let tmp = crate::store::atomic::temp_in(&self.dir)
-            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        let tmp =
+            crate::store::atomic::temp_in(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         optim
             .to_record()
             .save(tmp.path())
-            .map_err(|e| format!("{}: {e}", optim_path.display()))?;
+            .map_err(|source| StoreError::Record {
+                path: optim_path.clone(),
+                source,
+            })?;
         tmp.persist(&optim_path)
-            .map_err(|e| format!("{}: {}", optim_path.display(), e.error))?;
-        let text = toml::to_string(&meta).map_err(|e| e.to_string())?;
-        write_atomic(&self.dir.join(META), text.as_bytes())
-            .map_err(|e| format!("{}: {e}", self.dir.join(META).display()))?;
+            .map_err(|e| StoreError::io(&optim_path, e.error))?;
+        // A struct of plain fields always serialises.
+        let text = toml::to_string(&meta).unwrap_or_default();
+        let meta_path = self.dir.join(META);
+        write_atomic(&meta_path, text.as_bytes()).map_err(|e| StoreError::io(&meta_path, e))?;
         self.remove_other_than(Some(epoch));
         Ok(())
     }
@@ -94,14 +96,16 @@ impl Checkpoint {
         &self,
         model: M,
         optim: ModuleOptimizer,
-    ) -> Result<(usize, M, ModuleOptimizer, Option<f64>), String> {
+    ) -> Result<(usize, M, ModuleOptimizer, Option<f64>), StoreError> {
         let meta = self
             .meta()?
-            .ok_or_else(|| format!("{}: no checkpoint", self.dir.display()))?;
+            .ok_or_else(|| StoreError::NoCheckpoint(self.dir.clone()))?;
         let model = weights::load(model, &self.dir.join(&meta.model))?;
         let path = self.dir.join(&meta.optim);
-        let record =
-            OptimizerRecord::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let record = OptimizerRecord::load(&path).map_err(|source| StoreError::Record {
+            path: path.clone(),
+            source,
+        })?;
         Ok((meta.epoch, model, optim.load_record(record), meta.ema))
     }
 
@@ -143,7 +147,7 @@ impl Checkpointing<'_> {
         model: M,
         optim: ModuleOptimizer,
         ema: Option<f64>,
-    ) -> Result<(usize, M, ModuleOptimizer, Option<f64>), String> {
+    ) -> Result<(usize, M, ModuleOptimizer, Option<f64>), StoreError> {
         if self.resume {
             self.at.load(model, optim)
         } else {
@@ -160,7 +164,7 @@ impl Checkpointing<'_> {
         model: &M,
         optim: &ModuleOptimizer,
         ema: Option<f64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         if done < epochs {
             self.at.save(done, model, optim, ema)?;
         }

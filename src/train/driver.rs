@@ -3,18 +3,19 @@
 //! state is checkpointed. Every method trains through this one loop.
 
 use super::checkpoint::Checkpointing;
+use super::method::{Method, StepAt};
 use super::progress::Progress;
 use super::schedule::adam;
 use super::TrainError;
 use crate::data::batch::prefetch;
-use crate::method::{Method, StepAt};
 use crate::spec::TrainSpec;
+use crate::store::StoreError;
 use std::time::Instant;
 
 /// Receives every finished epoch and the model as it ends (to write results and weights); an
 /// error stops the run.
 pub type Sink<'a, M> =
-    dyn FnMut(&<M as Method>::Record, &<M as Method>::Model) -> Result<(), String> + 'a;
+    dyn FnMut(&<M as Method>::Record, &<M as Method>::Model) -> Result<(), StoreError> + 'a;
 
 /// Trains `method` with Adam (`optim`'s epsilon), continuing from `checkpoint` when it
 /// resumes; returns the records of the epochs trained here.
@@ -68,7 +69,7 @@ pub fn fit<M: Method>(
             lr,
         };
         let record = method.end_epoch(&model, &history, at, started)?;
-        sink(&record, &model).map_err(TrainError::Observer)?;
+        sink(&record, &model)?;
         records.push(record);
         checkpoint
             .save_between(epoch + 1, epochs, &model, &optim, carry)

@@ -1,20 +1,28 @@
 //! Training: the generic epoch driver, checkpoints, the learning-rate schedule, progress
-//! output, and the step benchmark. What a step does is each method's (`method`).
+//! output. What a step does is each method's (`crate::method`).
 
-pub mod bench;
 pub mod checkpoint;
 pub mod driver;
+pub mod method;
 pub mod progress;
 pub mod schedule;
 
 pub use checkpoint::{Checkpoint, Checkpointing};
 pub use progress::Progress;
 
-/// Errors that stop training.
+use crate::backend::BackendError;
+use crate::spec::vgg_layout::LayoutError;
+use crate::store::StoreError;
+
+/// Errors that stop training; each keeps its source.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("model: {0}")]
+    Layout(#[from] LayoutError),
+    #[error("model: {0}")]
     Model(String),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
     #[error("numerical failure: loss of head {head} is {value} at epoch {epoch}, step {step}")]
     NonFinite {
         epoch: usize,
@@ -22,10 +30,9 @@ pub enum TrainError {
         head: usize,
         value: f32,
     },
-    #[error("reading a tensor back: {0}")]
-    Data(String),
-    #[error("{0}")]
-    Observer(String),
+    /// Writing the run's results (tables, weights).
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("checkpoint: {0}")]
-    Checkpoint(String),
+    Checkpoint(#[source] StoreError),
 }

@@ -9,7 +9,7 @@ pub mod resnet;
 pub mod vgg;
 
 use super::gemm_conv::{conv2d_same_gemm, native_conv};
-use crate::spec::vgg_layout::VggLayout;
+use crate::spec::vgg_layout::{LayoutError, VggLayout};
 use crate::spec::{BackboneKind, BackboneSpec};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -30,7 +30,7 @@ pub struct BackboneConfig {
 
 impl BackboneConfig {
     /// Reads a (validated) `[backbone]` section for images of `in_channels` channels.
-    pub fn from_spec(b: &BackboneSpec, in_channels: usize) -> Result<Self, String> {
+    pub fn from_spec(b: &BackboneSpec, in_channels: usize) -> Result<Self, LayoutError> {
         Ok(Self {
             kind: b.kind,
             layout: VggLayout::from_cfg(&b.cfg)?,
@@ -41,7 +41,7 @@ impl BackboneConfig {
     }
 
     /// Features per image after the backbone, flattened, for `side`-pixel inputs.
-    pub fn output_features(&self, side: usize) -> Result<usize, String> {
+    pub fn output_features(&self, side: usize) -> Result<usize, LayoutError> {
         self.layout.output_features(side)
     }
 

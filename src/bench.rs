@@ -2,13 +2,13 @@
 //! model and data — training step (forward + backward + Adam), pair augmentation throughput,
 //! and evaluation of a test set — as medians after warm-up.
 
-use super::TrainError;
 use crate::backend::Devices;
 use crate::data::batch::{epoch_order, pair_batch};
 use crate::data::{Augmenter, Dataset};
 use crate::method::iic::{Iic, IicConfig};
 use crate::method::Method;
 use crate::spec::Spec;
+use crate::train::TrainError;
 use burn::tensor::Tensor;
 use std::time::Instant;
 
@@ -46,7 +46,7 @@ pub fn step_seconds(
     let iic = Iic::new(IicConfig::resolve(spec)?, data, devices);
     let b = spec.train.batch_size;
     let mut model = iic.init()?;
-    let mut optim = super::schedule::adam(&spec.train);
+    let mut optim = crate::train::schedule::adam(&spec.train);
     let order = epoch_order(data.train.len(), spec.pipeline.seed, 0);
     let mut times = Vec::new();
     for step in 0..warmup + steps {
@@ -93,16 +93,14 @@ pub fn eval_seconds(
     let iic = Iic::new(IicConfig::resolve(spec)?, data, devices);
     let (net, side) = (&iic.config.net, spec.augment.size);
     let c = net.backbone.in_channels;
-    let model = devices
-        .init_model(
-            spec.pipeline.seed,
-            false,
-            |d| net.init(d),
-            |m, d| {
-                let _ = m.forward(Tensor::zeros([2, c, side, side], d));
-            },
-        )
-        .map_err(TrainError::Model)?;
+    let model = devices.init_model(
+        spec.pipeline.seed,
+        false,
+        |d| Ok::<_, TrainError>(net.init(d)?),
+        |m, d| {
+            let _ = m.forward(Tensor::zeros([2, c, side, side], d));
+        },
+    )?;
     let mut times = Vec::new();
     for _ in 0..repeats {
         let started = Instant::now();
