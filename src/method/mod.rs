@@ -14,6 +14,7 @@ pub use iic::Iic;
 pub use mine_gaussian::MineGaussian;
 pub use mine_images::MineImages;
 
+use crate::store::CsvFile;
 use std::path::Path;
 
 /// `v` with six decimals, or empty when there is none.
@@ -23,25 +24,12 @@ pub(crate) fn opt(v: Option<f64>) -> String {
 
 /// The largest value of `column` in a CSV file (NaN if none parses).
 pub(crate) fn column_max(path: &Path, column: &str) -> f64 {
-    let Ok(mut r) = csv::Reader::from_path(path) else {
-        return f64::NAN;
-    };
-    let Some(i) = r
-        .headers()
-        .ok()
-        .and_then(|h| h.iter().position(|c| c == column))
-    else {
-        return f64::NAN;
-    };
-    r.records()
-        .filter_map(|rec| rec.ok()?.get(i)?.parse::<f64>().ok())
-        .fold(f64::NAN, f64::max)
+    CsvFile::read(path).map_or(f64::NAN, |f| f.column_max(column))
 }
 
-/// The rows of a CSV file deserialised by column name (missing file: none).
+/// The rows of a CSV file deserialised by column name (missing or unreadable file: none).
 pub(crate) fn read_rows<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
-    let Ok(mut r) = csv::Reader::from_path(path) else {
-        return Vec::new();
-    };
-    r.deserialize().filter_map(Result::ok).collect()
+    CsvFile::read(path)
+        .and_then(|f| f.deserialize())
+        .unwrap_or_default()
 }

@@ -5,24 +5,28 @@
 use super::{base_row, resume_point, RunContext, RunReport};
 use crate::method::{Method, Table};
 use crate::store::weights::{self, Which};
-use crate::store::{write_atomic, StoreError};
+use crate::store::{write_atomic, CsvFile, StoreError};
 use crate::train::{driver, Checkpoint, Checkpointing};
 use std::path::Path;
 
-/// The rows of `file` for epochs `1..=upto` (first column), as CSV text without the header.
+/// The rows of `file` for epochs `1..=upto` (its `epoch` column), as CSV text without the
+/// header.
 fn kept_rows(file: &Path, upto: usize) -> anyhow::Result<String> {
     if !file.is_file() {
         return Ok(String::new());
     }
-    let mut reader = csv::Reader::from_path(file)?;
+    let csv = CsvFile::read(file)?;
+    let Some(at) = csv.column("epoch") else {
+        anyhow::bail!("{}: no `epoch` column to resume from", file.display());
+    };
     let mut out = csv::WriterBuilder::new()
         .has_headers(false)
+        .flexible(true)
         .from_writer(Vec::new());
-    for rec in reader.records() {
-        let rec = rec?;
-        let epoch = rec.get(0).and_then(|e| e.parse::<usize>().ok());
+    for row in &csv.rows {
+        let epoch = row.fields.get(at).and_then(|e| e.parse::<usize>().ok());
         if epoch.is_some_and(|e| e <= upto) {
-            out.write_record(&rec)?;
+            out.write_record(&row.fields)?;
         }
     }
     Ok(String::from_utf8(out.into_inner()?)?)

@@ -5,6 +5,7 @@
 //! *metric* column is any other column except the bookkeeping ones in [`NOT_METRICS`]
 //! (`wall_seconds` counts as a metric).
 
+use crate::store::{CsvError, CsvFile};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,6 +52,17 @@ pub enum CollectError {
         column: String,
         value: String,
     },
+}
+
+impl From<CsvError> for CollectError {
+    fn from(e: CsvError) -> Self {
+        match e {
+            CsvError::Io { path, what } => CollectError::Io { path, what },
+            CsvError::Malformed { path, line, what } => {
+                CollectError::Malformed { path, line, what }
+            }
+        }
+    }
 }
 
 /// One summary row with its origin.
@@ -169,50 +181,17 @@ pub fn load_summaries(path: &Path) -> Result<Summaries, CollectError> {
     let mut rows = Vec::new();
     for file in &files {
         let shown = file.display().to_string();
-        let mut r = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_path(file)
-            .map_err(|e| CollectError::Io {
-                path: shown.clone(),
-                what: e.to_string(),
-            })?;
-        let cols: Vec<String> = r
-            .headers()
-            .map_err(|e| CollectError::Malformed {
-                path: shown.clone(),
-                line: 1,
-                what: e.to_string(),
-            })?
-            .iter()
-            .map(String::from)
-            .collect();
-        for c in &cols {
+        let csv = CsvFile::read(file)?;
+        for c in &csv.header {
             if !header.contains(c) {
                 header.push(c.clone());
             }
         }
-        for rec in r.records() {
-            let rec = rec.map_err(|e| CollectError::Malformed {
-                path: shown.clone(),
-                line: e.position().map(|p| p.line()).unwrap_or(0),
-                what: e.to_string(),
-            })?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            if rec.len() > cols.len() {
-                return Err(CollectError::Malformed {
-                    path: shown.clone(),
-                    line,
-                    what: format!("{} fields, but the header has {}", rec.len(), cols.len()),
-                });
-            }
+        for (rec, values) in csv.pairs() {
             rows.push(Row {
                 source: file.clone(),
-                line,
-                values: cols
-                    .iter()
-                    .cloned()
-                    .zip(rec.iter().map(String::from))
-                    .collect(),
+                line: rec.line,
+                values: values.into_iter().collect(),
             });
         }
         if let Ok(text) = std::fs::read_to_string(file) {

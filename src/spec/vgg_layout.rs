@@ -124,3 +124,54 @@ impl VggLayout {
         most
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(tokens: &[&str]) -> VggCfg {
+        VggCfg::Layers(
+            tokens
+                .iter()
+                .map(|t| match t.parse::<i64>() {
+                    Ok(n) => CfgToken::Channels(n),
+                    Err(_) => CfgToken::Pool(t.to_string()),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn named_and_explicit_layouts_parse() {
+        let f = VggLayout::from_cfg(&VggCfg::Named("F".into())).unwrap();
+        assert!(f.0.contains(&VggLayer::Pool));
+        let l = VggLayout::from_cfg(&list(&["8", "M", "16"])).unwrap();
+        assert_eq!(
+            l.0,
+            vec![VggLayer::Conv(8), VggLayer::Pool, VggLayer::Conv(16)]
+        );
+        assert_eq!(l.output_features(24).unwrap(), 16 * 12 * 12);
+        assert_eq!(l.largest_map(24, 1), 8 * 24 * 24);
+    }
+
+    #[test]
+    fn bad_layouts_say_what_was_expected() {
+        let e = VggLayout::from_cfg(&VggCfg::Named("Z".into())).unwrap_err();
+        assert!(matches!(e, LayoutError::UnknownName { .. }), "{e}");
+        let e = VggLayout::from_cfg(&list(&["8", "X"])).unwrap_err();
+        assert_eq!(
+            e,
+            LayoutError::BadEntry {
+                index: 1,
+                got: "\"X\"".into()
+            }
+        );
+        let e = VggLayout::from_cfg(&list(&["M"])).unwrap_err();
+        assert_eq!(e, LayoutError::NoConvolution);
+        let l = VggLayout::from_cfg(&list(&["8", "M", "M", "M"])).unwrap();
+        assert_eq!(
+            l.output_features(4).unwrap_err(),
+            LayoutError::TooManyPools { side: 4 }
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! row; columns from older rows are kept. Updates hold a lock and go through a temp file.
 
 use super::atomic::write_atomic;
+use super::CsvFile;
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::path::Path;
@@ -12,18 +13,8 @@ pub type SummaryRow = Vec<(String, String)>;
 /// A parsed summary: its header and its rows keyed by column.
 pub type Summary = (Vec<String>, Vec<BTreeMap<String, String>>);
 
-/// Errors while updating a summary.
-#[derive(Debug, thiserror::Error)]
-pub enum SummaryError {
-    #[error("{path}: {what}")]
-    Io { path: String, what: String },
-    #[error("{path}: line {line}: {what}")]
-    Malformed {
-        path: String,
-        line: u64,
-        what: String,
-    },
-}
+/// Errors while reading or updating a summary: the one CSV reader's.
+pub type SummaryError = super::CsvError;
 
 /// Inserts or replaces the row with the same `run_id` in `path`.
 pub fn upsert(path: &Path, row: &SummaryRow) -> Result<(), SummaryError> {
@@ -80,34 +71,10 @@ pub fn upsert(path: &Path, row: &SummaryRow) -> Result<(), SummaryError> {
 
 /// Reads a summary as its header and rows keyed by column.
 pub fn read(path: &Path) -> Result<Summary, SummaryError> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| SummaryError::Io {
-        path: path.display().to_string(),
-        what: e.to_string(),
-    })?;
-    let header: Vec<String> = r
-        .headers()
-        .map_err(|e| SummaryError::Malformed {
-            path: path.display().to_string(),
-            line: 1,
-            what: e.to_string(),
-        })?
-        .iter()
-        .map(String::from)
+    let file = CsvFile::read(path)?;
+    let rows = file
+        .pairs()
+        .map(|(_, values)| values.into_iter().collect())
         .collect();
-    let mut rows = Vec::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| SummaryError::Malformed {
-            path: path.display().to_string(),
-            line: e.position().map(|p| p.line()).unwrap_or(0),
-            what: e.to_string(),
-        })?;
-        rows.push(
-            header
-                .iter()
-                .cloned()
-                .zip(rec.iter().map(String::from))
-                .collect(),
-        );
-    }
-    Ok((header, rows))
+    Ok((file.header, rows))
 }

@@ -31,20 +31,14 @@ fn input(path: &Path, what: impl Into<String>) -> PlotError {
 
 /// Rows of a CSV file as column → value maps.
 fn read_csv(path: &Path) -> Result<Vec<BTreeMap<String, String>>, PlotError> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| input(path, e.to_string()))?;
-    let header = r.headers().map_err(|e| input(path, e.to_string()))?.clone();
-    let mut rows = Vec::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| input(path, e.to_string()))?;
-        rows.push(
-            header
-                .iter()
-                .map(String::from)
-                .zip(rec.iter().map(String::from))
-                .collect(),
-        );
-    }
-    Ok(rows)
+    let file = crate::store::CsvFile::read(path).map_err(|e| match e {
+        crate::store::CsvError::Io { what, .. } => input(path, what),
+        malformed => input(path, malformed.to_string()),
+    })?;
+    Ok(file
+        .pairs()
+        .map(|(_, values)| values.into_iter().collect())
+        .collect())
 }
 
 fn num(path: &Path, row: &BTreeMap<String, String>, col: &str) -> Result<f64, PlotError> {
