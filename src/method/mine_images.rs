@@ -27,7 +27,8 @@ pub(crate) fn bound_of(kind: LossKind) -> Result<&'static dyn MiBound, TrainErro
     // The validator keeps `iic` out of MINE pipelines; say so if that ever changes.
     mi_bound(kind).ok_or_else(|| {
         TrainError::Model(format!(
-            "loss.kind = \"{kind:?}\" is not a MINE bound (expected mine, mine_ema or nwj)"
+            "loss.kind = {kind:?} is not a MINE bound (expected one of {})",
+            LossKind::MINE_BOUNDS.join(", ")
         ))
     })
 }

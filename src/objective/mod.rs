@@ -1,4 +1,4 @@
-//! Objectives to minimise.
+//! Objectives to minimise: IIC's loss and the MINE bounds, and the `loss.kind` names for them.
 
 pub mod iic;
 pub mod mine;
@@ -6,15 +6,53 @@ pub mod mine;
 pub use iic::iic_loss;
 pub use mine::{dv_bound, mine_ema_loss, mine_loss, nwj_bound, nwj_loss, Ema, MiBound};
 
-use crate::spec::LossKind;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-/// The MINE bound a `loss.kind` names (`None` for IIC's loss): the registry of bounds. Every
-/// kind is named, so a new one must be registered here rather than fall back to another.
-pub fn mi_bound(kind: LossKind) -> Option<&'static dyn MiBound> {
-    match kind {
-        LossKind::Iic => None,
-        LossKind::Mine => Some(&mine::Dv),
-        LossKind::MineEma => Some(&mine::DvEma),
-        LossKind::Nwj => Some(&mine::Nwj),
+/// Registers the MINE bounds: each line is a `loss.kind` variant, its TOML name and the type
+/// that implements [`MiBound`]. A new bound is its file (`pub mod` above) plus one line here.
+macro_rules! mine_bounds {
+    ($($(#[$attr:meta])* $variant:ident = $name:literal => $bound:path),+ $(,)?) => {
+        /// Which objective (`loss.kind`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+        pub enum LossKind {
+            /// Invariant Information Clustering: −I between the cluster assignments of the two
+            /// views.
+            #[default]
+            #[serde(rename = "iic")]
+            Iic,
+            $($(#[$attr])* #[serde(rename = $name)] $variant,)+
+        }
+
+        impl LossKind {
+            /// The TOML names of the MINE bounds, in registration order.
+            pub const MINE_BOUNDS: &[&str] = &[$($name),+];
+        }
+
+        /// The MINE bound a `loss.kind` names (`None` for IIC's loss).
+        pub fn mi_bound(kind: LossKind) -> Option<&'static dyn MiBound> {
+            match kind {
+                LossKind::Iic => None,
+                $(LossKind::$variant => Some(&$bound),)+
+            }
+        }
+    };
+}
+
+mine_bounds! {
+    /// MINE with the Donsker–Varadhan bound E_joint[T] − ln E_marginal[e^T] (the reference).
+    Mine = "mine" => mine::Dv,
+    /// MINE with the paper's bias-corrected gradient: E[e^T] in the gradient divided by a
+    /// moving average instead of the batch mean.
+    #[serde(alias = "mine-ema")]
+    MineEma = "mine_ema" => mine::DvEma,
+    /// The NWJ (f-divergence) bound E_joint[T] − E_marginal[e^(T−1)].
+    Nwj = "nwj" => mine::Nwj,
+}
+
+impl LossKind {
+    /// Whether this is one of the MINE family (needs a statistics network).
+    pub fn is_mine(self) -> bool {
+        self != LossKind::Iic
     }
 }

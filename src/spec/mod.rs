@@ -331,29 +331,8 @@ impl ModelSpec {
     }
 }
 
-/// Which objective.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum LossKind {
-    /// Invariant Information Clustering: −I between the cluster assignments of the two views.
-    #[default]
-    Iic,
-    /// MINE with the Donsker–Varadhan bound E_joint[T] − ln E_marginal[e^T] (the reference).
-    Mine,
-    /// MINE with the paper's bias-corrected gradient: E[e^T] in the gradient divided by a
-    /// moving average instead of the batch mean.
-    #[serde(alias = "mine-ema")]
-    MineEma,
-    /// The NWJ (f-divergence) bound E_joint[T] − E_marginal[e^(T−1)].
-    Nwj,
-}
-
-impl LossKind {
-    /// Whether this is one of the MINE family (needs a statistics network).
-    pub fn is_mine(self) -> bool {
-        self != LossKind::Iic
-    }
-}
+/// Which objective (`loss.kind`); its MINE bounds are registered in `objective`.
+pub use crate::objective::LossKind;
 
 /// `[loss]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
