@@ -25,7 +25,8 @@ epochs = 3
 batch_size = 128
 "#;
 
-fn mirun(args: &[&str], data: &Path) -> std::process::Output {
+/// Runs the binary with the data directory `data`, fetched from the repo's `data/` mirror.
+pub(crate) fn mirun(args: &[&str], data: &Path) -> std::process::Output {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     Command::new(env!("CARGO_BIN_EXE_mirun"))
         .args(args)

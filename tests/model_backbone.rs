@@ -1,13 +1,13 @@
 //! The backbone seam: a ResNet built from the same layer list as VGG has the same output shape,
 //! its gradients reach every block, and it trains (IIC and MINE) through the same pipeline.
 
+use crate::end_to_end::mirun;
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use mirun::model::BackboneConfig;
 use mirun::spec::vgg_layout::VggLayout;
 use mirun::spec::{BackboneKind, CfgToken, VggCfg};
 use std::path::Path;
-use std::process::Command;
 
 fn config(kind: BackboneKind) -> BackboneConfig {
     let cfg = VggCfg::Layers(vec![
@@ -70,16 +70,6 @@ fn resnet_gradients_reach_the_first_block() {
     let moved = b.iter().zip(&a).filter(|(x, y)| x != y).count();
     // BatchNorm's running statistics are not parameters SGD moves; every weight is.
     assert!(moved >= b.len() / 2, "{moved} of {} tensors moved", b.len());
-}
-
-fn mirun(args: &[&str], data: &Path) -> std::process::Output {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Command::new(env!("CARGO_BIN_EXE_mirun"))
-        .args(args)
-        .env("MIRUN_DATA_DIR", data)
-        .env("MIRUN_DATA_MIRROR", repo.join("data"))
-        .output()
-        .expect("run mirun")
 }
 
 #[test]

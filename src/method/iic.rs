@@ -12,7 +12,6 @@ use crate::objective::iic_loss;
 use crate::spec::{AugmentSpec, AuxSchedule, EvaluatorKind, Spec, TrainSpec};
 use crate::store::records::{lowest_loss, EpochRecord, HeadScore};
 use crate::store::run_dir::{confusion_csv, evaluator_value, metrics_rows};
-use crate::train::schedule::lr_at;
 use crate::train::TrainError;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -218,16 +217,12 @@ impl Method for Iic<'_> {
     type Batch = Vec<f32>;
     type Record = EpochRecord;
 
-    fn epochs(&self) -> usize {
-        self.config.train.epochs
+    fn schedule(&self) -> &TrainSpec {
+        &self.config.train
     }
 
     fn steps(&self) -> usize {
         self.data.train.len() / self.config.train.batch_size
-    }
-
-    fn lr(&self, epoch: usize) -> f64 {
-        lr_at(&self.config.train, epoch)
     }
 
     fn init(&self) -> Result<IicNet, TrainError> {

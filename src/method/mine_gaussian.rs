@@ -139,6 +139,11 @@ impl Method for MineGaussian<'_> {
     type Batch = GaussianBatch;
     type Record = GaussianRun;
 
+    fn schedule(&self) -> &TrainSpec {
+        &self.config.train
+    }
+
+    /// One "epoch" of `train.steps` steps.
     fn epochs(&self) -> usize {
         1
     }
@@ -147,6 +152,7 @@ impl Method for MineGaussian<'_> {
         self.config.steps
     }
 
+    /// A constant learning rate (the reference's).
     fn lr(&self, _epoch: usize) -> f64 {
         self.config.train.lr
     }

@@ -11,7 +11,6 @@ use crate::eval::probe::{probe_accuracy, Codes};
 use crate::model::{BackboneConfig, MineImageNet, MineImageNetConfig};
 use crate::objective::{dv_bound, mi_bound, Ema, MiBound};
 use crate::spec::{defaults, AugmentSpec, EvaluatorKind, LossKind, Spec, TrainSpec};
-use crate::train::schedule::lr_at;
 use crate::train::TrainError;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -180,16 +179,12 @@ impl Method for MineImages<'_> {
     type Batch = PairBatch;
     type Record = MineEpoch;
 
-    fn epochs(&self) -> usize {
-        self.config.train.epochs
+    fn schedule(&self) -> &TrainSpec {
+        &self.config.train
     }
 
     fn steps(&self) -> usize {
         self.data.train.len() / self.config.train.batch_size
-    }
-
-    fn lr(&self, epoch: usize) -> f64 {
-        lr_at(&self.config.train, epoch)
     }
 
     fn init(&self) -> Result<MineImageNet, TrainError> {

@@ -3,7 +3,9 @@
 //! update), close an epoch (evaluate, record) and write its records. The methods themselves
 //! live in `crate::method`, one file each.
 
+use super::schedule::lr_at;
 use super::TrainError;
+use crate::spec::TrainSpec;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use std::path::Path;
@@ -41,12 +43,18 @@ pub trait Method: Sync {
     /// What one epoch produced.
     type Record: Clone;
 
-    /// Epochs to train.
-    fn epochs(&self) -> usize;
+    /// Epochs, batch size and the learning-rate schedule.
+    fn schedule(&self) -> &TrainSpec;
+    /// Epochs to train (the schedule's).
+    fn epochs(&self) -> usize {
+        self.schedule().epochs
+    }
     /// Steps per epoch.
     fn steps(&self) -> usize;
-    /// Learning rate of a 0-based epoch.
-    fn lr(&self, epoch: usize) -> f64;
+    /// Learning rate of a 0-based epoch (the schedule's step decay).
+    fn lr(&self, epoch: usize) -> f64 {
+        lr_at(self.schedule(), epoch)
+    }
     /// The network with the run's initial weights on the training device; refuses what the
     /// device cannot hold.
     fn init(&self) -> Result<Self::Model, TrainError>;
