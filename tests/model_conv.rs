@@ -2,7 +2,7 @@
 
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use mirun::model::gemm_conv::conv2d_same_gemm;
 
 fn max_diff(a: Tensor<4>, b: Tensor<4>) -> f32 {
@@ -50,4 +50,85 @@ fn matches_burn_conv2d_and_its_gradients() {
             assert!(d < 1e-3, "gradient of {name}, k={k}: max diff {d}");
         }
     }
+}
+
+/// mirun's own convolution op on flex (`model::conv_op`) against burn's conv2d: forward and
+/// the gradients of input, weight and bias, on random shapes (odd kernels 1, 3, 5; batch sizes
+/// that do not split evenly into the op's chunks; non-square maps).
+#[test]
+fn the_flex_conv_op_matches_burn_conv2d_and_its_gradients() {
+    use mirun::model::conv_op::conv2d_same;
+    use rand::{Rng, SeedableRng};
+    let dev = Device::flex().autodiff();
+    dev.seed(11);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    for case in 0..8 {
+        let k = [1usize, 3, 5][case % 3];
+        let (n, cin, cout) = (
+            rng.random_range(1..12),
+            rng.random_range(1..5),
+            rng.random_range(1..7),
+        );
+        let (h, w) = (rng.random_range(1..9), rng.random_range(1..9));
+        let normal = Distribution::Normal(0.0, 1.0);
+        let x = Tensor::<4>::random([n, cin, h, w], normal, &dev).require_grad();
+        let wt = Tensor::<4>::random([cout, cin, k, k], normal, &dev).require_grad();
+        let b = Tensor::<1>::random([cout], normal, &dev).require_grad();
+        let p = k / 2;
+        let options = ConvOptions::new([1, 1], [p, p], [1, 1], 1);
+        let reference = conv2d(x.clone(), wt.clone(), Some(b.clone()), options);
+        let ours = conv2d_same(x.clone(), wt.clone(), b.clone());
+        assert_eq!(ours.dims(), [n, cout, h, w]);
+        let at = format!("case {case}: n {n} cin {cin} cout {cout} {h}×{w} k {k}");
+        assert!(
+            max_diff(ours.clone(), reference.clone()) < 1e-4,
+            "forward, {at}"
+        );
+        // A loss that weights every output differently, so every gradient entry is checked.
+        let weights = Tensor::<4>::random([n, cout, h, w], normal, &dev);
+        let g_ref = (reference * weights.clone()).sum().backward();
+        let g_ours = (ours * weights).sum().backward();
+        let diff = |a: Tensor<4>, b: Tensor<4>| (a - b).abs().max().into_scalar::<f32>();
+        let dx = diff(x.grad(&g_ref).unwrap(), x.grad(&g_ours).unwrap());
+        let dw = diff(wt.grad(&g_ref).unwrap(), wt.grad(&g_ours).unwrap());
+        let db = (b.grad(&g_ref).unwrap() - b.grad(&g_ours).unwrap())
+            .abs()
+            .max()
+            .into_scalar::<f32>();
+        for (name, d) in [("x", dx), ("weight", dw), ("bias", db)] {
+            assert!(d < 1e-3, "gradient of {name}, {at}: max diff {d}");
+        }
+    }
+}
+
+/// The op's result does not depend on how many threads run it (the weight gradient is summed
+/// over a fixed split of the batch).
+#[test]
+fn the_flex_conv_op_is_the_same_on_one_thread_and_on_many() {
+    use mirun::model::conv_op::conv2d_same;
+    use rand::{Rng, SeedableRng};
+    // Inputs from a local stream: the device's generator is shared with tests running alongside.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-1.0..1.0)).collect() };
+    let (xs, ws) = (draw(37 * 3 * 10 * 10), draw(8 * 3 * 3 * 3));
+    let run = || {
+        let dev = Device::flex().autodiff();
+        let x = Tensor::<4>::from_data(TensorData::new(xs.clone(), [37, 3, 10, 10]), &dev)
+            .require_grad();
+        let w =
+            Tensor::<4>::from_data(TensorData::new(ws.clone(), [8, 3, 3, 3]), &dev).require_grad();
+        let b = Tensor::<1>::zeros([8], &dev).require_grad();
+        let g = conv2d_same(x, w.clone(), b)
+            .powf_scalar(2.0)
+            .sum()
+            .backward();
+        w.grad(&g).unwrap().into_data()
+    };
+    let many = run();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(run);
+    assert_eq!(many, one);
 }

@@ -1,6 +1,8 @@
 //! Networks: the backbones (VGG, ResNet) and the IIC and MINE networks built on them.
 
 pub mod backbone;
+#[cfg(feature = "flex")]
+pub mod conv_op;
 pub mod gemm_conv;
 pub mod iic_net;
 pub mod mine_net;

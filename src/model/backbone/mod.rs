@@ -94,12 +94,21 @@ pub(crate) fn same_conv(cin: usize, cout: usize, k: usize, device: &Device) -> C
 }
 
 /// Runs a same-padded convolution: burn's `Conv2d` holds and initialises the parameters; the
-/// product runs as im2col + GEMM unless the backend's own convolution is the faster one.
+/// backend's own convolution runs it where that is the faster one (libtorch, GPUs), elsewhere
+/// (flex) mirun's own op ([`crate::model::conv_op`]).
 pub(crate) fn conv(c: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     if native_conv() {
-        c.forward(x)
-    } else {
-        let bias = c.bias.as_ref().map(|b| b.val());
-        conv2d_same_gemm(x, c.weight.val(), bias)
+        return c.forward(x);
     }
+    let bias = c.bias.as_ref().map(|b| b.val());
+    // The op is implemented for flex only (a `--conv gemm` bench on another backend takes the
+    // composed form below).
+    #[cfg(feature = "flex")]
+    if let Some(b) = bias
+        .clone()
+        .filter(|_| x.device().inner() == Device::flex())
+    {
+        return crate::model::conv_op::conv2d_same(x, c.weight.val(), b);
+    }
+    conv2d_same_gemm(x, c.weight.val(), bias)
 }
