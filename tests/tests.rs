@@ -12,6 +12,7 @@ mod eval_scores;
 mod fuzz_inputs;
 mod mine_gaussian;
 mod model_backbone;
+mod model_bn;
 mod model_conv;
 mod objective_iic;
 mod objective_mine;

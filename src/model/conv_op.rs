@@ -5,9 +5,10 @@
 //! burn composes [`super::gemm_conv::conv2d_same_gemm`] from pad, k² slices, a concatenation,
 //! two transposes and a matrix product, and autodiff replays all of them backwards: the profile
 //! of a flex training step spent ~27 % of its time in those layout copies and ~13 % zeroing
-//! fresh pages for them. Here the only buffers are one `[Cin·k², H·W]` column block per image
-//! and thread, and the weight gradient is summed over fixed chunks of images in order, so the
-//! result does not depend on the number of threads.
+//! fresh pages for them. Here images go in chunks of about 2048 output pixels: one column block
+//! `[Cin·k², pixels]` and one GEMM per chunk (so the 3×3 maps of late layers still make large
+//! products), and the weight gradient is summed over the chunks in order, so the result does
+//! not depend on the number of threads.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -20,10 +21,6 @@ use burn::tensor::{Tensor, TensorData};
 use burn_flex::FlexTensor;
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
-
-/// Images per chunk of the weight-gradient sum is `N / GRAD_CHUNKS` (rounded up): a fixed split,
-/// so the sum's order — and so the bits of the result — never depend on the thread count.
-const GRAD_CHUNKS: usize = 8;
 
 /// The convolution as a backend extension: flex runs the kernels below; autodiff records the
 /// backward pass written here.
@@ -97,15 +94,16 @@ fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-/// Column block of one image: row `(ci·k + kh)·k + kw`, column `oh·W + ow` holds
-/// `x[ci, oh + kh − p, ow + kw − p]` (0 outside the image).
-fn im2col(x: &[f32], d: Dims, cols: &mut [f32]) {
+/// Columns `at..at + H·W` of a column block whose rows are `stride` long, for one image: row
+/// `(ci·k + kh)·k + kw`, column `at + oh·W + ow` holds `x[ci, oh + kh − p, ow + kw − p]` (0
+/// outside the image).
+fn im2col(x: &[f32], d: Dims, cols: &mut [f32], stride: usize, at: usize) {
     let (h, w, k, p) = (d.h, d.w, d.k, d.k / 2);
     for ci in 0..d.cin {
         let plane = &x[ci * h * w..(ci + 1) * h * w];
         for kh in 0..k {
             for kw in 0..k {
-                let row = &mut cols[((ci * k + kh) * k + kw) * h * w..][..h * w];
+                let row = &mut cols[((ci * k + kh) * k + kw) * stride + at..][..h * w];
                 // Output columns ow whose input column ow + kw − p lies inside the image.
                 let lo = p.saturating_sub(kw);
                 let hi = (w + p).saturating_sub(kw).min(w);
@@ -126,14 +124,15 @@ fn im2col(x: &[f32], d: Dims, cols: &mut [f32]) {
     }
 }
 
-/// The adjoint of [`im2col`]: adds every column entry back onto the pixel it was read from.
-fn col2im_add(cols: &[f32], d: Dims, x: &mut [f32]) {
+/// The adjoint of [`im2col`]: adds every entry of the image's columns back onto the pixel it
+/// was read from.
+fn col2im_add(cols: &[f32], d: Dims, stride: usize, at: usize, x: &mut [f32]) {
     let (h, w, k, p) = (d.h, d.w, d.k, d.k / 2);
     for ci in 0..d.cin {
         let plane = &mut x[ci * h * w..(ci + 1) * h * w];
         for kh in 0..k {
             for kw in 0..k {
-                let row = &cols[((ci * k + kh) * k + kw) * h * w..][..h * w];
+                let row = &cols[((ci * k + kh) * k + kw) * stride + at..][..h * w];
                 let lo = p.saturating_sub(kw);
                 let hi = (w + p).saturating_sub(kw).min(w);
                 if lo >= hi {
@@ -191,72 +190,116 @@ fn matmul(
     }
 }
 
-/// Forward: one image per task.
+/// Images per GEMM: enough that a chunk has about [`CHUNK_COLUMNS`] output pixels, so the
+/// small late layers (3×3 maps) make one large product instead of many thin ones. A function of
+/// the shapes only: the chunking, and so the order of every sum, never depends on threads.
+fn chunk_images(d: Dims) -> usize {
+    (CHUNK_COLUMNS / d.hw().max(1)).clamp(1, d.n.max(1))
+}
+
+/// Output pixels per chunk of images (see [`chunk_images`]).
+const CHUNK_COLUMNS: usize = 2048;
+
+/// Forward: one chunk of images per task, one GEMM per chunk.
 fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor) -> FlexTensor {
     let d = Dims::of(x, wt);
     let (xv, wv, bv) = (values(x), values(wt), values(b));
-    let (hw, kk) = (d.hw(), d.kk());
+    let (hw, kk, per) = (d.hw(), d.kk(), chunk_images(d));
     let mut y = vec![0f32; d.n * d.cout * hw];
-    y.par_chunks_mut(d.cout * hw)
-        .zip(xv.par_chunks(d.cin * hw))
-        .for_each_init(
-            || vec![0f32; kk * hw],
-            |cols, (yn, xn)| {
-                for (row, &bias) in yn.chunks_mut(hw).zip(bv.iter()) {
-                    row.fill(bias);
+    y.par_chunks_mut(per * d.cout * hw)
+        .zip(xv.par_chunks(per * d.cin * hw))
+        .for_each(|(ys, xs)| {
+            let imgs = xs.len() / (d.cin * hw);
+            let cols_n = imgs * hw;
+            let mut cols = vec![0f32; kk * cols_n];
+            for (i, xn) in xs.chunks(d.cin * hw).enumerate() {
+                im2col(xn, d, &mut cols, cols_n, i * hw);
+            }
+            // out (Cout × imgs·HW) = w (Cout × KK) · cols (KK × imgs·HW).
+            let mut out = vec![0f32; d.cout * cols_n];
+            matmul(
+                (d.cout, cols_n, kk),
+                &mut out,
+                false,
+                (&wv, kk, 1),
+                (&cols, cols_n, 1),
+            );
+            for (i, yn) in ys.chunks_mut(d.cout * hw).enumerate() {
+                for (co, row) in yn.chunks_mut(hw).enumerate() {
+                    let src = &out[co * cols_n + i * hw..][..hw];
+                    let bias = bv[co];
+                    row.iter_mut().zip(src).for_each(|(o, &v)| *o = v + bias);
                 }
-                im2col(xn, d, cols);
-                matmul((d.cout, hw, kk), yn, true, (&wv, kk, 1), (cols, hw, 1));
-            },
-        );
+            }
+        });
     tensor(y, vec![d.n, d.cout, d.h, d.w])
 }
 
-/// Backward: (dx, dw, db) for the upstream gradient `dy`.
+/// Backward: (dx when `need_dx`, dw, db) for the upstream gradient `dy`.
 fn backward(
     x: &FlexTensor,
     wt: &FlexTensor,
     dy: &FlexTensor,
-) -> (FlexTensor, FlexTensor, FlexTensor) {
+    need_dx: bool,
+) -> (Option<FlexTensor>, FlexTensor, FlexTensor) {
     let d = Dims::of(x, wt);
     let (xv, wv, dyv) = (values(x), values(wt), values(dy));
-    let (hw, kk) = (d.hw(), d.kk());
-    let per = d.n.div_ceil(GRAD_CHUNKS).max(1);
-    let mut dx = vec![0f32; d.n * d.cin * hw];
-    // Per chunk of images: its dx slices, and the chunk's partial dw and db.
-    let partials: Vec<(Vec<f32>, Vec<f32>)> = dx
-        .par_chunks_mut(per * d.cin * hw)
+    let (hw, kk, per) = (d.hw(), d.kk(), chunk_images(d));
+    let mut dx = vec![0f32; if need_dx { d.n * d.cin * hw } else { 0 }];
+    let chunks = d.n.div_ceil(per);
+    let mut dx_parts: Vec<&mut [f32]> = if need_dx {
+        dx.chunks_mut(per * d.cin * hw).collect()
+    } else {
+        (0..chunks).map(|_| &mut [][..]).collect()
+    };
+    // Per chunk of images: its dx, and the chunk's partial dw and db.
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_parts
+        .par_iter_mut()
         .enumerate()
-        .map(|(c, dx_chunk)| {
-            let mut cols = vec![0f32; kk * hw];
-            let mut dcols = vec![0f32; kk * hw];
-            let mut dw = vec![0f32; d.cout * kk];
+        .map(|(c, dxs)| {
+            let first = c * per;
+            let imgs = per.min(d.n - first);
+            let cols_n = imgs * hw;
+            let mut cols = vec![0f32; kk * cols_n];
+            // dY of the chunk as Cout × imgs·HW.
+            let mut dyc = vec![0f32; d.cout * cols_n];
             let mut db = vec![0f32; d.cout];
-            for (i, dxn) in dx_chunk.chunks_mut(d.cin * hw).enumerate() {
-                let img = c * per + i;
-                let xn = &xv[img * d.cin * hw..][..d.cin * hw];
-                let dyn_ = &dyv[img * d.cout * hw..][..d.cout * hw];
-                for (s, row) in db.iter_mut().zip(dyn_.chunks(hw)) {
-                    *s += row.iter().sum::<f32>();
-                }
-                im2col(xn, d, &mut cols);
-                // dw (Cout×KK) += dy_n (Cout×HW) · cols_nᵀ (HW×KK).
-                matmul(
-                    (d.cout, kk, hw),
-                    &mut dw,
-                    i > 0,
-                    (dyn_, hw, 1),
-                    (&cols, 1, hw),
+            for i in 0..imgs {
+                let img = first + i;
+                im2col(
+                    &xv[img * d.cin * hw..][..d.cin * hw],
+                    d,
+                    &mut cols,
+                    cols_n,
+                    i * hw,
                 );
-                // dcols (KK×HW) = wᵀ (KK×Cout) · dy_n (Cout×HW).
+                let dyn_ = &dyv[img * d.cout * hw..][..d.cout * hw];
+                for (co, row) in dyn_.chunks(hw).enumerate() {
+                    dyc[co * cols_n + i * hw..][..hw].copy_from_slice(row);
+                    db[co] += row.iter().sum::<f32>();
+                }
+            }
+            // dw (Cout × KK) = dY (Cout × imgs·HW) · colsᵀ (imgs·HW × KK).
+            let mut dw = vec![0f32; d.cout * kk];
+            matmul(
+                (d.cout, kk, cols_n),
+                &mut dw,
+                false,
+                (&dyc, cols_n, 1),
+                (&cols, 1, cols_n),
+            );
+            if need_dx {
+                // dcols (KK × imgs·HW) = wᵀ (KK × Cout) · dY (Cout × imgs·HW), into `cols`.
                 matmul(
-                    (kk, hw, d.cout),
-                    &mut dcols,
+                    (kk, cols_n, d.cout),
+                    &mut cols,
                     false,
                     (&wv, 1, kk),
-                    (dyn_, hw, 1),
+                    (&dyc, cols_n, 1),
                 );
-                col2im_add(&dcols, d, dxn);
+                for (i, dxn) in dxs.chunks_mut(d.cin * hw).enumerate() {
+                    col2im_add(&cols, d, cols_n, i * hw, dxn);
+                }
             }
             (dw, db)
         })
@@ -267,7 +310,7 @@ fn backward(
         db.iter_mut().zip(pb).for_each(|(a, b)| *a += b);
     }
     (
-        tensor(dx, vec![d.n, d.cin, d.h, d.w]),
+        need_dx.then(|| tensor(dx, vec![d.n, d.cin, d.h, d.w])),
         tensor(dw, vec![d.cout, d.cin, d.k, d.k]),
         tensor(db, vec![d.cout]),
     )
@@ -295,9 +338,9 @@ impl Backward<Flex, 3> for SameConvBackward {
         let [node_x, node_w, node_b] = ops.parents;
         let dy = grads.consume::<Flex>(&ops.node);
         let (x, w) = ops.state;
-        let (dx, dw, db) = backward(&x, &w, &dy);
-        for (node, g) in [(node_x, dx), (node_w, dw), (node_b, db)] {
-            if let Some(node) = node {
+        let (dx, dw, db) = backward(&x, &w, &dy, node_x.is_some());
+        for (node, g) in [(node_x, dx), (node_w, Some(dw)), (node_b, Some(db))] {
+            if let (Some(node), Some(g)) = (node, g) {
                 grads.register::<Flex>(node.id, g);
             }
         }

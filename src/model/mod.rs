@@ -2,6 +2,8 @@
 
 pub mod backbone;
 #[cfg(feature = "flex")]
+pub mod bn_op;
+#[cfg(feature = "flex")]
 pub mod conv_op;
 pub mod gemm_conv;
 pub mod iic_net;

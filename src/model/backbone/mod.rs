@@ -13,7 +13,8 @@ use crate::spec::vgg_layout::{LayoutError, VggLayout};
 use crate::spec::{BackboneKind, BackboneSpec};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::PaddingConfig2d;
+use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::tensor::activation;
 use burn::tensor::{Device, Tensor};
 
 /// What every backbone is built from.
@@ -91,6 +92,49 @@ pub(crate) fn same_conv(cin: usize, cout: usize, k: usize, device: &Device) -> C
     Conv2dConfig::new([cin, cout], [k, k])
         .with_padding(PaddingConfig2d::Same)
         .init(device)
+}
+
+/// BatchNorm (when there is one), then ReLU when `relu`. Training on flex runs both as one op
+/// ([`crate::model::bn_op`]) and updates the running statistics exactly as burn's
+/// `BatchNorm` does; elsewhere burn's `BatchNorm` and ReLU run.
+pub(crate) fn norm_act(norm: Option<&BatchNorm>, x: Tensor<4>, relu: bool) -> Tensor<4> {
+    let Some(n) = norm else {
+        return if relu { activation::relu(x) } else { x };
+    };
+    #[cfg(feature = "flex")]
+    {
+        let device = x.device();
+        if device.is_autodiff()
+            && n.training.is_enabled()
+            && device.clone().inner() == Device::flex()
+        {
+            let (y, mean, var) = crate::model::bn_op::batch_norm_relu_train(
+                x,
+                n.gamma.val(),
+                n.beta.val(),
+                n.epsilon,
+                relu,
+            );
+            let m = n.momentum;
+            let running = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+                let old = state.value_sync().to_device(&device);
+                state.update(
+                    old.mul_scalar(1.0 - m)
+                        .add(batch.detach().mul_scalar(m))
+                        .detach(),
+                );
+            };
+            running(&n.running_mean, mean);
+            running(&n.running_var, var);
+            return y;
+        }
+    }
+    let x = n.forward(x);
+    if relu {
+        activation::relu(x)
+    } else {
+        x
+    }
 }
 
 /// Runs a same-padded convolution: burn's `Conv2d` holds and initialises the parameters; the

@@ -3,7 +3,7 @@
 //! BatchNorm, and a 1×1 projection on the skip path when the width changes), `"M"` a 2×2
 //! max-pool.
 
-use super::{conv, same_conv, BackboneConfig};
+use super::{conv, norm_act, same_conv, BackboneConfig};
 use crate::spec::vgg_layout::VggLayer;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -23,13 +23,6 @@ pub struct BasicBlock {
     project: Option<Conv2d>,
 }
 
-fn norm(n: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
-    match n {
-        Some(n) => n.forward(x),
-        None => x,
-    }
-}
-
 impl BasicBlock {
     fn new(cin: usize, cout: usize, c: &BackboneConfig, device: &Device) -> Self {
         let k = c.kernel_size;
@@ -47,8 +40,8 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = relu(norm(&self.norm1, conv(&self.conv1, x.clone())));
-        let y = norm(&self.norm2, conv(&self.conv2, y));
+        let y = norm_act(self.norm1.as_ref(), conv(&self.conv1, x.clone()), true);
+        let y = norm_act(self.norm2.as_ref(), conv(&self.conv2, y), false);
         let skip = match &self.project {
             Some(p) => conv(p, x),
             None => x,

@@ -1,13 +1,12 @@
 //! VGG backbone built from a cfg list: conv (same padding) + BatchNorm + ReLU per integer,
 //! 2×2 max-pool per `"M"`.
 
-use super::{conv, same_conv, BackboneConfig};
+use super::{conv, norm_act, same_conv, BackboneConfig};
 use crate::spec::vgg_layout::VggLayer;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 /// Conv → optional BatchNorm → ReLU.
@@ -19,12 +18,7 @@ pub struct ConvBlock {
 
 impl ConvBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = conv(&self.conv, x);
-        let x = match &self.norm {
-            Some(n) => n.forward(x),
-            None => x,
-        };
-        relu(x)
+        norm_act(self.norm.as_ref(), conv(&self.conv, x), true)
     }
 }
 

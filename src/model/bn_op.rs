@@ -1,0 +1,309 @@
+//! BatchNorm with batch statistics, optionally followed by ReLU, as one custom op on flex
+//! (burn's backend extensions): one pass for the per-channel statistics, one to normalise and
+//! activate; the backward pass in two as well (per-channel sums, then the input gradient),
+//! straight on NCHW buffers. burn's generic batch norm transposes the activation to
+//! `[C, N·H·W]` for every reduction and runs each arithmetic step as its own pass.
+//!
+//! Statistics are summed in `f64` per channel in a fixed order, so results do not depend on
+//! the number of threads.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::Autodiff;
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Backend, Dispatch, Flex};
+use burn::tensor::{Tensor, TensorData};
+use burn_flex::FlexTensor;
+use rayon::prelude::*;
+
+/// The fused op as a backend extension: flex runs the kernels below; autodiff records the
+/// backward pass written here.
+#[backend_extension(Flex, Autodiff)]
+pub trait BatchNormReluBackend: Backend {
+    /// `x` `[N, C, H, W]` normalised with its own per-channel mean and biased variance, scaled
+    /// by `gamma`, shifted by `beta` (both `[C]`), then ReLU when `relu`. Returns the output,
+    /// the mean and the variance (the last two are not differentiated).
+    fn batch_norm_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        relu: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// [`BatchNormReluBackend::batch_norm_relu_train`] on burn tensors: (output, mean, variance).
+pub fn batch_norm_relu_train(
+    x: Tensor<4>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    epsilon: f64,
+    relu: bool,
+) -> (Tensor<4>, Tensor<1>, Tensor<1>) {
+    let (y, mean, var) = <Dispatch as BatchNormReluBackend>::batch_norm_relu_train(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        epsilon,
+        relu,
+    );
+    (
+        Tensor::from_dispatch(y),
+        Tensor::from_dispatch(mean),
+        Tensor::from_dispatch(var),
+    )
+}
+
+fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(
+            t.to_contiguous()
+                .as_slice::<f32>()
+                .expect("a contiguous f32 tensor")
+                .to_vec(),
+        ),
+    }
+}
+
+fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// (N, C, H·W) of an NCHW tensor.
+fn dims(x: &FlexTensor) -> (usize, usize, usize) {
+    let s = x.layout().shape();
+    let hw = (2..s.num_dims()).map(|i| s[i]).product();
+    (s[0], s[1], hw)
+}
+
+/// The runs of channel `ch`: `N` ranges of `hw` floats.
+fn runs(n: usize, c: usize, hw: usize, ch: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    (0..n).map(move |i| (i * c + ch) * hw..(i * c + ch + 1) * hw)
+}
+
+/// Forward: (output, mean, variance).
+fn forward(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    epsilon: f64,
+    relu: bool,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let (n, c, hw) = dims(x);
+    let (xv, gv, bv) = (values(x), values(gamma), values(beta));
+    let m = (n * hw).max(1) as f64;
+    let stats: Vec<(f64, f64)> = (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            let sum: f64 = runs(n, c, hw, ch)
+                .map(|r| xv[r].iter().map(|&v| v as f64).sum::<f64>())
+                .sum();
+            let mean = sum / m;
+            let sq: f64 = runs(n, c, hw, ch)
+                .map(|r| {
+                    xv[r]
+                        .iter()
+                        .map(|&v| (v as f64 - mean).powi(2))
+                        .sum::<f64>()
+                })
+                .sum();
+            (mean, sq / m)
+        })
+        .collect();
+    // y = x·scale + shift per channel.
+    let (scale, shift): (Vec<f32>, Vec<f32>) = stats
+        .iter()
+        .zip(gv.iter().zip(bv.iter()))
+        .map(|(&(mean, var), (&g, &b))| {
+            let s = g as f64 / (var + epsilon).sqrt();
+            (s as f32, (b as f64 - mean * s) as f32)
+        })
+        .unzip();
+    let mut y = vec![0f32; xv.len()];
+    y.par_chunks_mut(c * hw)
+        .zip(xv.par_chunks(c * hw))
+        .for_each(|(yi, xi)| {
+            for ch in 0..c {
+                let (s, t) = (scale[ch], shift[ch]);
+                let (yo, xo) = (&mut yi[ch * hw..][..hw], &xi[ch * hw..][..hw]);
+                if relu {
+                    yo.iter_mut()
+                        .zip(xo)
+                        .for_each(|(o, &v)| *o = (v * s + t).max(0.0));
+                } else {
+                    yo.iter_mut().zip(xo).for_each(|(o, &v)| *o = v * s + t);
+                }
+            }
+        });
+    let (mean, var): (Vec<f32>, Vec<f32>) =
+        stats.iter().map(|&(m, v)| (m as f32, v as f32)).unzip();
+    let shape = x.layout().shape().to_vec();
+    (
+        tensor(y, shape),
+        tensor(mean, vec![c]),
+        tensor(var, vec![c]),
+    )
+}
+
+/// Backward: (dx, dgamma, dbeta) from the forward's input, output, statistics and `dy`.
+#[allow(clippy::too_many_arguments)]
+fn backward(
+    x: &FlexTensor,
+    y: &FlexTensor,
+    gamma: &FlexTensor,
+    mean: &FlexTensor,
+    var: &FlexTensor,
+    epsilon: f64,
+    relu: bool,
+    dy: &FlexTensor,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let (n, c, hw) = dims(x);
+    let (xv, yv, gv, mv, vv, dyv) = (
+        values(x),
+        values(y),
+        values(gamma),
+        values(mean),
+        values(var),
+        values(dy),
+    );
+    let inv_std: Vec<f64> = vv
+        .iter()
+        .map(|&v| 1.0 / (v as f64 + epsilon).sqrt())
+        .collect();
+    // The gradient reaching the normalisation: dy, masked by ReLU's active outputs.
+    let g = |i: usize| -> f64 {
+        if relu && yv[i] <= 0.0 {
+            0.0
+        } else {
+            dyv[i] as f64
+        }
+    };
+    // Per channel: Σ g (dbeta) and Σ g·x̂ (dgamma).
+    let sums: Vec<(f64, f64)> = (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            let (mu, is) = (mv[ch] as f64, inv_std[ch]);
+            runs(n, c, hw, ch).fold((0.0, 0.0), |(sb, sg), r| {
+                r.fold((sb, sg), |(sb, sg), i| {
+                    let gi = g(i);
+                    (sb + gi, sg + gi * (xv[i] as f64 - mu) * is)
+                })
+            })
+        })
+        .collect();
+    let m = (n * hw).max(1) as f64;
+    let mut dx = vec![0f32; xv.len()];
+    dx.par_chunks_mut(c * hw)
+        .enumerate()
+        .for_each(|(img, dxi)| {
+            for ch in 0..c {
+                let (mu, is) = (mv[ch] as f64, inv_std[ch]);
+                let (db, dg) = sums[ch];
+                let k = gv[ch] as f64 * is;
+                let base = (img * c + ch) * hw;
+                for (j, o) in dxi[ch * hw..][..hw].iter_mut().enumerate() {
+                    let i = base + j;
+                    let xh = (xv[i] as f64 - mu) * is;
+                    *o = (k * (g(i) - db / m - xh * dg / m)) as f32;
+                }
+            }
+        });
+    let (dbeta, dgamma): (Vec<f32>, Vec<f32>) =
+        sums.iter().map(|&(b, g)| (b as f32, g as f32)).unzip();
+    (
+        tensor(dx, x.layout().shape().to_vec()),
+        tensor(dgamma, vec![c]),
+        tensor(dbeta, vec![c]),
+    )
+}
+
+impl BatchNormReluBackend for Flex {
+    fn batch_norm_relu_train(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+        relu: bool,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        forward(&x, &gamma, &beta, epsilon, relu)
+    }
+}
+
+#[derive(Debug)]
+struct BatchNormReluBackward;
+
+impl Backward<Flex, 3> for BatchNormReluBackward {
+    /// Input, output, gamma, mean, variance, epsilon, relu.
+    type State = (
+        FlexTensor,
+        FlexTensor,
+        FlexTensor,
+        FlexTensor,
+        FlexTensor,
+        f64,
+        bool,
+    );
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (x, y, gamma, mean, var, epsilon, relu) = ops.state;
+        let (dx, dgamma, dbeta) = backward(&x, &y, &gamma, &mean, &var, epsilon, relu, &dy);
+        for (node, g) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, g);
+            }
+        }
+    }
+}
+
+/// A constant (untracked) autodiff tensor holding a flex tensor's values.
+fn constant<C: CheckpointStrategy>(t: FlexTensor) -> FloatTensor<Autodiff<Flex, C>> {
+    <Autodiff<Flex, C> as FloatTensorOps<_>>::float_from_data(t.into_data(), &Default::default())
+}
+
+impl<C: CheckpointStrategy> BatchNormReluBackend for Autodiff<Flex, C> {
+    fn batch_norm_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        relu: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        match BatchNormReluBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (xp, gp) = (x.primitive().clone(), gamma.primitive().clone());
+                let (y, mean, var) = forward(&xp, &gp, beta.primitive(), epsilon, relu);
+                let state = (xp, y.clone(), gp, mean.clone(), var.clone(), epsilon, relu);
+                (
+                    prep.finish(state, y),
+                    constant::<C>(mean),
+                    constant::<C>(var),
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                let (y, mean, var) = forward(
+                    x.primitive(),
+                    gamma.primitive(),
+                    beta.primitive(),
+                    epsilon,
+                    relu,
+                );
+                (prep.finish(y), constant::<C>(mean), constant::<C>(var))
+            }
+        }
+    }
+}
