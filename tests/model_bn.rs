@@ -54,3 +54,25 @@ fn the_fused_batch_norm_matches_burns_and_its_gradients() {
         }
     }
 }
+
+#[test]
+fn the_fused_inference_batch_norm_matches_the_formula() {
+    use mirun::model::bn_op::batch_norm_relu_eval;
+    let dev = Device::flex();
+    dev.seed(5);
+    for with_relu in [true, false] {
+        let (n, c, h, w) = (3, 4, 5, 6);
+        let x = Tensor::<4>::random([n, c, h, w], Distribution::Normal(0.3, 2.0), &dev);
+        let stat = |mean, sd| Tensor::<1>::random([c], Distribution::Normal(mean, sd), &dev);
+        let (gamma, beta, mean) = (stat(1.0, 0.5), stat(0.0, 0.5), stat(0.2, 1.0));
+        let var = stat(0.0, 1.0).abs().add_scalar(0.1);
+        let eps = 1e-5;
+        let per = |t: Tensor<1>| t.reshape([1, c, 1, 1]);
+        let expected = (x.clone() - per(mean.clone())) / per(var.clone().add_scalar(eps).sqrt())
+            * per(gamma.clone())
+            + per(beta.clone());
+        let expected = if with_relu { relu(expected) } else { expected };
+        let ours = batch_norm_relu_eval(x, [gamma, beta, mean, var], eps, with_relu);
+        assert!(max4(ours, expected) < 1e-4, "relu {with_relu}");
+    }
+}

@@ -57,6 +57,98 @@ pub fn batch_norm_relu_train(
     )
 }
 
+/// BatchNorm with given (running) statistics, optionally followed by ReLU, in one pass: for
+/// inference on flex (not differentiated; mirun calls it on inference devices only).
+#[backend_extension(Flex)]
+pub trait BatchNormReluInference: Backend {
+    /// `relu?((x − mean)/√(var + ε)·gamma + beta)` per channel of `x` `[N, C, H, W]`.
+    fn batch_norm_relu_eval(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        var: FloatTensor<Self>,
+        epsilon: f64,
+        relu: bool,
+    ) -> FloatTensor<Self>;
+}
+
+/// [`BatchNormReluInference::batch_norm_relu_eval`] on burn tensors.
+pub fn batch_norm_relu_eval(
+    x: Tensor<4>,
+    [gamma, beta, mean, var]: [Tensor<1>; 4],
+    epsilon: f64,
+    relu: bool,
+) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as BatchNormReluInference>::batch_norm_relu_eval(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        mean.into_dispatch(),
+        var.into_dispatch(),
+        epsilon,
+        relu,
+    ))
+}
+
+impl BatchNormReluInference for Flex {
+    fn batch_norm_relu_eval(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        mean: FlexTensor,
+        var: FlexTensor,
+        epsilon: f64,
+        relu: bool,
+    ) -> FlexTensor {
+        let (gv, bv, mv, vv) = (values(&gamma), values(&beta), values(&mean), values(&var));
+        let stats: Vec<(f64, f64)> = mv
+            .iter()
+            .zip(vv.iter())
+            .map(|(&m, &v)| (m as f64, v as f64))
+            .collect();
+        normalise(&x, &stats, &gv, &bv, epsilon, relu)
+    }
+}
+
+/// `relu?(x·scale + shift)` per channel, with scale and shift from the statistics.
+fn normalise(
+    x: &FlexTensor,
+    stats: &[(f64, f64)],
+    gv: &[f32],
+    bv: &[f32],
+    epsilon: f64,
+    relu: bool,
+) -> FlexTensor {
+    let (_, c, hw) = dims(x);
+    let xv = values(x);
+    let (scale, shift): (Vec<f32>, Vec<f32>) = stats
+        .iter()
+        .zip(gv.iter().zip(bv.iter()))
+        .map(|(&(mean, var), (&g, &b))| {
+            let s = g as f64 / (var + epsilon).sqrt();
+            (s as f32, (b as f64 - mean * s) as f32)
+        })
+        .unzip();
+    let mut y = vec![0f32; xv.len()];
+    y.par_chunks_mut(c * hw)
+        .zip(xv.par_chunks(c * hw))
+        .for_each(|(yi, xi)| {
+            for ch in 0..c {
+                let (s, t) = (scale[ch], shift[ch]);
+                let (yo, xo) = (&mut yi[ch * hw..][..hw], &xi[ch * hw..][..hw]);
+                if relu {
+                    yo.iter_mut()
+                        .zip(xo)
+                        .for_each(|(o, &v)| *o = (v * s + t).max(0.0));
+                } else {
+                    yo.iter_mut().zip(xo).for_each(|(o, &v)| *o = v * s + t);
+                }
+            }
+        });
+    tensor(y, x.layout().shape().to_vec())
+}
+
 fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
         Some(s) => std::borrow::Cow::Borrowed(s),
@@ -85,6 +177,21 @@ fn runs(n: usize, c: usize, hw: usize, ch: usize) -> impl Iterator<Item = std::o
     (0..n).map(move |i| (i * c + ch) * hw..(i * c + ch + 1) * hw)
 }
 
+/// Σ f(v) over `values` in `f64`, accumulated in 16 `f32` lanes (so it vectorises) in a fixed
+/// order.
+#[inline]
+fn lanes(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    let mut acc = [0f32; 16];
+    let chunks = values.chunks_exact(16);
+    let tail: f64 = chunks.remainder().iter().map(|&v| f(v) as f64).sum();
+    for c in chunks {
+        for l in 0..16 {
+            acc[l] += f(c[l]);
+        }
+    }
+    acc.iter().map(|&a| a as f64).sum::<f64>() + tail
+}
+
 /// Forward: (output, mean, variance).
 fn forward(
     x: &FlexTensor,
@@ -99,54 +206,19 @@ fn forward(
     let stats: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
-            let sum: f64 = runs(n, c, hw, ch)
-                .map(|r| xv[r].iter().map(|&v| v as f64).sum::<f64>())
-                .sum();
+            let sum: f64 = runs(n, c, hw, ch).map(|r| lanes(&xv[r], |v| v)).sum();
             let mean = sum / m;
+            let mu = mean as f32;
             let sq: f64 = runs(n, c, hw, ch)
-                .map(|r| {
-                    xv[r]
-                        .iter()
-                        .map(|&v| (v as f64 - mean).powi(2))
-                        .sum::<f64>()
-                })
+                .map(|r| lanes(&xv[r], |v| (v - mu) * (v - mu)))
                 .sum();
             (mean, sq / m)
         })
         .collect();
-    // y = x·scale + shift per channel.
-    let (scale, shift): (Vec<f32>, Vec<f32>) = stats
-        .iter()
-        .zip(gv.iter().zip(bv.iter()))
-        .map(|(&(mean, var), (&g, &b))| {
-            let s = g as f64 / (var + epsilon).sqrt();
-            (s as f32, (b as f64 - mean * s) as f32)
-        })
-        .unzip();
-    let mut y = vec![0f32; xv.len()];
-    y.par_chunks_mut(c * hw)
-        .zip(xv.par_chunks(c * hw))
-        .for_each(|(yi, xi)| {
-            for ch in 0..c {
-                let (s, t) = (scale[ch], shift[ch]);
-                let (yo, xo) = (&mut yi[ch * hw..][..hw], &xi[ch * hw..][..hw]);
-                if relu {
-                    yo.iter_mut()
-                        .zip(xo)
-                        .for_each(|(o, &v)| *o = (v * s + t).max(0.0));
-                } else {
-                    yo.iter_mut().zip(xo).for_each(|(o, &v)| *o = v * s + t);
-                }
-            }
-        });
+    let y = normalise(x, &stats, &gv, &bv, epsilon, relu);
     let (mean, var): (Vec<f32>, Vec<f32>) =
         stats.iter().map(|&(m, v)| (m as f32, v as f32)).unzip();
-    let shape = x.layout().shape().to_vec();
-    (
-        tensor(y, shape),
-        tensor(mean, vec![c]),
-        tensor(var, vec![c]),
-    )
+    (y, tensor(mean, vec![c]), tensor(var, vec![c]))
 }
 
 /// Backward: (dx, dgamma, dbeta) from the forward's input, output, statistics and `dy`.
@@ -175,40 +247,60 @@ fn backward(
         .map(|&v| 1.0 / (v as f64 + epsilon).sqrt())
         .collect();
     // The gradient reaching the normalisation: dy, masked by ReLU's active outputs.
-    let g = |i: usize| -> f64 {
-        if relu && yv[i] <= 0.0 {
-            0.0
-        } else {
-            dyv[i] as f64
-        }
-    };
-    // Per channel: Σ g (dbeta) and Σ g·x̂ (dgamma).
+    let mask = |y: f32, dy: f32| if !relu || y > 0.0 { dy } else { 0.0 };
+    // Per channel: Σ g (dbeta) and Σ g·(x − μ) (dgamma, once scaled by 1/σ), each run summed
+    // in 16 lanes.
     let sums: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
-            let (mu, is) = (mv[ch] as f64, inv_std[ch]);
+            let mu = mv[ch];
             runs(n, c, hw, ch).fold((0.0, 0.0), |(sb, sg), r| {
-                r.fold((sb, sg), |(sb, sg), i| {
-                    let gi = g(i);
-                    (sb + gi, sg + gi * (xv[i] as f64 - mu) * is)
-                })
+                let (x, y, dy) = (&xv[r.clone()], &yv[r.clone()], &dyv[r]);
+                let (mut ab, mut ag) = ([0f32; 16], [0f32; 16]);
+                let (xc, yc, dc) = (x.chunks_exact(16), y.chunks_exact(16), dy.chunks_exact(16));
+                let (mut tb, mut tg) = (0f64, 0f64);
+                for ((x, y), d) in xc
+                    .remainder()
+                    .iter()
+                    .zip(yc.remainder())
+                    .zip(dc.remainder())
+                {
+                    let g = mask(*y, *d);
+                    tb += g as f64;
+                    tg += (g * (x - mu)) as f64;
+                }
+                for ((x, y), d) in xc.zip(yc).zip(dc) {
+                    for l in 0..16 {
+                        let g = mask(y[l], d[l]);
+                        ab[l] += g;
+                        ag[l] += g * (x[l] - mu);
+                    }
+                }
+                let total = |a: [f32; 16]| a.iter().map(|&v| v as f64).sum::<f64>();
+                (sb + total(ab) + tb, sg + (total(ag) + tg) * inv_std[ch])
             })
         })
         .collect();
     let m = (n * hw).max(1) as f64;
+    // dx = γ/σ · (g − Σg/M − x̂·Σ(g·x̂)/M) = a·g − b − c·(x − μ), per channel.
+    let coefficients: Vec<(f32, f32, f32, f32)> = (0..c)
+        .map(|ch| {
+            let (db, dg) = sums[ch];
+            let k = gv[ch] as f64 * inv_std[ch];
+            let (a, b, cc) = (k, k * db / m, k * inv_std[ch] * dg / m);
+            (a as f32, b as f32, cc as f32, mv[ch])
+        })
+        .collect();
     let mut dx = vec![0f32; xv.len()];
     dx.par_chunks_mut(c * hw)
         .enumerate()
         .for_each(|(img, dxi)| {
-            for ch in 0..c {
-                let (mu, is) = (mv[ch] as f64, inv_std[ch]);
-                let (db, dg) = sums[ch];
-                let k = gv[ch] as f64 * is;
-                let base = (img * c + ch) * hw;
-                for (j, o) in dxi[ch * hw..][..hw].iter_mut().enumerate() {
-                    let i = base + j;
-                    let xh = (xv[i] as f64 - mu) * is;
-                    *o = (k * (g(i) - db / m - xh * dg / m)) as f32;
+            for (ch, &(a, b, cc, mu)) in coefficients.iter().enumerate() {
+                let r = (img * c + ch) * hw..(img * c + ch + 1) * hw;
+                let (x, y, dy) = (&xv[r.clone()], &yv[r.clone()], &dyv[r]);
+                let out = &mut dxi[ch * hw..][..hw];
+                for (((o, &x), &y), &d) in out.iter_mut().zip(x).zip(y).zip(dy) {
+                    *o = a * mask(y, d) - b - cc * (x - mu);
                 }
             }
         });

@@ -128,6 +128,15 @@ pub(crate) fn norm_act(norm: Option<&BatchNorm>, x: Tensor<4>, relu: bool) -> Te
             running(&n.running_var, var);
             return y;
         }
+        if !device.is_autodiff() && device.inner() == Device::flex() {
+            let stats = [
+                n.gamma.val(),
+                n.beta.val(),
+                n.running_mean.value(),
+                n.running_var.value(),
+            ];
+            return crate::model::bn_op::batch_norm_relu_eval(x, stats, n.epsilon, relu);
+        }
     }
     let x = n.forward(x);
     if relu {
