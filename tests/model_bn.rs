@@ -76,3 +76,36 @@ fn the_fused_inference_batch_norm_matches_the_formula() {
         assert!(max4(ours, expected) < 1e-4, "relu {with_relu}");
     }
 }
+
+/// The same op on libtorch (its own batch norm, backward through its autograd).
+#[cfg(feature = "tch")]
+#[test]
+#[allow(deprecated)]
+fn the_libtorch_batch_norm_op_matches_burns_and_its_gradients() {
+    let dev = Device::libtorch().autodiff();
+    dev.seed(4);
+    for with_relu in [true, false] {
+        let (n, c, h, w) = (5, 3, 4, 6);
+        let x =
+            Tensor::<4>::random([n, c, h, w], Distribution::Normal(0.5, 2.0), &dev).require_grad();
+        let gamma = Tensor::<1>::random([c], Distribution::Normal(1.0, 0.5), &dev).require_grad();
+        let beta = Tensor::<1>::random([c], Distribution::Normal(0.0, 0.5), &dev).require_grad();
+        let reference = batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5);
+        let ref_out = if with_relu {
+            relu(reference.output)
+        } else {
+            reference.output
+        };
+        let (ours, mean, var) =
+            batch_norm_relu_train(x.clone(), gamma.clone(), beta.clone(), 1e-5, with_relu);
+        assert!(max4(ours.clone(), ref_out.clone()) < 1e-4);
+        assert!(max1(mean, reference.mean) < 1e-5);
+        assert!(max1(var, reference.variance) < 1e-3);
+        let weights = Tensor::<4>::random([n, c, h, w], Distribution::Normal(0.0, 1.0), &dev);
+        let g_ref = (ref_out * weights.clone()).sum().backward();
+        let g_ours = (ours * weights).sum().backward();
+        assert!(max4(x.grad(&g_ref).unwrap(), x.grad(&g_ours).unwrap()) < 1e-3);
+        assert!(max1(gamma.grad(&g_ref).unwrap(), gamma.grad(&g_ours).unwrap()) < 1e-3);
+        assert!(max1(beta.grad(&g_ref).unwrap(), beta.grad(&g_ours).unwrap()) < 1e-3);
+    }
+}

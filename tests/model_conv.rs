@@ -139,3 +139,34 @@ fn the_flex_conv_op_is_the_same_on_one_thread_and_on_many() {
         .install(run);
     assert_eq!(many, one);
 }
+
+/// The same op on libtorch (its own convolution, and its backward through libtorch's autograd)
+/// against burn's conv2d on libtorch.
+#[cfg(feature = "tch")]
+#[test]
+#[allow(deprecated)]
+fn the_libtorch_conv_op_matches_burn_conv2d_and_its_gradients() {
+    use mirun::model::conv_op::conv2d_same;
+    let dev = Device::libtorch().autodiff();
+    dev.seed(2);
+    for (n, cin, cout, h, w, k) in [(3, 2, 4, 6, 5, 3), (70, 1, 3, 9, 9, 5), (2, 3, 2, 4, 4, 1)] {
+        let normal = Distribution::Normal(0.0, 1.0);
+        let x = Tensor::<4>::random([n, cin, h, w], normal, &dev).require_grad();
+        let wt = Tensor::<4>::random([cout, cin, k, k], normal, &dev).require_grad();
+        let b = Tensor::<1>::random([cout], normal, &dev).require_grad();
+        let p = k / 2;
+        let options = ConvOptions::new([1, 1], [p, p], [1, 1], 1);
+        let reference = conv2d(x.clone(), wt.clone(), Some(b.clone()), options);
+        let ours = conv2d_same(x.clone(), wt.clone(), b.clone());
+        assert!(max_diff(ours.clone(), reference.clone()) < 1e-4);
+        let weights = Tensor::<4>::random([n, cout, h, w], normal, &dev);
+        let g_ref = (reference * weights.clone()).sum().backward();
+        let g_ours = (ours * weights).sum().backward();
+        assert!(max_diff(x.grad(&g_ref).unwrap(), x.grad(&g_ours).unwrap()) < 1e-3);
+        assert!(max_diff(wt.grad(&g_ref).unwrap(), wt.grad(&g_ours).unwrap()) < 1e-3);
+        let db = (b.grad(&g_ref).unwrap() - b.grad(&g_ours).unwrap())
+            .abs()
+            .max();
+        assert!(db.into_scalar::<f32>() < 1e-3);
+    }
+}

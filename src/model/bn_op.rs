@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 /// The fused op as a backend extension: flex runs the kernels below; autodiff records the
 /// backward pass written here.
-#[backend_extension(Flex, Autodiff)]
+#[backend_extension(Flex, LibTorch: cfg(feature = "tch"), Autodiff)]
 pub trait BatchNormReluBackend: Backend {
     /// `x` `[N, C, H, W]` normalised with its own per-channel mean and biased variance, scaled
     /// by `gamma`, shifted by `beta` (both `[C]`), then ReLU when `relu`. Returns the output,
@@ -59,7 +59,7 @@ pub fn batch_norm_relu_train(
 
 /// BatchNorm with given (running) statistics, optionally followed by ReLU, in one pass: for
 /// inference on flex (not differentiated; mirun calls it on inference devices only).
-#[backend_extension(Flex)]
+#[backend_extension(Flex, LibTorch: cfg(feature = "tch"))]
 pub trait BatchNormReluInference: Backend {
     /// `relu?((x − mean)/√(var + ε)·gamma + beta)` per channel of `x` `[N, C, H, W]`.
     fn batch_norm_relu_eval(
@@ -396,6 +396,161 @@ impl<C: CheckpointStrategy> BatchNormReluBackend for Autodiff<Flex, C> {
                 );
                 (prep.finish(y), constant::<C>(mean), constant::<C>(var))
             }
+        }
+    }
+}
+
+/// libtorch: its own batch norm forward and backward (through libtorch's autograd, recorded in
+/// the forward), ReLU included.
+#[cfg(feature = "tch")]
+mod libtorch {
+    use super::*;
+    use burn::backend::LibTorch;
+    use burn_tch::TchTensor;
+
+    /// (output, batch mean, biased batch variance) with libtorch's batch norm.
+    fn train(
+        x: &tch::Tensor,
+        g: &tch::Tensor,
+        b: &tch::Tensor,
+        epsilon: f64,
+        relu: bool,
+    ) -> (tch::Tensor, tch::Tensor, tch::Tensor) {
+        let none: Option<&tch::Tensor> = None;
+        let (y, mean, invstd) =
+            tch::Tensor::native_batch_norm(x, Some(g), Some(b), none, none, true, 0.1, epsilon);
+        let var = invstd.detach().pow_tensor_scalar(-2.0) - epsilon;
+        let y = if relu { y.relu() } else { y };
+        (y, mean.detach(), var)
+    }
+
+    impl BatchNormReluBackend for LibTorch {
+        fn batch_norm_relu_train(
+            x: TchTensor,
+            gamma: TchTensor,
+            beta: TchTensor,
+            epsilon: f64,
+            relu: bool,
+        ) -> (TchTensor, TchTensor, TchTensor) {
+            let (y, m, v) = train(&x.tensor, &gamma.tensor, &beta.tensor, epsilon, relu);
+            (TchTensor::new(y), TchTensor::new(m), TchTensor::new(v))
+        }
+    }
+
+    impl BatchNormReluInference for LibTorch {
+        fn batch_norm_relu_eval(
+            x: TchTensor,
+            gamma: TchTensor,
+            beta: TchTensor,
+            mean: TchTensor,
+            var: TchTensor,
+            epsilon: f64,
+            relu: bool,
+        ) -> TchTensor {
+            let y = tch::Tensor::batch_norm(
+                &x.tensor,
+                Some(&gamma.tensor),
+                Some(&beta.tensor),
+                Some(&mean.tensor),
+                Some(&var.tensor),
+                false,
+                0.1,
+                epsilon,
+                false,
+            );
+            TchTensor::new(if relu { y.relu() } else { y })
+        }
+    }
+
+    /// The forward as libtorch recorded it: the leaves and the output with its graph.
+    struct Recorded {
+        leaves: [tch::Tensor; 3],
+        y: tch::Tensor,
+    }
+
+    impl std::fmt::Debug for Recorded {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Recorded")
+                .field("y", &self.y.size())
+                .finish()
+        }
+    }
+
+    impl Clone for Recorded {
+        fn clone(&self) -> Self {
+            Self {
+                leaves: self.leaves.each_ref().map(|t| t.shallow_clone()),
+                y: self.y.shallow_clone(),
+            }
+        }
+    }
+
+    // SAFETY: libtorch tensors are reference-counted handles safe to move between threads;
+    // `Recorded` is only ever used by one backward pass at a time.
+    unsafe impl Send for Recorded {}
+    unsafe impl Sync for Recorded {}
+
+    #[derive(Debug)]
+    struct TchBatchNormBackward;
+
+    impl Backward<LibTorch, 3> for TchBatchNormBackward {
+        type State = Recorded;
+
+        fn backward(
+            self,
+            ops: Ops<Self::State, 3>,
+            grads: &mut Gradients,
+            _checkpointer: &mut Checkpointer,
+        ) {
+            let dy = grads.consume::<LibTorch>(&ops.node);
+            let r = ops.state;
+            let s = (&r.y * &dy.tensor).sum(tch::Kind::Float);
+            let inputs: Vec<&tch::Tensor> = r.leaves.iter().collect();
+            let g = tch::Tensor::run_backward(&[s], &inputs, false, false);
+            for (node, g) in ops.parents.into_iter().zip(g) {
+                if let Some(node) = node {
+                    grads.register::<LibTorch>(node.id, TchTensor::new(g));
+                }
+            }
+        }
+    }
+
+    impl<C: CheckpointStrategy> BatchNormReluBackend for Autodiff<LibTorch, C> {
+        fn batch_norm_relu_train(
+            x: FloatTensor<Self>,
+            gamma: FloatTensor<Self>,
+            beta: FloatTensor<Self>,
+            epsilon: f64,
+            relu: bool,
+        ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+            // The statistics are [C] constants: copied out through the host.
+            let constant = |t: tch::Tensor| {
+                let v: Vec<f32> = Vec::try_from(&t.to_kind(tch::Kind::Float)).unwrap_or_default();
+                let n = v.len();
+                <Autodiff<LibTorch, C> as FloatTensorOps<_>>::float_from_data(
+                    TensorData::new(v, [n]),
+                    &Default::default(),
+                )
+            };
+            let leaf = |t: &TchTensor| t.tensor.detach().set_requires_grad(true);
+            let leaves = [
+                leaf(x.primitive()),
+                leaf(gamma.primitive()),
+                leaf(beta.primitive()),
+            ];
+            let (y, mean, var) = train(&leaves[0], &leaves[1], &leaves[2], epsilon, relu);
+            // A copy: burn-tch may update its outputs in place, and libtorch's ReLU backward
+            // reads the recorded output.
+            let out = TchTensor::new(y.detach().copy());
+            let output = match TchBatchNormBackward
+                .prepare::<C>([x.node(), gamma.node(), beta.node()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => prep.finish(Recorded { leaves, y }, out),
+                OpsKind::UnTracked(prep) => prep.finish(out),
+            };
+            (output, constant(mean), constant(var))
         }
     }
 }

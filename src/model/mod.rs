@@ -2,8 +2,11 @@
 
 pub mod backbone;
 #[cfg(feature = "flex")]
+#[cfg_attr(feature = "tch", allow(deprecated))]
 pub mod bn_op;
 #[cfg(feature = "flex")]
+// burn marks libtorch deprecated; the `tch` feature uses it on purpose.
+#[cfg_attr(feature = "tch", allow(deprecated))]
 pub mod conv_op;
 pub mod gemm_conv;
 pub mod iic_net;

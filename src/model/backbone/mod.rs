@@ -94,6 +94,24 @@ pub(crate) fn same_conv(cin: usize, cout: usize, k: usize, device: &Device) -> C
         .init(device)
 }
 
+/// Whether mirun's own ops run on `device`: flex, and libtorch when it is compiled in.
+#[cfg(feature = "flex")]
+fn has_ops(device: &Device) -> bool {
+    let inner = device.clone().inner();
+    inner == Device::flex() || is_libtorch(&inner)
+}
+
+/// Whether `device` is a libtorch device (with or without autodiff).
+#[cfg(feature = "flex")]
+fn is_libtorch(device: &Device) -> bool {
+    #[cfg(feature = "tch")]
+    if let burn::backend::DispatchDevice::LibTorch(_) = device.clone().inner().as_dispatch() {
+        return true;
+    }
+    let _ = device;
+    false
+}
+
 /// BatchNorm (when there is one), then ReLU when `relu`. Training on flex runs both as one op
 /// ([`crate::model::bn_op`]) and updates the running statistics exactly as burn's
 /// `BatchNorm` does; elsewhere burn's `BatchNorm` and ReLU run.
@@ -104,10 +122,7 @@ pub(crate) fn norm_act(norm: Option<&BatchNorm>, x: Tensor<4>, relu: bool) -> Te
     #[cfg(feature = "flex")]
     {
         let device = x.device();
-        if device.is_autodiff()
-            && n.training.is_enabled()
-            && device.clone().inner() == Device::flex()
-        {
+        if device.is_autodiff() && n.training.is_enabled() && has_ops(&device) {
             let (y, mean, var) = crate::model::bn_op::batch_norm_relu_train(
                 x,
                 n.gamma.val(),
@@ -118,6 +133,7 @@ pub(crate) fn norm_act(norm: Option<&BatchNorm>, x: Tensor<4>, relu: bool) -> Te
             let m = n.momentum;
             let running = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
                 let old = state.value_sync().to_device(&device);
+                let batch = batch.to_device(&device);
                 state.update(
                     old.mul_scalar(1.0 - m)
                         .add(batch.detach().mul_scalar(m))
@@ -128,7 +144,7 @@ pub(crate) fn norm_act(norm: Option<&BatchNorm>, x: Tensor<4>, relu: bool) -> Te
             running(&n.running_var, var);
             return y;
         }
-        if !device.is_autodiff() && device.inner() == Device::flex() {
+        if !device.is_autodiff() && has_ops(&device) {
             let stats = [
                 n.gamma.val(),
                 n.beta.val(),
@@ -150,6 +166,10 @@ pub(crate) fn norm_act(norm: Option<&BatchNorm>, x: Tensor<4>, relu: bool) -> Te
 /// backend's own convolution runs it where that is the faster one (libtorch, GPUs), elsewhere
 /// (flex) mirun's own op ([`crate::model::conv_op`]).
 pub(crate) fn conv(c: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(all(feature = "flex", feature = "tch"))]
+    if let (Some(b), true) = (c.bias.as_ref(), is_libtorch(&x.device())) {
+        return crate::model::conv_op::conv2d_same(x, c.weight.val(), b.val());
+    }
     if native_conv() {
         return c.forward(x);
     }
