@@ -110,7 +110,7 @@ pub struct BenchArgs {
 pub enum ConvForm {
     /// The backend's own convolution kernels.
     Native,
-    /// im2col (k² shifted slices) + one matrix product.
+    /// mirun's im2col + GEMM convolution (on flex its own op, elsewhere composed from burn ops).
     Gemm,
 }
 

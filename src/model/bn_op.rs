@@ -7,6 +7,7 @@
 //! Statistics are summed in `f64` per channel in a fixed order, so results do not depend on
 //! the number of threads.
 
+use super::flex_buf::{tensor, values};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -15,7 +16,7 @@ use burn::backend::autodiff::Autodiff;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch, Flex};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
@@ -147,22 +148,6 @@ fn normalise(
             }
         });
     tensor(y, x.layout().shape().to_vec())
-}
-
-fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(
-            t.to_contiguous()
-                .as_slice::<f32>()
-                .expect("a contiguous f32 tensor")
-                .to_vec(),
-        ),
-    }
-}
-
-fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 /// (N, C, H·W) of an NCHW tensor.
@@ -406,6 +391,7 @@ impl<C: CheckpointStrategy> BatchNormReluBackend for Autodiff<Flex, C> {
 mod libtorch {
     use super::*;
     use burn::backend::LibTorch;
+    use burn::tensor::TensorData;
     use burn_tch::TchTensor;
 
     /// (output, batch mean, biased batch variance) with libtorch's batch norm.

@@ -10,6 +10,7 @@
 //! products), and the weight gradient is summed over the chunks in order, so the result does
 //! not depend on the number of threads.
 
+use super::flex_buf::{tensor, values};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -17,7 +18,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::Autodiff;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch, Flex};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
@@ -76,23 +77,6 @@ impl Dims {
     fn kk(&self) -> usize {
         self.cin * self.k * self.k
     }
-}
-
-/// The tensor's `f32`s in row-major order (copied only when it is not contiguous).
-fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(
-            t.to_contiguous()
-                .as_slice::<f32>()
-                .expect("a contiguous f32 tensor")
-                .to_vec(),
-        ),
-    }
-}
-
-fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 /// Columns `at..at + H·W` of a column block whose rows are `stride` long, for one image: row

@@ -8,6 +8,8 @@ pub mod bn_op;
 // burn marks libtorch deprecated; the `tch` feature uses it on purpose.
 #[cfg_attr(feature = "tch", allow(deprecated))]
 pub mod conv_op;
+#[cfg(feature = "flex")]
+mod flex_buf;
 pub mod gemm_conv;
 pub mod iic_net;
 pub mod mine_net;
