@@ -381,3 +381,69 @@ fn iic_quick_stays_near_its_committed_reference() {
         );
     }
 }
+
+/// `dataset.train_on = "train+test"` trains on both splits (and says so), and
+/// `backbone.batch_norm_eval = "batch"` evaluates with each chunk's own statistics; neither key
+/// appears in the config of a run that keeps the defaults (so run ids stay what they were).
+#[test]
+fn protocol_keys_train_on_test_images_and_evaluate_with_batch_statistics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let file = tmp.path().join("e2e.toml");
+    std::fs::write(&file, PIPELINE).unwrap();
+    let out = tmp.path().join("out");
+    let common = [
+        "--set",
+        "dataset.train_size=512",
+        "--set",
+        "dataset.test_size=256",
+        "--set",
+        "train.epochs=1",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(common);
+        args.extend(extra);
+        let o = mirun(&args, &data);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let both = run(&["--set", "dataset.train_on=\"train+test\""]);
+    assert!(
+        both.contains("768 train / 256 test") && both.contains("train + test"),
+        "{both}"
+    );
+    let plain = run(&[]);
+    assert!(plain.contains("512 train / 256 test"), "{plain}");
+    let runs: Vec<PathBuf> = std::fs::read_dir(out.join("e2e"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(runs.len(), 2);
+    let config = |r: &PathBuf| std::fs::read_to_string(r.join("config.toml")).unwrap();
+    let plain_run = runs
+        .iter()
+        .find(|r| !config(r).contains("train_on"))
+        .expect("the default run's config has no train_on");
+    assert!(runs
+        .iter()
+        .any(|r| config(r).contains("train_on = \"train+test\"")));
+    assert!(!config(plain_run).contains("batch_norm_eval"));
+    // Re-score the default run's weights with batch statistics: other numbers, same run.
+    let scores = |extra: &[&str]| {
+        let mut args = vec!["eval", plain_run.to_str().unwrap(), "--weights", "last"];
+        args.extend(extra);
+        let o = mirun(&args, &data);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read_to_string(plain_run.join("eval-last.csv")).unwrap()
+    };
+    let running = scores(&[]);
+    let batch = scores(&["--set", "backbone.batch_norm_eval=\"batch\""]);
+    assert_ne!(running, batch, "batch statistics change the scores");
+}

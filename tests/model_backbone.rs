@@ -21,6 +21,7 @@ fn config(kind: BackboneKind) -> BackboneConfig {
         batch_norm: true,
         kernel_size: 3,
         in_channels: 1,
+        eval_batch_stats: false,
     }
 }
 

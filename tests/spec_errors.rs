@@ -337,6 +337,27 @@ const CASES: &[Case] = &[
         "`augment.copies`: expected 1..=16 transformed twins per image, got 0",
     ),
     (
+        "train_on_gaussian",
+        "[dataset]\nkind = \"gaussian\"\ntrain_on = \"train+test\"\n[loss]\nkind = \"mine\"\n",
+        &[],
+        &[],
+        "`dataset.train_on`: applies only to image data sets",
+    ),
+    (
+        "train_on_unknown",
+        "[dataset]\ntrain_on = \"test\"\n",
+        &[],
+        &[],
+        "`dataset.train_on`",
+    ),
+    (
+        "batch_norm_eval_without_batch_norm",
+        "[backbone]\nbatch_norm = false\nbatch_norm_eval = \"batch\"\n",
+        &[],
+        &[],
+        "`backbone.batch_norm_eval`: applies only to image pipelines with backbone.batch_norm = true",
+    ),
+    (
         "copies_on_gaussian",
         "[dataset]\nkind = \"gaussian\"\n[loss]\nkind = \"mine\"\n[augment]\ncopies = 4\n",
         &[],

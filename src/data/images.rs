@@ -2,7 +2,7 @@
 //! file (the crate panics on bad files).
 
 use super::fetch::{ensure, FetchError};
-use crate::spec::{DatasetKind, DatasetSpec};
+use crate::spec::{DatasetKind, DatasetSpec, TrainOn};
 
 /// Side of an image of the IDX data sets (the spec owns the shape).
 pub const SIDE: usize = crate::spec::IDX_SHAPE.side;
@@ -68,10 +68,17 @@ pub fn load(spec: &DatasetSpec) -> Result<Dataset, FetchError> {
         pixels: m.tst_img,
         labels: m.tst_lbl,
     };
+    let mut train = train.truncated(spec.train_size.unwrap_or(usize::MAX));
+    let test = test.truncated(spec.test_size.unwrap_or(usize::MAX));
+    if spec.train_on == TrainOn::TrainAndTest {
+        // The IIC paper's protocol: training also sees the test images (never their labels).
+        train.pixels.extend_from_slice(&test.pixels);
+        train.labels.extend_from_slice(&test.labels);
+    }
     Ok(Dataset {
         kind: spec.kind,
-        train: train.truncated(spec.train_size.unwrap_or(usize::MAX)),
-        test: test.truncated(spec.test_size.unwrap_or(usize::MAX)),
+        train,
+        test,
         classes: spec.kind.shape().map_or(0, |s| s.classes),
     })
 }

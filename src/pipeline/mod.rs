@@ -105,8 +105,12 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
     ));
     let data = if spec.dataset.kind.is_image() {
         let data = crate::data::load(&spec.dataset)?;
+        let protocol = match spec.dataset.train_on {
+            crate::spec::TrainOn::Train => "",
+            crate::spec::TrainOn::TrainAndTest => " (training on train + test: the IIC protocol)",
+        };
         p.info(&format!(
-            "data: {} — {} train / {} test images from {}",
+            "data: {} — {} train / {} test images from {}{protocol}",
             spec.dataset.kind.name(),
             data.train.len(),
             data.test.len(),

@@ -123,6 +123,30 @@ pub struct DatasetSpec {
     /// Gaussian: how marginal samples are made (default `independent`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marginal: Option<MarginalKind>,
+    /// Images the network trains on: `train` (the default and the honest protocol: the test
+    /// split is only scored) or `train+test` (the IIC paper's protocol: training also sees the
+    /// test images, never their labels). Left out of the config when `train`.
+    #[serde(default, skip_serializing_if = "TrainOn::is_train")]
+    pub train_on: TrainOn,
+}
+
+/// Which images training sees (`dataset.train_on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum TrainOn {
+    /// The training split only.
+    #[default]
+    #[serde(rename = "train")]
+    Train,
+    /// The training and the test split (labels unused).
+    #[serde(rename = "train+test")]
+    TrainAndTest,
+}
+
+impl TrainOn {
+    /// Whether this is the default, `train`.
+    pub fn is_train(&self) -> bool {
+        *self == TrainOn::Train
+    }
 }
 
 /// How MINE's marginal samples pair x with a y that is independent of it.
@@ -146,6 +170,7 @@ impl Default for DatasetSpec {
             cov_xy: None,
             dim: None,
             marginal: None,
+            train_on: TrainOn::Train,
         }
     }
 }
@@ -259,6 +284,29 @@ pub struct BackboneSpec {
     pub cfg: VggCfg,
     pub batch_norm: bool,
     pub kernel_size: usize,
+    /// Which statistics BatchNorm uses at evaluation: `running` (the default: the averages
+    /// kept during training) or `batch` (each evaluated chunk's own, as the IIC reference
+    /// does). Left out of the config when `running`.
+    #[serde(default, skip_serializing_if = "BatchNormEval::is_running")]
+    pub batch_norm_eval: BatchNormEval,
+}
+
+/// BatchNorm's statistics at evaluation (`backbone.batch_norm_eval`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchNormEval {
+    /// The running averages kept during training.
+    #[default]
+    Running,
+    /// The statistics of the batch being evaluated (chunks of up to 1000 images).
+    Batch,
+}
+
+impl BatchNormEval {
+    /// Whether this is the default, `running`.
+    pub fn is_running(&self) -> bool {
+        *self == BatchNormEval::Running
+    }
 }
 
 impl Default for BackboneSpec {
@@ -268,6 +316,7 @@ impl Default for BackboneSpec {
             cfg: VggCfg::Named("F".into()),
             batch_norm: true,
             kernel_size: 3,
+            batch_norm_eval: BatchNormEval::Running,
         }
     }
 }

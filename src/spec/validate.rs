@@ -247,6 +247,20 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         gaussian,
         "dataset.kind = \"gaussian\" (images train for `train.epochs`)",
     );
+    only(
+        p,
+        "dataset.train_on",
+        !d.train_on.is_train(),
+        !gaussian,
+        "image data sets",
+    );
+    only(
+        p,
+        "backbone.batch_norm_eval",
+        !spec.backbone.batch_norm_eval.is_running(),
+        !gaussian && spec.backbone.batch_norm,
+        "image pipelines with backbone.batch_norm = true",
+    );
     let mine_images = method == Method::MineImages;
     only(
         p,

@@ -10,7 +10,7 @@ pub mod vgg;
 
 use super::gemm_conv::{conv2d_same_gemm, native_conv};
 use crate::spec::vgg_layout::{LayoutError, VggLayout};
-use crate::spec::{BackboneKind, BackboneSpec};
+use crate::spec::{BackboneKind, BackboneSpec, BatchNormEval};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, PaddingConfig2d};
@@ -27,6 +27,8 @@ pub struct BackboneConfig {
     pub kernel_size: usize,
     /// Channels of the input images.
     pub in_channels: usize,
+    /// BatchNorm uses each evaluated batch's own statistics at evaluation, not the running ones.
+    pub eval_batch_stats: bool,
 }
 
 impl BackboneConfig {
@@ -38,6 +40,7 @@ impl BackboneConfig {
             batch_norm: b.batch_norm,
             kernel_size: b.kernel_size,
             in_channels,
+            eval_batch_stats: b.batch_norm_eval == BatchNormEval::Batch,
         })
     }
 
@@ -112,13 +115,32 @@ fn is_libtorch(device: &Device) -> bool {
     false
 }
 
-/// BatchNorm (when there is one), then ReLU when `relu`. Training on flex runs both as one op
+/// BatchNorm (when there is one), then ReLU when `relu`. At evaluation (no autodiff) the
+/// running statistics normalise, or the batch's own when `eval_batch`. Training on flex runs both as one op
 /// ([`crate::model::bn_op`]) and updates the running statistics exactly as burn's
 /// `BatchNorm` does; elsewhere burn's `BatchNorm` and ReLU run.
-pub(crate) fn norm_act(norm: Option<&BatchNorm>, x: Tensor<4>, relu: bool) -> Tensor<4> {
+pub(crate) fn norm_act(
+    norm: Option<&BatchNorm>,
+    x: Tensor<4>,
+    relu: bool,
+    eval_batch: bool,
+) -> Tensor<4> {
     let Some(n) = norm else {
         return if relu { activation::relu(x) } else { x };
     };
+    if eval_batch && !x.device().is_autodiff() {
+        #[cfg(feature = "flex")]
+        if has_ops(&x.device()) {
+            let (g, b) = (n.gamma.val(), n.beta.val());
+            return crate::model::bn_op::batch_norm_relu_train(x, g, b, n.epsilon, relu).0;
+        }
+        let out = burn::tensor::module::batch_norm_train(x, n.gamma.val(), n.beta.val(), n.epsilon);
+        return if relu {
+            activation::relu(out.output)
+        } else {
+            out.output
+        };
+    }
     #[cfg(feature = "flex")]
     {
         let device = x.device();

@@ -21,6 +21,9 @@ pub struct BasicBlock {
     norm2: Option<BatchNorm>,
     /// 1×1 convolution on the skip path when the block changes the width.
     project: Option<Conv2d>,
+    /// BatchNorm's batch statistics at evaluation (`backbone.batch_norm_eval = "batch"`).
+    #[module(skip)]
+    eval_batch: bool,
 }
 
 impl BasicBlock {
@@ -36,12 +39,23 @@ impl BasicBlock {
             conv2: same_conv(cout, cout, k, device),
             norm2: bn(),
             project: (cin != cout).then(|| same_conv(cin, cout, 1, device)),
+            eval_batch: c.eval_batch_stats,
         }
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = norm_act(self.norm1.as_ref(), conv(&self.conv1, x.clone()), true);
-        let y = norm_act(self.norm2.as_ref(), conv(&self.conv2, y), false);
+        let y = norm_act(
+            self.norm1.as_ref(),
+            conv(&self.conv1, x.clone()),
+            true,
+            self.eval_batch,
+        );
+        let y = norm_act(
+            self.norm2.as_ref(),
+            conv(&self.conv2, y),
+            false,
+            self.eval_batch,
+        );
         let skip = match &self.project {
             Some(p) => conv(p, x),
             None => x,

@@ -14,11 +14,19 @@ use burn::tensor::{Device, Tensor};
 pub struct ConvBlock {
     conv: Conv2d,
     norm: Option<BatchNorm>,
+    /// BatchNorm's batch statistics at evaluation (`backbone.batch_norm_eval = "batch"`).
+    #[module(skip)]
+    eval_batch: bool,
 }
 
 impl ConvBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        norm_act(self.norm.as_ref(), conv(&self.conv, x), true)
+        norm_act(
+            self.norm.as_ref(),
+            conv(&self.conv, x),
+            true,
+            self.eval_batch,
+        )
     }
 }
 
@@ -52,7 +60,11 @@ impl Vgg {
                         .batch_norm
                         .then(|| BatchNormConfig::new(cout).init(device));
                     cin = cout;
-                    VggStage::Conv(ConvBlock { conv, norm })
+                    VggStage::Conv(ConvBlock {
+                        conv,
+                        norm,
+                        eval_batch: c.eval_batch_stats,
+                    })
                 }
                 VggLayer::Pool => VggStage::Pool(MaxPool2dConfig::new([2, 2]).init()),
             })
