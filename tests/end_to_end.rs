@@ -447,3 +447,57 @@ fn protocol_keys_train_on_test_images_and_evaluate_with_batch_statistics() {
     let batch = scores(&["--set", "backbone.batch_norm_eval=\"batch\""]);
     assert_ne!(running, batch, "batch statistics change the scores");
 }
+
+/// The sub-head lottery re-initialises lagging heads (recorded per head and epoch in
+/// `metrics.csv`), and a rerun with the same seed re-initialises the same heads with the same
+/// weights.
+#[test]
+fn the_sub_head_lottery_reinitialises_lagging_heads_reproducibly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let file = tmp.path().join("e2e.toml");
+    std::fs::write(&file, PIPELINE).unwrap();
+    let mut metrics = Vec::new();
+    for out in ["a", "b"] {
+        let out = tmp.path().join(out);
+        let o = mirun(
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "-q",
+                "--set",
+                "dataset.train_size=1024",
+                "--set",
+                "dataset.test_size=256",
+                "--set",
+                "train.epochs=1",
+                "--set",
+                "heads.count=4",
+                "--set",
+                "heads.lottery_every=2",
+                "--set",
+                "heads.lottery_margin=0.0",
+            ],
+            &data,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let run = only_dir(&out.join("e2e"));
+        metrics.push(std::fs::read_to_string(run.join("metrics.csv")).unwrap());
+    }
+    let m = &metrics[0];
+    assert!(m.lines().next().unwrap().ends_with(",reinits"), "{m}");
+    // 8 steps in windows of 2 with a zero margin: every head but each window's best is drawn
+    // again, 4 windows × 3 heads in all.
+    let reinits: usize = m
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(reinits, 12, "{m}");
+    assert_eq!(
+        rows_without_time(&metrics[0]),
+        rows_without_time(&metrics[1])
+    );
+}

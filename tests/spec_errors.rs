@@ -358,6 +358,20 @@ const CASES: &[Case] = &[
         "`backbone.batch_norm_eval`: applies only to image pipelines with backbone.batch_norm = true",
     ),
     (
+        "lottery_margin_alone",
+        "[heads]\nlottery_margin = 0.1\n",
+        &[],
+        &[],
+        "`heads.lottery_margin`: applies only with `heads.lottery_every` set",
+    ),
+    (
+        "lottery_on_mine",
+        "[loss]\nkind = \"mine\"\n[heads]\nlottery_every = 10\n",
+        &[],
+        &[],
+        "`heads.lottery_every`: applies only to IIC",
+    ),
+    (
         "copies_on_gaussian",
         "[dataset]\nkind = \"gaussian\"\n[loss]\nkind = \"mine\"\n[augment]\ncopies = 4\n",
         &[],

@@ -4,12 +4,13 @@
 
 use super::{column_max, read_rows, Method, StepAt, Table};
 use crate::backend::{read_f32, Devices};
+use crate::data::batch::mix;
 use crate::data::batch::{centre_batch, copies_batch, epoch_order};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::{score, Scores};
 use crate::model::{BackboneConfig, IicNet, IicNetConfig};
 use crate::objective::iic_loss;
-use crate::spec::{AugmentSpec, AuxSchedule, EvaluatorKind, Spec, TrainSpec};
+use crate::spec::{defaults, AugmentSpec, AuxSchedule, EvaluatorKind, Spec, TrainSpec};
 use crate::store::records::{lowest_loss, EpochRecord, HeadScore};
 use crate::store::run_dir::{confusion_csv, evaluator_value, metrics_rows};
 use crate::train::TrainError;
@@ -32,6 +33,40 @@ pub struct IicConfig {
     pub aux_schedule: Option<AuxSchedule>,
     /// Clustering evaluators reported beside Hungarian accuracy.
     pub extra: Vec<EvaluatorKind>,
+    /// The sub-head lottery, when it runs.
+    pub lottery: Option<Lottery>,
+}
+
+/// The sub-head lottery: every `every` steps, re-initialise the heads whose mean loss over
+/// those steps lags the best head's by more than `margin` nats.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lottery {
+    pub every: usize,
+    pub margin: f64,
+}
+
+impl Lottery {
+    /// The heads to re-initialise after step `step` (0-based) of an epoch, given the losses of
+    /// the epoch's earlier steps and of this one: none unless a full window of `every` steps
+    /// ends here.
+    pub fn losers(&self, history: &[Vec<f64>], now: &[f64], step: usize) -> Vec<usize> {
+        if !(step + 1).is_multiple_of(self.every) || history.len() + 1 < self.every {
+            return Vec::new();
+        }
+        let window = history[history.len() + 1 - self.every..]
+            .iter()
+            .map(Vec::as_slice)
+            .chain([now]);
+        let mut sums = vec![0f64; now.len()];
+        for values in window {
+            for (s, v) in sums.iter_mut().zip(values) {
+                *s += v;
+            }
+        }
+        let best = sums.iter().copied().fold(f64::INFINITY, f64::min);
+        let limit = best + self.margin * self.every as f64;
+        (0..sums.len()).filter(|&h| sums[h] > limit).collect()
+    }
 }
 
 impl IicConfig {
@@ -51,6 +86,13 @@ impl IicConfig {
             eps: spec.loss.eps,
             aux_schedule: spec.heads.aux_schedule,
             extra: spec.evaluator.extra(),
+            lottery: spec.heads.lottery_every.map(|every| Lottery {
+                every,
+                margin: spec
+                    .heads
+                    .lottery_margin
+                    .unwrap_or(defaults::LOTTERY_MARGIN),
+            }),
         })
     }
 }
@@ -262,6 +304,7 @@ impl Method for Iic<'_> {
         batch: Vec<f32>,
         at: StepAt,
         _carry: &mut Option<f64>,
+        history: &[Vec<f64>],
     ) -> Result<(IicNet, Vec<f64>), TrainError> {
         let x = to_tensor(
             batch,
@@ -270,12 +313,44 @@ impl Method for Iic<'_> {
             self.aug.size(),
             &self.devices.train,
         );
-        let (model, values) = self.train_step(model, optim, x, at.step, at.lr)?;
-        Ok((model, values.into_iter().map(f64::from).collect()))
+        let (mut model, values) = self.train_step(model, optim, x, at.step, at.lr)?;
+        let mut values: Vec<f64> = values.into_iter().map(f64::from).collect();
+        if let Some(lottery) = self.config.lottery {
+            // One 0/1 per head after the losses: re-initialised after this step.
+            let losers = if values.iter().all(|v| v.is_finite()) {
+                lottery.losers(history, &values, at.step)
+            } else {
+                Vec::new()
+            };
+            let heads = values.len();
+            values.extend((0..heads).map(|h| f64::from(u8::from(losers.contains(&h)))));
+            for h in losers {
+                // Drawn from a stream of its own (seed, epoch, step, head), so a resumed run
+                // draws the same weights.
+                let device = &self.devices.train;
+                device.seed(mix(
+                    self.config.seed,
+                    (at.epoch as u64) << 32 | at.step as u64,
+                    1 + h as u64,
+                ));
+                model = model.reinit_head(h, device);
+            }
+        }
+        Ok((model, values))
+    }
+
+    fn losses(&self, values: &[f64]) -> usize {
+        // With the lottery, a 0/1 per head follows the losses.
+        if self.config.lottery.is_some() {
+            values.len() / 2
+        } else {
+            values.len()
+        }
     }
 
     fn progress(&self, history: &[Vec<f64>]) -> (String, Option<String>) {
         let last = history.last().map_or(&[][..], Vec::as_slice);
+        let last = &last[..self.losses(last)];
         let mean = last.iter().sum::<f64>() / last.len().max(1) as f64;
         (format!("loss {mean:.4}"), None)
     }
@@ -289,18 +364,24 @@ impl Method for Iic<'_> {
     ) -> Result<EpochRecord, TrainError> {
         let heads = model.heads();
         let mut sums = vec![0f64; heads];
+        let mut reinits = vec![0usize; heads];
         for values in history {
             for (s, v) in sums.iter_mut().zip(values) {
                 *s += v;
+            }
+            for (r, v) in reinits.iter_mut().zip(values.iter().skip(heads)) {
+                *r += *v as usize;
             }
         }
         let head_scores: Vec<HeadScore> = sums
             .iter()
             .zip(self.evaluate(model)?)
-            .map(|(s, scores)| HeadScore {
+            .zip(reinits)
+            .map(|((s, scores), reinits)| HeadScore {
                 loss: s / history.len().max(1) as f64,
                 accuracy: scores.accuracy,
                 scores,
+                reinits,
             })
             .collect();
         Ok(EpochRecord {
@@ -313,7 +394,8 @@ impl Method for Iic<'_> {
     }
 
     fn tables(&self, records: &[EpochRecord]) -> Vec<Table> {
-        let (header, rows) = metrics_rows(records, &self.config.extra);
+        let lottery = self.config.lottery.is_some();
+        let (header, rows) = metrics_rows(records, &self.config.extra, lottery);
         let confusion = confusion_csv(records);
         let (c_header, c_rows) = confusion.split_once('\n').unwrap_or((&confusion, ""));
         vec![
@@ -431,4 +513,28 @@ fn argmax(row: &[f32]) -> usize {
             }
         })
         .0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lottery;
+
+    #[test]
+    fn the_lottery_draws_at_the_end_of_each_full_window_only() {
+        let l = Lottery {
+            every: 2,
+            margin: 0.1,
+        };
+        let history = vec![vec![-1.0, -0.5, -0.95]];
+        // Step 1 ends the first window of 2 steps: head 1 lags by 0.5 per step, head 2 by 0.05.
+        assert_eq!(l.losers(&history, &[-1.0, -0.5, -0.95], 1), vec![1]);
+        // Step 0 ends no window.
+        assert!(l.losers(&[], &[-1.0, -0.5, -0.95], 0).is_empty());
+        // A zero margin re-initialises every head but the best.
+        let l0 = Lottery {
+            every: 1,
+            margin: 0.0,
+        };
+        assert_eq!(l0.losers(&[], &[-1.0, -0.5, -0.9], 0), vec![1, 2]);
+    }
 }

@@ -192,6 +192,7 @@ impl Method for MineGaussian<'_> {
         batch: GaussianBatch,
         at: StepAt,
         carry: &mut Option<f64>,
+        _history: &[Vec<f64>],
     ) -> Result<(StatisticsNet, Vec<f64>), TrainError> {
         let (n, d) = (self.config.train.batch_size, self.config.gaussian.dim);
         let dev = &self.devices.train;

@@ -233,6 +233,7 @@ impl Method for MineImages<'_> {
         batch: PairBatch,
         at: StepAt,
         carry: &mut Option<f64>,
+        _history: &[Vec<f64>],
     ) -> Result<(MineImageNet, Vec<f64>), TrainError> {
         let (b, side) = (self.config.train.batch_size, self.aug.size());
         let dev = &self.devices.train;

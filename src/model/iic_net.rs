@@ -85,6 +85,16 @@ impl IicNet {
         }
     }
 
+    /// The network with main head `head` replaced by a freshly initialised one (its
+    /// parameters drawn now, on `device`; new parameters, so the optimiser starts them afresh).
+    pub fn reinit_head(mut self, head: usize, device: &Device) -> Self {
+        let [features, clusters] = self.heads[head].weight.dims();
+        let fresh = LinearConfig::new(features, clusters).init(device);
+        let _ = (fresh.weight.val(), fresh.bias.as_ref().map(|b| b.val()));
+        self.heads[head] = fresh;
+        self
+    }
+
     /// Number of heads.
     pub fn heads(&self) -> usize {
         self.heads.len()

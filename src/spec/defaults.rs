@@ -21,6 +21,8 @@ pub const EMA_RATE: f64 = 0.01;
 pub const BINS: usize = 100;
 /// `binned_mi`: samples drawn.
 pub const BINNED_SAMPLES: usize = 1_000_000;
+/// Sub-head lottery: how far a head's mean loss may lag the best (nats).
+pub const LOTTERY_MARGIN: f64 = 0.05;
 /// `linear_probe`: training epochs of the classifier.
 pub const PROBE_EPOCHS: usize = 10;
 
@@ -45,6 +47,9 @@ pub(super) fn fill(spec: &mut Spec) {
     match method {
         Method::Iic => {
             spec.heads.clusters = Some(clusters);
+            if spec.heads.lottery_every.is_some() {
+                spec.heads.lottery_margin.get_or_insert(LOTTERY_MARGIN);
+            }
             if spec.heads.overcluster.is_some() {
                 spec.heads
                     .aux_schedule

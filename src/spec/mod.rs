@@ -338,6 +338,15 @@ pub struct HeadsSpec {
     /// step minimises the sum of both losses).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aux_schedule: Option<AuxSchedule>,
+    /// Sub-head lottery: every this many steps, the heads whose mean loss over those steps
+    /// lags the best head's by more than `lottery_margin` are re-initialised (the trunk is
+    /// kept). The selected head is always the lowest-loss one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lottery_every: Option<usize>,
+    /// Sub-head lottery: how far (nats) a head's mean loss may lag the best before it is
+    /// re-initialised (default 0.05).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lottery_margin: Option<f64>,
 }
 
 /// How over-clustering heads and main heads share the training steps.
@@ -355,6 +364,8 @@ impl Default for HeadsSpec {
             clusters: None,
             overcluster: None,
             aux_schedule: None,
+            lottery_every: None,
+            lottery_margin: None,
         }
     }
 }

@@ -39,6 +39,22 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
             p.add("heads.overcluster", format!("expected at least 2, got {k}"));
         }
     }
+    if spec.heads.lottery_every == Some(0) {
+        p.add("heads.lottery_every", "expected at least 1 step, got 0");
+    }
+    if let Some(m) = spec.heads.lottery_margin {
+        if spec.heads.lottery_every.is_none() {
+            p.add(
+                "heads.lottery_margin",
+                "applies only with `heads.lottery_every` set; remove it or set heads.lottery_every",
+            );
+        } else if !(m.is_finite() && m >= 0.0) {
+            p.add(
+                "heads.lottery_margin",
+                format!("expected a number ≥ 0, got {m}"),
+            );
+        }
+    }
     if spec.heads.aux_schedule.is_some() && spec.heads.overcluster.is_none() {
         p.add(
             "heads.aux_schedule",
@@ -266,6 +282,13 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         p,
         "heads.overcluster",
         spec.heads.overcluster.is_some(),
+        method == Method::Iic,
+        "IIC (loss.kind = \"iic\")",
+    );
+    only(
+        p,
+        "heads.lottery_every",
+        spec.heads.lottery_every.is_some(),
         method == Method::Iic,
         "IIC (loss.kind = \"iic\")",
     );

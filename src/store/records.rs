@@ -12,6 +12,8 @@ pub struct HeadScore {
     pub accuracy: f64,
     /// Every evaluator's score on the test set.
     pub scores: Scores,
+    /// Times the sub-head lottery re-initialised this head during the epoch.
+    pub reinits: usize,
 }
 
 /// What one epoch produced.

@@ -115,11 +115,18 @@ pub fn confusion_csv(records: &[EpochRecord]) -> String {
 
 /// `metrics.csv` of an IIC run as (header, rows): `epoch,head,loss,accuracy,lr,seconds,selected`,
 /// then one column per extra evaluator (`nmi`, `ari`, `majority`); a row per epoch and head.
-pub fn metrics_rows(records: &[EpochRecord], extra: &[EvaluatorKind]) -> (String, String) {
+pub fn metrics_rows(
+    records: &[EpochRecord],
+    extra: &[EvaluatorKind],
+    lottery: bool,
+) -> (String, String) {
     let mut header = String::from("epoch,head,loss,accuracy,lr,seconds,selected");
     for k in extra {
         header.push(',');
         header.push_str(k.name());
+    }
+    if lottery {
+        header.push_str(",reinits");
     }
     let mut s = String::new();
     for r in records {
@@ -136,6 +143,9 @@ pub fn metrics_rows(records: &[EpochRecord], extra: &[EvaluatorKind]) -> (String
             ));
             for k in extra {
                 s.push_str(&format!(",{:.6}", evaluator_value(&score.scores, *k)));
+            }
+            if lottery {
+                s.push_str(&format!(",{}", score.reinits));
             }
             s.push('\n');
         }

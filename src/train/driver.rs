@@ -41,7 +41,8 @@ pub fn fit<M: Method>(
             let batches = prefetch(scope, steps, method.batches(epoch));
             for (step, batch) in batches.into_iter().enumerate() {
                 let at = StepAt { epoch, step, lr };
-                let (m, values) = method.step(model, &mut optim, batch, at, &mut carry)?;
+                let (m, values) =
+                    method.step(model, &mut optim, batch, at, &mut carry, &history)?;
                 model = m;
                 let losses = &values[..method.losses(&values).min(values.len())];
                 if let Some((head, &v)) = losses.iter().enumerate().find(|(_, v)| !v.is_finite()) {

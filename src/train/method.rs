@@ -66,7 +66,7 @@ pub trait Method: Sync {
     }
     /// One step: forward, loss, backward, update. Returns the model and the step's values
     /// (losses first); when a loss is not finite the model comes back un-updated and the driver
-    /// stops the run.
+    /// stops the run. `history` holds the values of the epoch's earlier steps.
     fn step(
         &self,
         model: Self::Model,
@@ -74,6 +74,7 @@ pub trait Method: Sync {
         batch: Self::Batch,
         at: StepAt,
         carry: &mut Option<f64>,
+        history: &[Vec<f64>],
     ) -> Result<(Self::Model, Vec<f64>), TrainError>;
     /// How many leading values of a step are losses (checked for NaN); the default: all.
     fn losses(&self, values: &[f64]) -> usize {
