@@ -116,9 +116,9 @@ fn is_libtorch(device: &Device) -> bool {
 }
 
 /// BatchNorm (when there is one), then ReLU when `relu`. At evaluation (no autodiff) the
-/// running statistics normalise, or the batch's own when `eval_batch`. Training on flex runs both as one op
-/// ([`crate::model::bn_op`]) and updates the running statistics exactly as burn's
-/// `BatchNorm` does; elsewhere burn's `BatchNorm` and ReLU run.
+/// running statistics normalise, or the batch's own when `eval_batch`. On flex and libtorch
+/// both run as one op ([`crate::model::bn_op`]), which in training updates the running
+/// statistics exactly as burn's `BatchNorm` does; elsewhere burn's `BatchNorm` and ReLU run.
 pub(crate) fn norm_act(
     norm: Option<&BatchNorm>,
     x: Tensor<4>,
