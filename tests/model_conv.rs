@@ -52,35 +52,15 @@ fn matches_burn_conv2d_and_its_gradients() {
     }
 }
 
-/// mirun's own convolution op on flex (`model::conv_op`) against burn's conv2d: forward and
-/// the gradients of input, weight and bias, on random shapes (odd kernels 1, 3, 5; batch sizes
-/// that do not split evenly into the op's chunks; non-square maps).
-#[test]
-fn the_flex_conv_op_matches_burn_conv2d_and_its_gradients() {
+/// mirun's own convolution op (`model::conv_op`) against burn's conv2d on `dev`: forward and
+/// the gradients of input, weight and bias, for each `(n, cin, cout, h, w, k)`.
+fn check_conv_op_against_burn(dev: &Device, cases: &[[usize; 6]]) {
     use mirun::model::conv_op::conv2d_same;
-    use rand::{Rng, SeedableRng};
-    let dev = Device::flex().autodiff();
-    dev.seed(11);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-    for case in 0..10 {
-        let k = [1usize, 3, 5][case % 3];
-        let (n, cin, cout) = (
-            rng.random_range(1..12),
-            rng.random_range(1..5),
-            rng.random_range(1..7),
-        );
-        let (h, w) = (rng.random_range(1..9), rng.random_range(1..9));
-        // The last cases span several of the op's image chunks (about 2048 pixels each), the
-        // last one partial.
-        let (n, h, w) = match case {
-            8 => (70, 9, 9),
-            9 => (45, 7, 11),
-            _ => (n, h, w),
-        };
+    for (case, &[n, cin, cout, h, w, k]) in cases.iter().enumerate() {
         let normal = Distribution::Normal(0.0, 1.0);
-        let x = Tensor::<4>::random([n, cin, h, w], normal, &dev).require_grad();
-        let wt = Tensor::<4>::random([cout, cin, k, k], normal, &dev).require_grad();
-        let b = Tensor::<1>::random([cout], normal, &dev).require_grad();
+        let x = Tensor::<4>::random([n, cin, h, w], normal, dev).require_grad();
+        let wt = Tensor::<4>::random([cout, cin, k, k], normal, dev).require_grad();
+        let b = Tensor::<1>::random([cout], normal, dev).require_grad();
         let p = k / 2;
         let options = ConvOptions::new([1, 1], [p, p], [1, 1], 1);
         let reference = conv2d(x.clone(), wt.clone(), Some(b.clone()), options);
@@ -92,12 +72,11 @@ fn the_flex_conv_op_matches_burn_conv2d_and_its_gradients() {
             "forward, {at}"
         );
         // A loss that weights every output differently, so every gradient entry is checked.
-        let weights = Tensor::<4>::random([n, cout, h, w], normal, &dev);
+        let weights = Tensor::<4>::random([n, cout, h, w], normal, dev);
         let g_ref = (reference * weights.clone()).sum().backward();
         let g_ours = (ours * weights).sum().backward();
-        let diff = |a: Tensor<4>, b: Tensor<4>| (a - b).abs().max().into_scalar::<f32>();
-        let dx = diff(x.grad(&g_ref).unwrap(), x.grad(&g_ours).unwrap());
-        let dw = diff(wt.grad(&g_ref).unwrap(), wt.grad(&g_ours).unwrap());
+        let dx = max_diff(x.grad(&g_ref).unwrap(), x.grad(&g_ours).unwrap());
+        let dw = max_diff(wt.grad(&g_ref).unwrap(), wt.grad(&g_ours).unwrap());
         let db = (b.grad(&g_ref).unwrap() - b.grad(&g_ours).unwrap())
             .abs()
             .max()
@@ -106,6 +85,37 @@ fn the_flex_conv_op_matches_burn_conv2d_and_its_gradients() {
             assert!(d < 1e-3, "gradient of {name}, {at}: max diff {d}");
         }
     }
+}
+
+/// The op on flex, on random shapes (odd kernels 1, 3, 5; batch sizes that do not split evenly
+/// into the op's chunks; non-square maps).
+#[test]
+fn the_flex_conv_op_matches_burn_conv2d_and_its_gradients() {
+    use rand::{Rng, SeedableRng};
+    let dev = Device::flex().autodiff();
+    dev.seed(11);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let mut cases: Vec<[usize; 6]> = (0..8)
+        .map(|case| {
+            let k = [1usize, 3, 5][case % 3];
+            let (n, cin, cout) = (
+                rng.random_range(1..12),
+                rng.random_range(1..5),
+                rng.random_range(1..7),
+            );
+            [
+                n,
+                cin,
+                cout,
+                rng.random_range(1..9),
+                rng.random_range(1..9),
+                k,
+            ]
+        })
+        .collect();
+    // These span several of the op's image chunks (about 2048 pixels each), the last partial.
+    cases.extend([[70, 2, 3, 9, 9, 5], [45, 3, 4, 7, 11, 3]]);
+    check_conv_op_against_burn(&dev, &cases);
 }
 
 /// The op's result does not depend on how many threads run it (the weight gradient is summed
@@ -140,33 +150,15 @@ fn the_flex_conv_op_is_the_same_on_one_thread_and_on_many() {
     assert_eq!(many, one);
 }
 
-/// The same op on libtorch (its own convolution, and its backward through libtorch's autograd)
-/// against burn's conv2d on libtorch.
+/// The same op on libtorch (its own convolution, and its backward through libtorch's autograd).
 #[cfg(feature = "tch")]
 #[test]
 #[allow(deprecated)]
 fn the_libtorch_conv_op_matches_burn_conv2d_and_its_gradients() {
-    use mirun::model::conv_op::conv2d_same;
     let dev = Device::libtorch().autodiff();
     dev.seed(2);
-    for (n, cin, cout, h, w, k) in [(3, 2, 4, 6, 5, 3), (70, 1, 3, 9, 9, 5), (2, 3, 2, 4, 4, 1)] {
-        let normal = Distribution::Normal(0.0, 1.0);
-        let x = Tensor::<4>::random([n, cin, h, w], normal, &dev).require_grad();
-        let wt = Tensor::<4>::random([cout, cin, k, k], normal, &dev).require_grad();
-        let b = Tensor::<1>::random([cout], normal, &dev).require_grad();
-        let p = k / 2;
-        let options = ConvOptions::new([1, 1], [p, p], [1, 1], 1);
-        let reference = conv2d(x.clone(), wt.clone(), Some(b.clone()), options);
-        let ours = conv2d_same(x.clone(), wt.clone(), b.clone());
-        assert!(max_diff(ours.clone(), reference.clone()) < 1e-4);
-        let weights = Tensor::<4>::random([n, cout, h, w], normal, &dev);
-        let g_ref = (reference * weights.clone()).sum().backward();
-        let g_ours = (ours * weights).sum().backward();
-        assert!(max_diff(x.grad(&g_ref).unwrap(), x.grad(&g_ours).unwrap()) < 1e-3);
-        assert!(max_diff(wt.grad(&g_ref).unwrap(), wt.grad(&g_ours).unwrap()) < 1e-3);
-        let db = (b.grad(&g_ref).unwrap() - b.grad(&g_ours).unwrap())
-            .abs()
-            .max();
-        assert!(db.into_scalar::<f32>() < 1e-3);
-    }
+    check_conv_op_against_burn(
+        &dev,
+        &[[3, 2, 4, 6, 5, 3], [70, 1, 3, 9, 9, 5], [2, 3, 2, 4, 4, 1]],
+    );
 }

@@ -12,7 +12,7 @@ use crate::model::{BackboneConfig, IicNet, IicNetConfig};
 use crate::objective::iic_loss;
 use crate::spec::{defaults, AugmentSpec, AuxSchedule, EvaluatorKind, Spec, TrainSpec};
 use crate::store::records::{lowest_loss, EpochRecord, HeadScore};
-use crate::store::run_dir::{confusion_csv, evaluator_value, metrics_rows};
+use crate::store::run_dir::{confusion_rows, evaluator_value, metrics_rows};
 use crate::train::TrainError;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -396,8 +396,7 @@ impl Method for Iic<'_> {
     fn tables(&self, records: &[EpochRecord]) -> Vec<Table> {
         let lottery = self.config.lottery.is_some();
         let (header, rows) = metrics_rows(records, &self.config.extra, lottery);
-        let confusion = confusion_csv(records);
-        let (c_header, c_rows) = confusion.split_once('\n').unwrap_or((&confusion, ""));
+        let (c_header, c_rows) = confusion_rows(records);
         vec![
             Table {
                 file: "metrics.csv",
@@ -406,8 +405,8 @@ impl Method for Iic<'_> {
             },
             Table {
                 file: "confusion.csv",
-                header: c_header.to_string(),
-                rows: c_rows.to_string(),
+                header: c_header,
+                rows: c_rows,
             },
         ]
     }

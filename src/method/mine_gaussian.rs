@@ -2,7 +2,7 @@
 //! for `train.steps` steps of fresh samples; the estimate (mean of the bound over the last
 //! [`RUNNING_MEAN`] steps) is written beside the analytic MI and a binned estimate.
 
-use super::{opt, Method, StepAt, Table};
+use super::{bound_of, opt, scalar, Method, StepAt, Table};
 use crate::backend::Devices;
 use crate::data::batch::mix;
 use crate::data::gaussian::shuffled_rows;
@@ -203,9 +203,9 @@ impl Method for MineGaussian<'_> {
             rate: self.config.ema_rate,
             value: *carry,
         };
-        let loss = super::mine_images::bound_of(self.config.loss)?.loss(tj, tm, &mut ema);
+        let loss = bound_of(self.config.loss)?.loss(tj, tm, &mut ema);
         *carry = ema.value;
-        let bound = -super::mine_images::scalar(loss.clone())?;
+        let bound = -scalar(loss.clone())?;
         if !bound.is_finite() {
             return Ok((model, vec![bound]));
         }
@@ -214,11 +214,13 @@ impl Method for MineGaussian<'_> {
     }
 
     fn progress(&self, history: &[Vec<f64>]) -> (String, Option<String>) {
-        let bounds: Vec<f64> = history.iter().map(|v| v[0]).collect();
+        // Only the last window: this runs every step.
+        let from = history.len().saturating_sub(RUNNING_MEAN);
+        let bounds: Vec<f64> = history[from..].iter().map(|v| v[0]).collect();
         let i = bounds.len() - 1;
         let estimate = running_mean(&bounds, i);
         let steps = self.config.steps;
-        let step = i + 1;
+        let step = history.len();
         let line = step.is_multiple_of((steps / 10).max(1)).then(|| {
             format!(
                 "step {step}/{steps}  bound {:.4}  estimate (mean of last {}) {estimate:.4}",

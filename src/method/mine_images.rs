@@ -3,13 +3,13 @@
 //! and the codes scored by a linear probe after every epoch.
 
 use super::iic::to_tensor;
-use super::{column_max, opt, read_rows, Method, StepAt, Table};
+use super::{bound_of, column_max, opt, read_rows, scalar, Method, StepAt, Table};
 use crate::backend::{read_f32, Devices};
 use crate::data::batch::{centre_batch, epoch_order, mix, pair_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::probe::{probe_accuracy, Codes};
 use crate::model::{BackboneConfig, MineImageNet, MineImageNetConfig};
-use crate::objective::{dv_bound, mi_bound, Ema, MiBound};
+use crate::objective::{dv_bound, Ema};
 use crate::spec::{defaults, AugmentSpec, EvaluatorKind, LossKind, Spec, TrainSpec};
 use crate::train::TrainError;
 use burn::module::Module;
@@ -20,23 +20,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 use std::time::Instant;
-
-/// The bound a MINE pipeline's `loss.kind` names.
-pub(crate) fn bound_of(kind: LossKind) -> Result<&'static dyn MiBound, TrainError> {
-    // The validator keeps `iic` out of MINE pipelines; say so if that ever changes.
-    mi_bound(kind).ok_or_else(|| {
-        TrainError::Model(format!(
-            "loss.kind = {kind:?} is not a MINE bound (expected one of {})",
-            LossKind::MINE_BOUNDS.join(", ")
-        ))
-    })
-}
-
-/// The value of a one-element tensor.
-pub(crate) fn scalar(t: Tensor<1>) -> Result<f64, TrainError> {
-    let v = read_f32(t)?;
-    Ok(v.first().copied().unwrap_or(f32::NAN) as f64)
-}
 
 /// A MINE-on-images pipeline, resolved once from its spec.
 #[derive(Debug, Clone)]

@@ -14,7 +14,12 @@ pub use iic::Iic;
 pub use mine_gaussian::MineGaussian;
 pub use mine_images::MineImages;
 
+use crate::backend::read_f32;
+use crate::objective::{mi_bound, MiBound};
+use crate::spec::LossKind;
 use crate::store::CsvFile;
+use crate::train::TrainError;
+use burn::tensor::Tensor;
 use std::path::Path;
 
 /// `v` with six decimals, or empty when there is none.
@@ -32,4 +37,21 @@ pub(crate) fn read_rows<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
     CsvFile::read(path)
         .and_then(|f| f.deserialize())
         .unwrap_or_default()
+}
+
+/// The bound a MINE pipeline's `loss.kind` names.
+pub(crate) fn bound_of(kind: LossKind) -> Result<&'static dyn MiBound, TrainError> {
+    // The validator keeps `iic` out of MINE pipelines; say so if that ever changes.
+    mi_bound(kind).ok_or_else(|| {
+        TrainError::Model(format!(
+            "loss.kind = {kind:?} is not a MINE bound (expected one of {})",
+            LossKind::MINE_BOUNDS.join(", ")
+        ))
+    })
+}
+
+/// The value of a one-element tensor.
+pub(crate) fn scalar(t: Tensor<1>) -> Result<f64, TrainError> {
+    let v = read_f32(t)?;
+    Ok(v.first().copied().unwrap_or(f32::NAN) as f64)
 }

@@ -390,6 +390,7 @@ impl<C: CheckpointStrategy> BatchNormReluBackend for Autodiff<Flex, C> {
 #[cfg(feature = "tch")]
 mod libtorch {
     use super::*;
+    use crate::model::tch_graph::recorded;
     use burn::backend::LibTorch;
     use burn::tensor::TensorData;
     use burn_tch::TchTensor;
@@ -448,59 +449,6 @@ mod libtorch {
         }
     }
 
-    /// The forward as libtorch recorded it: the leaves and the output with its graph.
-    struct Recorded {
-        leaves: [tch::Tensor; 3],
-        y: tch::Tensor,
-    }
-
-    impl std::fmt::Debug for Recorded {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("Recorded")
-                .field("y", &self.y.size())
-                .finish()
-        }
-    }
-
-    impl Clone for Recorded {
-        fn clone(&self) -> Self {
-            Self {
-                leaves: self.leaves.each_ref().map(|t| t.shallow_clone()),
-                y: self.y.shallow_clone(),
-            }
-        }
-    }
-
-    // SAFETY: libtorch tensors are reference-counted handles safe to move between threads;
-    // `Recorded` is only ever used by one backward pass at a time.
-    unsafe impl Send for Recorded {}
-    unsafe impl Sync for Recorded {}
-
-    #[derive(Debug)]
-    struct TchBatchNormBackward;
-
-    impl Backward<LibTorch, 3> for TchBatchNormBackward {
-        type State = Recorded;
-
-        fn backward(
-            self,
-            ops: Ops<Self::State, 3>,
-            grads: &mut Gradients,
-            _checkpointer: &mut Checkpointer,
-        ) {
-            let dy = grads.consume::<LibTorch>(&ops.node);
-            let r = ops.state;
-            let s = (&r.y * &dy.tensor).sum(tch::Kind::Float);
-            let inputs: Vec<&tch::Tensor> = r.leaves.iter().collect();
-            let g = tch::Tensor::run_backward(&[s], &inputs, false, false);
-            for (node, g) in ops.parents.into_iter().zip(g) {
-                if let Some(node) = node {
-                    grads.register::<LibTorch>(node.id, TchTensor::new(g));
-                }
-            }
-        }
-    }
-
     impl<C: CheckpointStrategy> BatchNormReluBackend for Autodiff<LibTorch, C> {
         fn batch_norm_relu_train(
             x: FloatTensor<Self>,
@@ -509,34 +457,23 @@ mod libtorch {
             epsilon: f64,
             relu: bool,
         ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-            // The statistics are [C] constants: copied out through the host.
+            let device = x.primitive().tensor.device();
+            // The statistics are [C] constants, made on x's device.
             let constant = |t: tch::Tensor| {
                 let v: Vec<f32> = Vec::try_from(&t.to_kind(tch::Kind::Float)).unwrap_or_default();
                 let n = v.len();
-                <Autodiff<LibTorch, C> as FloatTensorOps<_>>::float_from_data(
-                    TensorData::new(v, [n]),
-                    &Default::default(),
-                )
+                let device = burn_tch::LibTorchDevice::from(device);
+                <Self as FloatTensorOps<_>>::float_from_data(TensorData::new(v, [n]), &device)
             };
-            let leaf = |t: &TchTensor| t.tensor.detach().set_requires_grad(true);
-            let leaves = [
-                leaf(x.primitive()),
-                leaf(gamma.primitive()),
-                leaf(beta.primitive()),
-            ];
-            let (y, mean, var) = train(&leaves[0], &leaves[1], &leaves[2], epsilon, relu);
+            let forward = |l: &[tch::Tensor]| {
+                let (y, mean, var) = train(&l[0], &l[1], &l[2], epsilon, relu);
+                (y, (mean, var))
+            };
             // A copy: burn-tch may update its outputs in place, and libtorch's ReLU backward
             // reads the recorded output.
-            let out = TchTensor::new(y.detach().copy());
-            let output = match TchBatchNormBackward
-                .prepare::<C>([x.node(), gamma.node(), beta.node()])
-                .compute_bound()
-                .stateful()
-            {
-                OpsKind::Tracked(prep) => prep.finish(Recorded { leaves, y }, out),
-                OpsKind::UnTracked(prep) => prep.finish(out),
-            };
-            (output, constant(mean), constant(var))
+            let (y, (mean, var)) =
+                recorded::<C, 3, _>([&x, &gamma, &beta], forward, |y| y.detach().copy());
+            (y, constant(mean), constant(var))
         }
     }
 }

@@ -360,6 +360,7 @@ impl<C: CheckpointStrategy> SameConvBackend for Autodiff<Flex, C> {
 #[cfg(feature = "tch")]
 mod libtorch {
     use super::*;
+    use crate::model::tch_graph::recorded;
     use burn::backend::LibTorch;
     use burn_tch::TchTensor;
 
@@ -374,95 +375,15 @@ mod libtorch {
         }
     }
 
-    #[derive(Debug)]
-    struct TchConvBackward;
-
-    /// The forward as libtorch recorded it: leaves for input, weight and bias, and the output
-    /// with its graph, so the backward does not recompute the convolution.
-    struct Recorded {
-        x: tch::Tensor,
-        w: tch::Tensor,
-        b: tch::Tensor,
-        y: tch::Tensor,
-    }
-
-    impl Clone for Recorded {
-        fn clone(&self) -> Self {
-            Self {
-                x: self.x.shallow_clone(),
-                w: self.w.shallow_clone(),
-                b: self.b.shallow_clone(),
-                y: self.y.shallow_clone(),
-            }
-        }
-    }
-
-    impl std::fmt::Debug for Recorded {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("Recorded")
-                .field("y", &self.y.size())
-                .finish()
-        }
-    }
-
-    // SAFETY: libtorch tensors are reference-counted handles safe to move between threads;
-    // `Recorded` is only ever used by one backward pass at a time.
-    unsafe impl Send for Recorded {}
-    unsafe impl Sync for Recorded {}
-
-    impl Backward<LibTorch, 3> for TchConvBackward {
-        type State = Recorded;
-
-        fn backward(
-            self,
-            ops: Ops<Self::State, 3>,
-            grads: &mut Gradients,
-            _checkpointer: &mut Checkpointer,
-        ) {
-            let [node_x, node_w, node_b] = ops.parents;
-            let dy = grads.consume::<LibTorch>(&ops.node);
-            let r = ops.state;
-            // ⟨y, dy⟩'s gradient is the convolution's backward applied to dy.
-            let s = (&r.y * &dy.tensor).sum(tch::Kind::Float);
-            let inputs = [&r.w, &r.b, &r.x];
-            let mut g = tch::Tensor::run_backward(&[s], &inputs, false, false).into_iter();
-            let (dw, db, dx) = (g.next(), g.next(), g.next());
-            for (node, g) in [(node_w, dw), (node_b, db), (node_x, dx)] {
-                if let (Some(node), Some(g)) = (node, g) {
-                    grads.register::<LibTorch>(node.id, TchTensor::new(g));
-                }
-            }
-        }
-    }
-
     impl<C: CheckpointStrategy> SameConvBackend for Autodiff<LibTorch, C> {
         fn conv2d_same(
             x: FloatTensor<Self>,
             w: FloatTensor<Self>,
             b: FloatTensor<Self>,
         ) -> FloatTensor<Self> {
-            match TchConvBackward
-                .prepare::<C>([x.node(), w.node(), b.node()])
-                .compute_bound()
-                .stateful()
-            {
-                OpsKind::Tracked(prep) => {
-                    let leaf = |t: &TchTensor| t.tensor.detach().set_requires_grad(true);
-                    let (x, w, b) = (
-                        leaf(x.primitive()),
-                        leaf(w.primitive()),
-                        leaf(b.primitive()),
-                    );
-                    let y = conv(&x, &w, &b);
-                    let out = TchTensor::new(y.detach());
-                    prep.finish(Recorded { x, w, b, y }, out)
-                }
-                OpsKind::UnTracked(prep) => prep.finish(TchTensor::new(conv(
-                    &x.primitive().tensor,
-                    &w.primitive().tensor,
-                    &b.primitive().tensor,
-                ))),
-            }
+            // The convolution's backward does not read its output: burn may share it.
+            let forward = |l: &[tch::Tensor]| (conv(&l[0], &l[1], &l[2]), ());
+            recorded::<C, 3, _>([&x, &w, &b], forward, |y| y.detach()).0
         }
     }
 }

@@ -3,17 +3,13 @@
 use burn::tensor::TensorData;
 use burn_flex::FlexTensor;
 
-/// The tensor's `f32`s in row-major order (copied only when it is not contiguous). mirun's
-/// models are `f32` throughout.
+/// The tensor's values as `f32`s in row-major order: borrowed when it is a contiguous `f32`
+/// tensor (mirun's models are), else copied (and converted: weights loaded from a file keep the
+/// file's precision).
 pub(crate) fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
         Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(
-            t.to_contiguous()
-                .as_slice::<f32>()
-                .expect("a contiguous f32 tensor")
-                .to_vec(),
-        ),
+        None => std::borrow::Cow::Owned(t.clone().into_data().iter::<f32>().collect()),
     }
 }
 

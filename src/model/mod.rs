@@ -13,6 +13,9 @@ mod flex_buf;
 pub mod gemm_conv;
 pub mod iic_net;
 pub mod mine_net;
+#[cfg(all(feature = "flex", feature = "tch"))]
+#[allow(deprecated)]
+mod tch_graph;
 
 pub use backbone::{Backbone, BackboneConfig};
 pub use iic_net::{IicNet, IicNetConfig};

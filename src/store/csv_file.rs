@@ -35,7 +35,8 @@ pub struct CsvFile {
 }
 
 impl CsvFile {
-    /// Reads `path`.
+    /// Reads `path`. A quoted field that is never closed is an error (the csv crate would read
+    /// the rest of the file into it).
     pub fn read(path: &Path) -> Result<Self, CsvError> {
         let shown = path.display().to_string();
         let malformed = |line: u64, what: String| CsvError::Malformed {
@@ -43,13 +44,17 @@ impl CsvFile {
             line,
             what,
         };
+        let text = std::fs::read_to_string(path).map_err(|e| CsvError::Io {
+            path: shown.clone(),
+            what: e.to_string(),
+        })?;
+        if text.matches('"').count() % 2 == 1 {
+            let what = "unbalanced `\"`: a quoted field is never closed".to_string();
+            return Err(malformed(text.lines().count() as u64, what));
+        }
         let mut r = csv::ReaderBuilder::new()
             .flexible(true)
-            .from_path(path)
-            .map_err(|e| CsvError::Io {
-                path: shown.clone(),
-                what: e.to_string(),
-            })?;
+            .from_reader(text.as_bytes());
         let header: Vec<String> = r
             .headers()
             .map_err(|e| malformed(1, e.to_string()))?

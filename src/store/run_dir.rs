@@ -90,10 +90,11 @@ impl RunDir {
     }
 }
 
-/// `confusion.csv` text: for every epoch and head the non-zero counts of (cluster, label), with
-/// the label the cluster was matched to.
-pub fn confusion_csv(records: &[EpochRecord]) -> String {
-    let mut s = String::from("epoch,head,cluster,matched_label,label,count\n");
+/// `confusion.csv` as (header, rows): for every epoch and head the non-zero counts of
+/// (cluster, label), with the label the cluster was matched to.
+pub fn confusion_rows(records: &[EpochRecord]) -> (String, String) {
+    let header = "epoch,head,cluster,matched_label,label,count".to_string();
+    let mut s = String::new();
     for r in records {
         for (h, score) in r.heads.iter().enumerate() {
             let sc = &score.scores;
@@ -110,7 +111,7 @@ pub fn confusion_csv(records: &[EpochRecord]) -> String {
             }
         }
     }
-    s
+    (header, s)
 }
 
 /// `metrics.csv` of an IIC run as (header, rows): `epoch,head,loss,accuracy,lr,seconds,selected`,

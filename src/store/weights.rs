@@ -32,16 +32,21 @@ impl Which {
 
 /// Saves `model`'s parameters to `path` atomically (temp file + rename).
 pub fn save<M: Module + Clone>(model: &M, path: &Path) -> Result<(), StoreError> {
+    save_record(path, |tmp| model.clone().into_record().save(tmp))
+}
+
+/// Writes a burn record to `path` atomically: `save` writes it to a temp file beside `path`,
+/// which then replaces `path`.
+pub(crate) fn save_record(
+    path: &Path,
+    save: impl FnOnce(&Path) -> Result<(), burn::store::RecordError>,
+) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = super::atomic::temp_in(dir).map_err(|e| StoreError::io(dir, e))?;
-    model
-        .clone()
-        .into_record()
-        .save(tmp.path())
-        .map_err(|source| StoreError::Record {
-            path: path.into(),
-            source,
-        })?;
+    save(tmp.path()).map_err(|source| StoreError::Record {
+        path: path.into(),
+        source,
+    })?;
     tmp.persist(path)
         .map_err(|e| StoreError::io(path, e.error))?;
     Ok(())

@@ -70,18 +70,9 @@ impl Checkpoint {
             optim: format!("ckpt-{epoch}-optim.bpk"),
         };
         weights::save(model, &self.dir.join(&meta.model))?;
-        let optim_path = self.dir.join(&meta.optim);
-        let tmp =
-            crate::store::atomic::temp_in(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
-        optim
-            .to_record()
-            .save(tmp.path())
-            .map_err(|source| StoreError::Record {
-                path: optim_path.clone(),
-                source,
-            })?;
-        tmp.persist(&optim_path)
-            .map_err(|e| StoreError::io(&optim_path, e.error))?;
+        weights::save_record(&self.dir.join(&meta.optim), |tmp| {
+            optim.to_record().save(tmp)
+        })?;
         // A struct of plain fields always serialises.
         let text = toml::to_string(&meta).unwrap_or_default();
         let meta_path = self.dir.join(META);

@@ -100,8 +100,13 @@ pub(crate) fn same_conv(cin: usize, cout: usize, k: usize, device: &Device) -> C
 /// Whether mirun's own ops run on `device`: flex, and libtorch when it is compiled in.
 #[cfg(feature = "flex")]
 fn has_ops(device: &Device) -> bool {
-    let inner = device.clone().inner();
-    inner == Device::flex() || is_libtorch(&inner)
+    is_flex(device) || is_libtorch(device)
+}
+
+/// Whether `device` is flex (with or without autodiff).
+#[cfg(feature = "flex")]
+fn is_flex(device: &Device) -> bool {
+    device.clone().inner() == Device::flex()
 }
 
 /// Whether `device` is a libtorch device (with or without autodiff).
@@ -155,7 +160,6 @@ pub(crate) fn norm_act(
             let m = n.momentum;
             let running = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
                 let old = state.value_sync().to_device(&device);
-                let batch = batch.to_device(&device);
                 state.update(
                     old.mul_scalar(1.0 - m)
                         .add(batch.detach().mul_scalar(m))
@@ -184,26 +188,25 @@ pub(crate) fn norm_act(
     }
 }
 
-/// Runs a same-padded convolution: burn's `Conv2d` holds and initialises the parameters; the
-/// backend's own convolution runs it where that is the faster one (libtorch, GPUs), elsewhere
-/// (flex) mirun's own op ([`crate::model::conv_op`]).
+/// Runs a same-padded convolution (burn's `Conv2d` holds and initialises the parameters), in
+/// one of three forms, decided here only:
+/// - mirun's op ([`crate::model::conv_op`]): on libtorch always (libtorch's own kernels, forward
+///   and backward), on flex unless the backend's own convolution is asked for (`mirun bench
+///   --conv native`);
+/// - the backend's own `conv2d` where that is the choice ([`native_conv`]: GPUs);
+/// - the im2col + GEMM form composed from burn ops (`--conv gemm` off flex).
 pub(crate) fn conv(c: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    #[cfg(all(feature = "flex", feature = "tch"))]
-    if let (Some(b), true) = (c.bias.as_ref(), is_libtorch(&x.device())) {
-        return crate::model::conv_op::conv2d_same(x, c.weight.val(), b.val());
+    let bias = c.bias.as_ref().map(|b| b.val());
+    #[cfg(feature = "flex")]
+    if let Some(b) = bias.clone() {
+        let device = x.device();
+        if is_libtorch(&device) || (!native_conv() && is_flex(&device)) {
+            return crate::model::conv_op::conv2d_same(x, c.weight.val(), b);
+        }
     }
     if native_conv() {
-        return c.forward(x);
+        c.forward(x)
+    } else {
+        conv2d_same_gemm(x, c.weight.val(), bias)
     }
-    let bias = c.bias.as_ref().map(|b| b.val());
-    // The op is implemented for flex only (a `--conv gemm` bench on another backend takes the
-    // composed form below).
-    #[cfg(feature = "flex")]
-    if let Some(b) = bias
-        .clone()
-        .filter(|_| x.device().inner() == Device::flex())
-    {
-        return crate::model::conv_op::conv2d_same(x, c.weight.val(), b);
-    }
-    conv2d_same_gemm(x, c.weight.val(), bias)
 }
