@@ -1,9 +1,9 @@
 //! Augmentations: shapes, determinism, and exact pixels where they can be worked out.
 
-use mirun::data::augment::{centre_crop, crop_resize, rotate_resize, Augmenter};
+use mirun::data::augment::{apply, centre_crop, crop_resize, jitter, rotate_resize, Augmenter};
 use mirun::data::batch::{copies_batch, pair_batch, prefetch};
 use mirun::data::ImageSet;
-use mirun::spec::AugmentSpec;
+use mirun::spec::{AugmentSpec, Transform};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -17,8 +17,9 @@ fn gradient_image() -> Vec<f32> {
 fn views_have_the_configured_side() {
     let aug = Augmenter::new(AugmentSpec::default());
     let img = gradient_image();
-    assert_eq!(aug.original(&img, 28).len(), 24 * 24);
     let mut rng = ChaCha8Rng::seed_from_u64(3);
+    assert_eq!(aug.original(&img, 28, &mut rng).len(), 24 * 24);
+    assert_eq!(aug.eval_view(&img, 28), centre_crop(&img, 28, 24));
     for _ in 0..50 {
         let v = aug.transformed(&img, 28, &mut rng);
         assert_eq!(v.len(), 24 * 24);
@@ -143,4 +144,118 @@ fn prefetch_keeps_order_and_stops_when_the_consumer_does() {
         made.into_inner() < 10,
         "the producer stops soon after the consumer"
     );
+}
+
+/// The reference IIC code's views: x̄ = rotate ±25° (p = 0.5) → random 16/20/24 crop →
+/// brightness/contrast jitter 0.4; eval = the centre 20-px crop resized to 24.
+fn reference_views() -> AugmentSpec {
+    AugmentSpec {
+        transformed: vec![
+            Transform::Rotate {
+                max_degrees: 25,
+                p: 0.5,
+            },
+            Transform::Crop {
+                sizes: vec![16, 20, 24],
+                centre_prob: 0.0,
+                p: 1.0,
+            },
+            Transform::Resize { side: None },
+            Transform::Jitter {
+                brightness: 0.4,
+                contrast: 0.4,
+                p: 1.0,
+            },
+        ],
+        eval: vec![Transform::Crop {
+            sizes: vec![20],
+            centre_prob: 1.0,
+            p: 1.0,
+        }],
+        ..AugmentSpec::default()
+    }
+}
+
+#[test]
+fn declared_eval_view_is_the_centre_crop_resized() {
+    let img = gradient_image();
+    let aug = Augmenter::new(reference_views());
+    assert_eq!(aug.eval_view(&img, 28), crop_resize(&img, 28, 4, 4, 20, 24));
+    assert_eq!(aug.eval_view(&img, 28), aug.eval_view(&img, 28));
+}
+
+#[test]
+fn declared_views_are_seeded_sized_and_in_range() {
+    let img = gradient_image();
+    let aug = Augmenter::new(reference_views());
+    let draw = |seed| aug.transformed(&img, 28, &mut ChaCha8Rng::seed_from_u64(seed));
+    assert_eq!(draw(7), draw(7), "same seed, same view");
+    assert_ne!(draw(7), draw(8), "another seed, another view");
+    for seed in 0..40 {
+        let v = draw(seed);
+        assert_eq!(v.len(), 24 * 24);
+        assert!(v.iter().all(|p| (0.0..=1.0).contains(p)));
+    }
+}
+
+#[test]
+fn steps_with_probability_zero_leave_the_image_alone() {
+    let img = gradient_image();
+    let steps = [
+        Transform::Rotate {
+            max_degrees: 90,
+            p: 0.0,
+        },
+        Transform::Jitter {
+            brightness: 0.9,
+            contrast: 0.9,
+            p: 0.0,
+        },
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    assert_eq!(apply(&steps, &img, 28, 28, &mut rng), img);
+    // A full-size centre crop and no resize: the image itself.
+    let crop = [Transform::Crop {
+        sizes: vec![28],
+        centre_prob: 1.0,
+        p: 1.0,
+    }];
+    assert_eq!(apply(&crop, &img, 28, 28, &mut rng), img);
+}
+
+#[test]
+fn random_crops_land_anywhere_and_centred_ones_in_the_middle() {
+    // Every pixel holds its own index, so a crop's first pixel says where it was cut.
+    let img: Vec<f32> = (0..28 * 28).map(|i| i as f32 / 1000.0).collect();
+    let crop = |centre_prob| {
+        [Transform::Crop {
+            sizes: vec![20],
+            centre_prob,
+            p: 1.0,
+        }]
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let corners: std::collections::BTreeSet<u32> = (0..200)
+        .map(|_| (apply(&crop(0.0), &img, 28, 20, &mut rng)[0] * 1000.0).round() as u32)
+        .collect();
+    assert!(
+        corners.len() > 30,
+        "random crops spread out: {}",
+        corners.len()
+    );
+    assert!(corners.iter().all(|&c| c % 28 <= 8 && c / 28 <= 8));
+    let centred = apply(&crop(1.0), &img, 28, 20, &mut rng);
+    assert_eq!(centred[0], img[4 * 28 + 4]);
+}
+
+#[test]
+fn jitter_scales_brightness_then_contrast_about_the_mean_and_clamps() {
+    let mut v = vec![0.2f32, 0.4, 0.6];
+    jitter(&mut v, 1.0, 2.0); // mean 0.4: 0.2 → 0.0, 0.4 → 0.4, 0.6 → 0.8
+    for (a, b) in v.iter().zip([0.0f32, 0.4, 0.8]) {
+        assert!((a - b).abs() < 1e-6, "{v:?}");
+    }
+    let mut w = vec![0.5f32, 0.9];
+    jitter(&mut w, 1.4, 1.0); // 0.7, 1.26 → clamped to 1
+    assert!((w[0] - 0.7).abs() < 1e-6 && w[1] == 1.0, "{w:?}");
 }

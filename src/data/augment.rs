@@ -1,8 +1,9 @@
-//! Image transforms on `f32` images in [0, 1]: centre crop, rotation and crop, each resampled
-//! bilinearly to the network's input side.
+//! Image transforms on `f32` images in [0, 1]: centre crop, rotation, crop, resize and
+//! brightness/contrast jitter, composed as the book's either/or scheme or as a declared
+//! pipeline per view, and resampled bilinearly to the network's input side.
 
-use crate::spec::AugmentSpec;
-use rand::Rng;
+use crate::spec::{AugmentSpec, Transform};
+use rand::{Rng, SeedableRng};
 
 /// Bilinear sample of a `side×side` image at continuous pixel coordinates (pixel centres at
 /// integers); points outside the image read as 0 (as scipy's `rotate` fills).
@@ -108,7 +109,100 @@ pub fn rotate_resize(img: &[f32], side: usize, deg: i32, out: usize) -> Vec<f32>
     v
 }
 
-/// Draws the transformed view of an image as the spec says.
+/// A centred or random `s×s` crop, copied without resampling.
+fn crop(img: &[f32], side: usize, x0: usize, y0: usize, s: usize) -> Vec<f32> {
+    (0..s)
+        .flat_map(|r| {
+            img[(y0 + r) * side + x0..(y0 + r) * side + x0 + s]
+                .iter()
+                .copied()
+        })
+        .collect()
+}
+
+/// Brightness then contrast (about the mean) scaled by `b` and `c`, clamped to [0, 1].
+pub fn jitter(img: &mut [f32], b: f32, c: f32) {
+    for v in img.iter_mut() {
+        *v = (*v * b).clamp(0.0, 1.0);
+    }
+    let mean = img.iter().sum::<f32>() / img.len().max(1) as f32;
+    for v in img.iter_mut() {
+        *v = ((*v - mean) * c + mean).clamp(0.0, 1.0);
+    }
+}
+
+/// Whether a step with probability `p` happens: a coin is drawn only when `p < 1`.
+fn happens(p: f64, rng: &mut impl Rng) -> bool {
+    p >= 1.0 || rng.random::<f64>() < p
+}
+
+/// Runs a declared pipeline on a `side×side` image and resizes the result to `out`.
+pub fn apply(
+    steps: &[Transform],
+    img: &[f32],
+    side: usize,
+    out: usize,
+    rng: &mut impl Rng,
+) -> Vec<f32> {
+    let mut v = img.to_vec();
+    let mut side = side;
+    for step in steps {
+        match step {
+            Transform::Rotate { max_degrees, p } => {
+                if happens(*p, rng) {
+                    let m = *max_degrees as i32;
+                    let deg = rng.random_range(-m..=m);
+                    v = rotate_resize(&v, side, deg, side);
+                }
+            }
+            Transform::Crop {
+                sizes,
+                centre_prob,
+                p,
+            } => {
+                if happens(*p, rng) {
+                    let s = if sizes.len() == 1 {
+                        sizes[0]
+                    } else {
+                        sizes[rng.random_range(0..sizes.len())]
+                    };
+                    let slack = side - s;
+                    let (x0, y0) = if *centre_prob >= 1.0 || rng.random::<f64>() < *centre_prob {
+                        (slack / 2, slack / 2)
+                    } else {
+                        (rng.random_range(0..=slack), rng.random_range(0..=slack))
+                    };
+                    v = crop(&v, side, x0, y0, s);
+                    side = s;
+                }
+            }
+            Transform::Resize { side: to } => {
+                let to = to.unwrap_or(out);
+                if to != side {
+                    v = crop_resize(&v, side, 0, 0, side, to);
+                    side = to;
+                }
+            }
+            Transform::Jitter {
+                brightness,
+                contrast,
+                p,
+            } => {
+                if happens(*p, rng) {
+                    let b = 1.0 + rng.random_range(-1.0..=1.0) * brightness;
+                    let c = 1.0 + rng.random_range(-1.0..=1.0) * contrast;
+                    jitter(&mut v, b as f32, c as f32);
+                }
+            }
+        }
+    }
+    if side != out {
+        v = crop_resize(&v, side, 0, 0, side, out);
+    }
+    v
+}
+
+/// Draws the views of an image as the spec says.
 #[derive(Debug, Clone)]
 pub struct Augmenter {
     spec: AugmentSpec,
@@ -125,13 +219,38 @@ impl Augmenter {
         self.spec.size
     }
 
-    /// The original view: a centre crop to `size`.
-    pub fn original(&self, img: &[f32], side: usize) -> Vec<f32> {
-        centre_crop(img, side, self.spec.size)
+    /// Whether the original view is random (a declared `augment.original` that draws).
+    pub fn original_is_random(&self) -> bool {
+        !self.spec.original.is_empty()
     }
 
-    /// The transformed view: rotate or random crop, chosen by weight.
+    /// The original view: a centre crop to `size`, or the declared `augment.original`.
+    pub fn original(&self, img: &[f32], side: usize, rng: &mut impl Rng) -> Vec<f32> {
+        if self.spec.original.is_empty() {
+            centre_crop(img, side, self.spec.size)
+        } else {
+            apply(&self.spec.original, img, side, self.spec.size, rng)
+        }
+    }
+
+    /// The evaluation view: a centre crop to `size`, or the declared (deterministic)
+    /// `augment.eval`.
+    pub fn eval_view(&self, img: &[f32], side: usize) -> Vec<f32> {
+        if self.spec.eval.is_empty() {
+            centre_crop(img, side, self.spec.size)
+        } else {
+            // Validation keeps this pipeline free of draws; the stream is never read.
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+            apply(&self.spec.eval, img, side, self.spec.size, &mut rng)
+        }
+    }
+
+    /// The transformed view: the declared `augment.transformed`, or (the book's scheme)
+    /// rotate or random crop, chosen by weight.
     pub fn transformed(&self, img: &[f32], side: usize, rng: &mut impl Rng) -> Vec<f32> {
+        if !self.spec.transformed.is_empty() {
+            return apply(&self.spec.transformed, img, side, self.spec.size, rng);
+        }
         let (rw, cw) = (self.spec.rotate.weight, self.spec.random_crop.weight);
         let rotate = cw <= 0.0 || (rw > 0.0 && rng.random::<f64>() * (rw + cw) < rw);
         if rotate {

@@ -64,10 +64,16 @@ pub fn copies_batch(
     let images: Vec<Vec<f32>> = indices.par_iter().map(|&i| to_f32(set.image(i))).collect();
     let mut out = vec![0f32; (1 + copies) * b * s2];
     let (orig, twins) = out.split_at_mut(b * s2);
+    let start = positions.start;
+    // A declared original view draws from its own stream (bit 62 set), apart from the twins'.
     orig.par_chunks_mut(s2)
         .zip(images.par_iter())
-        .for_each(|(o, img)| o.copy_from_slice(&aug.original(img, SIDE)));
-    let start = positions.start;
+        .enumerate()
+        .for_each(|(j, (o, img))| {
+            let stream = (epoch as u64) | (1 << 62);
+            let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, stream, (start + j) as u64));
+            o.copy_from_slice(&aug.original(img, SIDE, &mut rng))
+        });
     twins.par_chunks_mut(s2).enumerate().for_each(|(r, t)| {
         let (c, j) = (r / b, r % b);
         let stream = (epoch as u64) | ((c as u64) << 40);
@@ -96,12 +102,12 @@ pub fn prefetch<'scope, T: Send + 'scope>(
     rx
 }
 
-/// `[N, S·S]` centre crops of images `range` (the evaluation view).
-pub fn centre_batch(set: &ImageSet, range: std::ops::Range<usize>, aug: &Augmenter) -> Vec<f32> {
+/// `[N, S·S]` evaluation views of images `range` (by default, centre crops).
+pub fn eval_batch(set: &ImageSet, range: std::ops::Range<usize>, aug: &Augmenter) -> Vec<f32> {
     let s2 = aug.size() * aug.size();
     let mut out = vec![0f32; range.len() * s2];
     out.par_chunks_mut(s2)
         .zip(range.into_par_iter())
-        .for_each(|(o, i)| o.copy_from_slice(&aug.original(&to_f32(set.image(i)), SIDE)));
+        .for_each(|(o, i)| o.copy_from_slice(&aug.eval_view(&to_f32(set.image(i)), SIDE)));
     out
 }

@@ -5,7 +5,7 @@
 use super::{column_max, read_rows, Method, StepAt, Table};
 use crate::backend::{read_f32, Devices};
 use crate::data::batch::mix;
-use crate::data::batch::{centre_batch, copies_batch, epoch_order};
+use crate::data::batch::{copies_batch, epoch_order, eval_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::{score, Scores};
 use crate::model::{BackboneConfig, IicNet, IicNetConfig};
@@ -167,7 +167,7 @@ impl<'a> Iic<'a> {
         let mut assigned: Vec<Vec<usize>> = vec![Vec::with_capacity(n); valid.heads()];
         for start in (0..n).step_by(chunk) {
             let end = (start + chunk).min(n);
-            let rows = centre_batch(set, start..end, &self.aug);
+            let rows = eval_batch(set, start..end, &self.aug);
             let x = to_tensor(rows, end - start, self.channels(), side, &self.devices.eval);
             for (head, z) in valid.forward(x).into_iter().enumerate() {
                 let probs = read_f32(z)?;

@@ -5,7 +5,7 @@
 use super::iic::to_tensor;
 use super::{bound_of, column_max, opt, read_rows, scalar, Method, StepAt, Table};
 use crate::backend::{read_f32, Devices};
-use crate::data::batch::{centre_batch, epoch_order, mix, pair_batch};
+use crate::data::batch::{epoch_order, eval_batch, mix, pair_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::probe::{probe_accuracy, Codes};
 use crate::model::{BackboneConfig, MineImageNet, MineImageNetConfig};
@@ -113,7 +113,7 @@ impl<'a> MineImages<'a> {
         let mut out = Vec::new();
         for start in (0..set.len()).step_by(chunk) {
             let end = (start + chunk).min(set.len());
-            let rows = centre_batch(set, start..end, &self.aug);
+            let rows = eval_batch(set, start..end, &self.aug);
             let x = to_tensor(rows, end - start, self.channels(), side, &self.devices.eval);
             out.extend(read_f32(valid.encode(x))?);
         }

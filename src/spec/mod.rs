@@ -175,8 +175,10 @@ impl Default for DatasetSpec {
     }
 }
 
-/// `[augment]`: the original view is a centre crop to `size`; the transformed view is a
-/// weighted choice between `rotate` and `random_crop`, both resized to `size`.
+/// `[augment]`: by default (the book's scheme) the original view is a centre crop to `size`
+/// and the transformed view a weighted choice between `rotate` and `random_crop`, both resized
+/// to `size`. Declared pipelines (`[[augment.original]]`, `[[augment.transformed]]`,
+/// `[[augment.eval]]`) replace a view with an ordered list of transforms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AugmentSpec {
@@ -188,6 +190,58 @@ pub struct AugmentSpec {
     pub copies: usize,
     pub rotate: RotateSpec,
     pub random_crop: RandomCropSpec,
+    /// The original (x) view as a declared pipeline; empty: a centre crop to `size`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub original: Vec<Transform>,
+    /// The transformed (x̄) view as a declared pipeline; empty: `rotate` or `random_crop`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transformed: Vec<Transform>,
+    /// The evaluation view (deterministic: centre crops and resizes only); empty: a centre
+    /// crop to `size`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub eval: Vec<Transform>,
+}
+
+/// One step of a declared view pipeline, applied in order; the view is resized to
+/// `augment.size` at the end if a step left it at another side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Transform {
+    /// With probability `p`, rotate by a whole number of degrees in
+    /// `-max_degrees..=max_degrees` about the centre (zeros outside); the side is kept.
+    Rotate {
+        max_degrees: u32,
+        #[serde(default = "one_f64")]
+        p: f64,
+    },
+    /// With probability `p`, cut a square of one of `sizes` (drawn uniformly), centred with
+    /// probability `centre_prob`, else anywhere. No resampling.
+    Crop {
+        sizes: Vec<usize>,
+        #[serde(default)]
+        centre_prob: f64,
+        #[serde(default = "one_f64")]
+        p: f64,
+    },
+    /// Resize bilinearly to `side` (default `augment.size`).
+    Resize {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        side: Option<usize>,
+    },
+    /// With probability `p`, scale brightness by a factor drawn from `1 ± brightness`, then
+    /// contrast (about the image mean) by one from `1 ± contrast`; pixels clamped to [0, 1].
+    Jitter {
+        #[serde(default)]
+        brightness: f64,
+        #[serde(default)]
+        contrast: f64,
+        #[serde(default = "one_f64")]
+        p: f64,
+    },
+}
+
+fn one_f64() -> f64 {
+    1.0
 }
 
 fn is_one(n: &usize) -> bool {
@@ -201,6 +255,9 @@ impl Default for AugmentSpec {
             copies: 1,
             rotate: RotateSpec::default(),
             random_crop: RandomCropSpec::default(),
+            original: Vec::new(),
+            transformed: Vec::new(),
+            eval: Vec::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! user fixes them all in one go.
 
 use super::vgg_layout::VggLayout;
-use super::{DatasetKind, EvaluatorKind, LossKind, Method, Spec};
+use super::{DatasetKind, EvaluatorKind, LossKind, Method, Spec, Transform};
 
 /// A broken rule: the dotted key it concerns and what was expected.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +118,19 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
                 "expected a probability in [0, 1], got {}",
                 a.random_crop.centre_prob
             ),
+        );
+    }
+    for (name, steps, eval) in [
+        ("original", &a.original, false),
+        ("transformed", &a.transformed, false),
+        ("eval", &a.eval, true),
+    ] {
+        check_view(
+            &mut p,
+            &format!("augment.{name}"),
+            steps,
+            (full, a.size),
+            eval,
         );
     }
     let k = spec.backbone.kernel_size;
@@ -410,5 +423,125 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
                 format!("expected at least 1000 samples, got {n}"),
             );
         }
+    }
+}
+
+/// A declared view pipeline: probabilities in [0, 1], crops that fit the image as it is at that
+/// step, and (for the evaluation view) nothing random.
+fn check_view(
+    p: &mut Problems,
+    key: &str,
+    steps: &[Transform],
+    (full, size): (usize, usize),
+    eval: bool,
+) {
+    // The smallest side the image can have when it reaches each step.
+    let mut side = full;
+    for (i, step) in steps.iter().enumerate() {
+        let at = |field: &str| format!("{key}[{i}].{field}");
+        let prob = match step {
+            Transform::Rotate { p, .. }
+            | Transform::Crop { p, .. }
+            | Transform::Jitter { p, .. } => Some(*p),
+            Transform::Resize { .. } => None,
+        };
+        if let Some(pr) = prob {
+            if !(0.0..=1.0).contains(&pr) {
+                p.add(
+                    &at("p"),
+                    format!("expected a probability in [0, 1], got {pr}"),
+                );
+            }
+        }
+        match step {
+            Transform::Rotate { max_degrees, p: pr } => {
+                if *max_degrees > 180 {
+                    p.add(
+                        &at("max_degrees"),
+                        format!("expected 0..=180, got {max_degrees}"),
+                    );
+                }
+                if eval && *pr > 0.0 && *max_degrees > 0 {
+                    p.add(
+                        &at("op"),
+                        "the evaluation view must be the same every time: use crops with \
+                         centre_prob = 1 and resizes only",
+                    );
+                }
+            }
+            Transform::Crop {
+                sizes,
+                centre_prob,
+                p: pr,
+            } => {
+                if sizes.is_empty() {
+                    p.add(&at("sizes"), "expected at least one crop size");
+                }
+                for &s in sizes {
+                    if s == 0 || s > side {
+                        p.add(
+                            &at("sizes"),
+                            format!(
+                                "crop size {s} must be within 1..={side} (the image's side at \
+                                 this step)"
+                            ),
+                        );
+                    }
+                }
+                if !(0.0..=1.0).contains(centre_prob) {
+                    p.add(
+                        &at("centre_prob"),
+                        format!("expected a probability in [0, 1], got {centre_prob}"),
+                    );
+                }
+                if eval && (*centre_prob < 1.0 || sizes.len() > 1 || (*pr > 0.0 && *pr < 1.0)) {
+                    p.add(
+                        &at("op"),
+                        "the evaluation view must be the same every time: a crop there needs \
+                         one size, centre_prob = 1 and p = 1",
+                    );
+                }
+                let smallest = sizes.iter().copied().min().unwrap_or(side);
+                side = if *pr >= 1.0 {
+                    smallest
+                } else {
+                    side.min(smallest)
+                };
+            }
+            Transform::Resize { side: to } => {
+                if let Some(t) = to {
+                    if *t == 0 || *t > 4 * full {
+                        p.add(
+                            &at("side"),
+                            format!("expected 1..={} pixels, got {t}", 4 * full),
+                        );
+                    }
+                    side = *t;
+                } else {
+                    side = size;
+                }
+            }
+            Transform::Jitter {
+                brightness,
+                contrast,
+                p: pr,
+            } => {
+                for (field, v) in [("brightness", brightness), ("contrast", contrast)] {
+                    if !(0.0..=1.0).contains(v) {
+                        p.add(
+                            &at(field),
+                            format!("expected a strength in [0, 1], got {v}"),
+                        );
+                    }
+                }
+                if eval && *pr > 0.0 && (*brightness > 0.0 || *contrast > 0.0) {
+                    p.add(
+                        &at("op"),
+                        "the evaluation view must be the same every time: no jitter there",
+                    );
+                }
+            }
+        }
+        side = side.min(4 * full);
     }
 }
