@@ -23,3 +23,4 @@ mod spec_layers;
 mod spec_sweep;
 mod store_summary;
 mod sweep_run;
+mod sweep_slurm;

@@ -169,9 +169,21 @@ pub struct SweepArgs {
     /// List and validate every point (overrides, run id, state) without training.
     #[arg(long)]
     pub dry_run: bool,
-    /// Points to run at once, each in its own process.
+    /// Points to run at once, each in its own process (local launcher).
     #[arg(short, long, default_value_t = 1)]
     pub jobs: usize,
+    /// Where the points run: `local` (child processes) or `slurm` (one job array through
+    /// sbatch); default: the file's `launcher.kind`, else local.
+    #[arg(long, value_enum)]
+    pub launcher: Option<mirun::spec::LauncherKind>,
+    /// With `--launcher slurm`: follow the job until it ends; the exit status is the number of
+    /// points that did not finish.
+    #[arg(long)]
+    pub wait: bool,
+    /// Print where every point stands (finished, running, pending, failed, interrupted, new)
+    /// without running anything.
+    #[arg(long, conflicts_with_all = ["dry_run", "wait", "force"])]
+    pub status: bool,
     /// Rerun points that already finished.
     #[arg(long)]
     pub force: bool,

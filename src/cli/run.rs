@@ -19,6 +19,14 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
     }
     let src = source(a.file.clone(), &a.sets)?;
     let spec = spec::load(&src)?;
+    if a.sweep_point && !a.fresh {
+        // A requeued Slurm task (or a racing sweep) whose point has finished: nothing to do.
+        let id = mirun::store::run_id(&spec);
+        if mirun::sweep::state_of(&a.out, &spec, &id)? == mirun::sweep::PointState::Finished {
+            eprintln!("run {id} already finished; skipped (--fresh reruns it)");
+            return Ok(());
+        }
+    }
     let opts = RunOptions {
         out: a.out,
         backend: a.device.unwrap_or_else(BackendKind::fastest),

@@ -2,12 +2,25 @@
 
 use super::args::SweepArgs;
 use super::overrides;
-use mirun::spec;
-use mirun::sweep::SweepOptions;
+use mirun::spec::{self, LauncherKind, LauncherSpec};
+use mirun::sweep::{slurm, status, SweepOptions};
 use mirun::train::Progress;
 
-/// `mirun sweep FILE`: every point of a `[sweep]`, skipping finished ones.
+/// `mirun sweep FILE`: every point of a `[sweep]`, skipping finished ones, here or on Slurm.
 pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
+    // `--set launcher.KEY=VALUE` configures the launcher; every other `--set` the points.
+    let (launcher_sets, sets): (Vec<String>, Vec<String>) = a
+        .sets
+        .iter()
+        .cloned()
+        .partition(|s| s.trim_start().starts_with("launcher."));
+    let mut launcher = LauncherSpec::resolve(&a.file, &overrides(&launcher_sets)?)?;
+    if let Some(kind) = a.launcher {
+        launcher.kind = kind;
+    }
+    if a.wait && launcher.kind != LauncherKind::Slurm {
+        anyhow::bail!("--wait applies to `--launcher slurm` (a local sweep always waits)");
+    }
     let mut sweep = spec::SweepSpec::from_file(&a.file)?.unwrap_or_default();
     for g in &a.grids {
         sweep.set_grid(g)?;
@@ -21,15 +34,22 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
     let opts = SweepOptions {
         file: a.file.clone(),
         sweep,
-        sets: a.sets.clone(),
-        overrides: overrides(&a.sets)?,
-        out: a.out,
+        sets: sets.clone(),
+        overrides: overrides(&sets)?,
+        out: a.out.clone(),
         backend: a.device,
         jobs: a.jobs,
         force: a.force,
         progress: Progress { quiet: a.quiet },
     };
     let planned = mirun::sweep::plan(&opts)?;
+    if a.status {
+        print!("{}", status::report(&opts, &planned)?);
+        return Ok(());
+    }
+    if launcher.kind == LauncherKind::Slurm {
+        return sweep_on_slurm(&a, &opts, &launcher, &planned);
+    }
     if a.dry_run {
         print!("{}", mirun::sweep::describe(&planned));
         println!(
@@ -58,6 +78,63 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         }
         // The exit status is the number of failed points (capped).
         std::process::exit(report.failed.len().min(100) as i32);
+    }
+    Ok(())
+}
+
+/// `--launcher slurm`: the unfinished points as one job array (`--dry-run` prints its script).
+fn sweep_on_slurm(
+    a: &SweepArgs,
+    opts: &SweepOptions,
+    launcher: &LauncherSpec,
+    planned: &[mirun::sweep::PlannedPoint],
+) -> anyhow::Result<()> {
+    let todo = slurm::todo(opts, planned);
+    if todo.is_empty() {
+        eprintln!(
+            "sweep {}: all {} point(s) already finished; nothing to submit (--force reruns them)",
+            a.file.display(),
+            planned.len()
+        );
+        return Ok(());
+    }
+    let script = slurm::script(opts, launcher, &todo)?;
+    if a.dry_run {
+        print!("{script}");
+        eprintln!(
+            "{} point(s), all valid; {} to submit as one array (not submitted: --dry-run)",
+            planned.len(),
+            todo.len()
+        );
+        return Ok(());
+    }
+    let job = slurm::submit(opts, planned, &script)?;
+    // The job id goes to stdout alone, for scripts; the rest to stderr.
+    println!("{}", job.job_id);
+    eprintln!(
+        "sweep {}: submitted {} point(s) as slurm job {} (script: {}); the same command with \
+         --status shows where each point stands",
+        a.file.display(),
+        todo.len(),
+        job.job_id,
+        job.script.display(),
+    );
+    if !a.wait {
+        return Ok(());
+    }
+    let failed = slurm::wait(opts, planned, &todo, &job.job_id)?;
+    eprintln!(
+        "slurm job {}: {} point(s) finished, {} did not; summary → {}",
+        job.job_id,
+        todo.len() - failed.len(),
+        failed.len(),
+        mirun::sweep::summary_path(&opts.out, &planned[0].spec).display()
+    );
+    if !failed.is_empty() {
+        for label in &failed {
+            eprintln!("  not finished: {label}");
+        }
+        std::process::exit(failed.len().min(100) as i32);
     }
     Ok(())
 }

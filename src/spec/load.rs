@@ -261,8 +261,10 @@ fn file_layers(path: &Path, seen: &mut Vec<PathBuf>) -> Result<Vec<FileLayer>, S
     }
     seen.push(canonical);
     let here = path.parent().unwrap_or(Path::new("."));
-    // `[sweep]` describes many runs, not one spec: see `SweepSpec::from_file`.
+    // `[sweep]` describes many runs and `[launcher]` where they run, not one spec: see
+    // `SweepSpec::from_file` and `LauncherSpec::resolve`.
     table.remove("sweep");
+    table.remove("launcher");
     let mut layers = Vec::new();
     match table.remove("extends") {
         None => {}

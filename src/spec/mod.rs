@@ -2,12 +2,14 @@
 //! field to CSV column (`heads.count` in TOML is `heads.count` in `summary.csv`).
 
 pub mod defaults;
+mod launcher;
 mod load;
 mod origin;
 mod sweep;
 mod validate;
 pub mod vgg_layout;
 
+pub use launcher::{LauncherError, LauncherKind, LauncherSpec};
 pub use load::{load, resolve, Override, Resolved, SpecError, SpecSource};
 pub use sweep::{SweepError, SweepPoint, SweepSpec};
 pub use validate::{validate, Problem};

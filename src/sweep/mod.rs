@@ -2,6 +2,9 @@
 //! rest run as child `mirun run` processes (`-j` at a time), each with its own log. A point's
 //! run id is the hash of its resolved config, so rerunning a killed sweep completes it.
 
+pub mod slurm;
+pub mod status;
+
 use crate::backend::BackendKind;
 use crate::spec::{load, Override, Spec, SpecSource, SweepPoint, SweepSpec};
 use crate::store::{run_id, summary};
@@ -112,11 +115,13 @@ pub fn plan(opts: &SweepOptions) -> anyhow::Result<Vec<PlannedPoint>> {
     Ok(planned)
 }
 
-fn summary_path(out: &Path, spec: &Spec) -> PathBuf {
+/// `<out>/<name>/summary.csv` of a point's pipeline.
+pub fn summary_path(out: &Path, spec: &Spec) -> PathBuf {
     out.join(&spec.pipeline.name).join("summary.csv")
 }
 
-fn state_of(out: &Path, spec: &Spec, id: &str) -> anyhow::Result<PointState> {
+/// Whether run `id` of `spec` finished, was interrupted, or never started.
+pub fn state_of(out: &Path, spec: &Spec, id: &str) -> anyhow::Result<PointState> {
     let path = summary_path(out, spec);
     if path.exists() {
         let (_, rows) = summary::read(&path)?;
