@@ -44,4 +44,64 @@ fn short_mine_run_estimates_the_gaussian_mi() {
     let metrics = std::fs::read_to_string(dirs[0].join("metrics.csv")).unwrap();
     assert_eq!(metrics.lines().count(), 1 + 400, "one row per step");
     assert!(metrics.starts_with("step,bound,estimate,analytic_mi,binned_mi"));
+    // The resolved config holds only what applies to a Gaussian run.
+    let config = std::fs::read_to_string(dirs[0].join("config.toml")).unwrap();
+    for absent in ["[augment", "[backbone]", "[heads]", "epochs =", "dir ="] {
+        assert!(!config.contains(absent), "{absent} in\n{config}");
+    }
+    // ... and reruns as it is.
+    let o = Command::new(env!("CARGO_BIN_EXE_mirun"))
+        .args(["check"])
+        .arg(dirs[0].join("config.toml"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // `mirun eval` says why it does not apply.
+    let o = Command::new(env!("CARGO_BIN_EXE_mirun"))
+        .arg("eval")
+        .arg(&dirs[0])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("does not apply to a MINE Gaussian run: it has no encoder"),
+        "{err}"
+    );
+}
+
+#[test]
+fn infonce_estimates_the_gaussian_mi() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = Command::new(env!("CARGO_BIN_EXE_mirun"))
+        .arg(repo.join("pipelines/mine_gaussian.toml"))
+        .args([
+            "--set",
+            "loss.kind=infonce",
+            "--set",
+            "train.steps=300",
+            "--set",
+            "train.batch_size=500",
+            "--set",
+            "evaluator.binned_samples=100000",
+        ])
+        .arg("--out")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut r = csv::Reader::from_path(tmp.path().join("mine_gaussian/summary.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let row = r.records().next().unwrap().unwrap();
+    let col = |name: &str| -> f64 {
+        row[h.iter().position(|c| c == name).unwrap()]
+            .parse()
+            .unwrap()
+    };
+    let (est, analytic) = (col("mi_estimate"), col("analytic_mi"));
+    assert!(
+        (est - analytic).abs() < 0.03,
+        "estimate {est} vs {analytic}"
+    );
 }

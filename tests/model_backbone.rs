@@ -122,9 +122,16 @@ fn a_resnet_trains_iic_and_mine_and_reloads() {
             metrics.lines().count(),
             if name == "iic_quick" { 3 } else { 2 }
         );
-        if name == "iic_quick" {
-            let o = mirun(&["eval", run.to_str().unwrap(), "--weights", "last"], &data);
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = mirun(&["eval", run.to_str().unwrap(), "--weights", "last"], &data);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        if name != "iic_quick" {
+            // MINE: the encoder reloaded and the probe refitted give the recorded numbers.
+            let eval = std::fs::read_to_string(run.join("eval-last.csv")).unwrap();
+            let row: Vec<&str> = eval.lines().nth(1).unwrap().split(',').collect();
+            assert_eq!(row[1], row[3], "held-out probe reproduced: {eval}");
+            assert_eq!(row[2], row[4], "book probe reproduced: {eval}");
+            let recorded: Vec<&str> = metrics.lines().nth(1).unwrap().split(',').collect();
+            assert_eq!(row[3], recorded[3], "{eval}\n{metrics}");
         }
     }
 }

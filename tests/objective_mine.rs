@@ -1,8 +1,9 @@
-//! MINE objectives on tiny hand-made batches: the DV and NWJ bounds by hand, and the EMA loss
-//! having DV's value with a differently scaled gradient.
+//! MINE objectives on tiny hand-made batches: the DV, NWJ and InfoNCE bounds by hand, and the
+//! EMA loss having DV's value with a differently scaled gradient.
 
 use burn::tensor::{Device, Tensor};
-use mirun::objective::{dv_bound, mine_ema_loss, mine_loss, nwj_bound, Ema};
+use mirun::model::mine_net::StatisticsNet;
+use mirun::objective::{dv_bound, infonce_bound, mine_ema_loss, mine_loss, nwj_bound, Ema};
 
 fn t(v: &[f32], device: &Device) -> Tensor<1> {
     Tensor::<1>::from_floats(v, device)
@@ -85,4 +86,55 @@ fn ema_loss_has_dv_value_and_rescaled_gradient() {
     assert!((ema_grad[0] - 0.125).abs() < 1e-5, "{ema_grad:?}");
     assert!((ema_grad[1] - 0.375).abs() < 1e-5, "{ema_grad:?}");
     assert!((ema.value.unwrap() - 4.0).abs() < 1e-5);
+}
+
+fn m(rows: &[[f32; 2]; 2], device: &Device) -> Tensor<2> {
+    Tensor::<1>::from_floats([rows[0][0], rows[0][1], rows[1][0], rows[1][1]], device)
+        .reshape([2, 2])
+}
+
+#[test]
+fn infonce_bound_by_hand_and_capped_at_ln_b() {
+    let d = Device::flex();
+    // Scores [[1, 0], [0, 1]]: each row gives 1 − ln((e + 1)/2).
+    let v: f32 = infonce_bound(m(&[[1.0, 0.0], [0.0, 1.0]], &d), &d).into_scalar();
+    let by_hand = 1.0 - ((1f32.exp() + 1.0) / 2.0).ln();
+    assert!((v - by_hand).abs() < 1e-5, "got {v}, expected {by_hand}");
+    // Off-diagonal scores above the diagonal: a negative bound, by hand.
+    let v: f32 = infonce_bound(m(&[[0.0, 2.0], [1.0, 0.0]], &d), &d).into_scalar();
+    let rows = [
+        0.0 - ((1.0 + 2f32.exp()) / 2.0).ln(),
+        0.0 - ((1f32.exp() + 1.0) / 2.0).ln(),
+    ];
+    assert!((v - (rows[0] + rows[1]) / 2.0).abs() < 1e-5, "got {v}");
+    // However well T separates the pairs, the bound stays below ln B (B = 2); no overflow.
+    let v: f32 = infonce_bound(m(&[[1000.0, 0.0], [0.0, 1000.0]], &d), &d).into_scalar();
+    assert!((v - 2f32.ln()).abs() < 1e-4, "got {v}");
+}
+
+#[test]
+fn all_pairs_holds_the_joint_values_on_its_diagonal() {
+    let d = Device::flex();
+    let net = StatisticsNet::new(3, 2, 8, &d);
+    let x = Tensor::<1>::from_floats([0.1, -0.4, 0.9, 1.5, 0.2, -1.0, 0.3, 0.3, 0.7], &d)
+        .reshape([3, 3]);
+    let y = Tensor::<1>::from_floats([0.5, -0.2, -0.8, 0.1, 0.0, 1.2], &d).reshape([3, 2]);
+    let pairs = net
+        .all_pairs(x.clone(), y.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let joint = net
+        .forward(x.clone(), y.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    for i in 0..3 {
+        assert!((pairs[i * 3 + i] - joint[i]).abs() < 1e-5);
+    }
+    // Row 0, column 2: T(x_0, y_2).
+    let x0 = x.narrow(0, 0, 1);
+    let y2 = y.narrow(0, 2, 1);
+    let t02: f32 = net.forward(x0, y2).into_scalar();
+    assert!((pairs[2] - t02).abs() < 1e-5);
 }

@@ -9,7 +9,7 @@ use crate::data::gaussian::shuffled_rows;
 use crate::data::Gaussian;
 use crate::eval::binned_mi_pairs;
 use crate::model::StatisticsNet;
-use crate::objective::Ema;
+use crate::objective::{Critic, Ema};
 use crate::spec::{defaults, EvaluatorKind, LossKind, MarginalKind, Spec, TrainSpec};
 use crate::train::TrainError;
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -197,13 +197,18 @@ impl Method for MineGaussian<'_> {
         let (n, d) = (self.config.train.batch_size, self.config.gaussian.dim);
         let dev = &self.devices.train;
         let x = matrix(batch.x, n, d, dev);
-        let tj = model.forward(x.clone(), matrix(batch.y, n, d, dev));
-        let tm = model.forward(x, matrix(batch.y_marginal, n, d, dev));
+        let y = matrix(batch.y, n, d, dev);
+        let critic = Critic::new(
+            model.forward(x.clone(), y.clone()),
+            model.forward(x.clone(), matrix(batch.y_marginal, n, d, dev)),
+            || model.all_pairs(x.clone(), y.clone()),
+        );
         let mut ema = Ema {
             rate: self.config.ema_rate,
             value: *carry,
         };
-        let loss = bound_of(self.config.loss)?.loss(tj, tm, &mut ema);
+        let loss = bound_of(self.config.loss)?.loss(&critic, &mut ema);
+        drop(critic);
         *carry = ema.value;
         let bound = -scalar(loss.clone())?;
         if !bound.is_finite() {

@@ -9,7 +9,7 @@ use crate::data::batch::{epoch_order, eval_batch, mix, pair_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::probe::{probe_accuracy, Codes};
 use crate::model::{BackboneConfig, MineImageNet, MineImageNetConfig};
-use crate::objective::{dv_bound, Ema};
+use crate::objective::{dv_bound, Critic, Ema};
 use crate::spec::{defaults, AugmentSpec, EvaluatorKind, LossKind, Spec, TrainSpec};
 use crate::train::TrainError;
 use burn::module::Module;
@@ -121,7 +121,11 @@ impl<'a> MineImages<'a> {
     }
 
     /// (held-out, book) probe accuracies of the current codes.
-    fn probe_scores(
+    /// The linear probe's accuracy on the codes after epoch index `epoch` (0-based), as
+    /// `(held-out, book)`: fitted on train codes or on the test codes, scored on the test codes.
+    /// The probe's seed depends on the epoch, so re-scoring saved weights reproduces the
+    /// recorded numbers.
+    pub fn probe_scores(
         &self,
         model: &MineImageNet,
         epoch: usize,
@@ -224,14 +228,18 @@ impl Method for MineImages<'_> {
         let z = model.encode(x);
         let (z1, z2) = (z.clone().narrow(0, 0, b), z.narrow(0, b, b));
         let perm = Tensor::<1, Int>::from_data(TensorData::new(batch.perm, [b]), dev);
-        let tj = model.t.forward(z1.clone(), z2.clone());
-        let tm = model.t.forward(z1, z2.select(0, perm));
-        let bound_now = dv_bound(tj.clone(), tm.clone()).detach();
+        let critic = Critic::new(
+            model.t.forward(z1.clone(), z2.clone()),
+            model.t.forward(z1.clone(), z2.clone().select(0, perm)),
+            || model.t.all_pairs(z1.clone(), z2.clone()),
+        );
+        let bound_now = dv_bound(critic.joint.clone(), critic.marginal.clone()).detach();
         let mut ema = Ema {
             rate: self.config.ema_rate,
             value: *carry,
         };
-        let loss = bound_of(self.config.loss)?.loss(tj, tm, &mut ema);
+        let loss = bound_of(self.config.loss)?.loss(&critic, &mut ema);
+        drop(critic);
         *carry = ema.value;
         let value = scalar(loss.clone())?;
         if !value.is_finite() {

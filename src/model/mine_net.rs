@@ -31,6 +31,14 @@ impl StatisticsNet {
         let h = relu(self.x.forward(x) + self.y.forward(y));
         self.out.forward(h).flatten(0, 1)
     }
+
+    /// `[N, dx]`, `[N, dy]` → `[N, N]`: T(x_i, y_j) for every pair (each input projected once).
+    pub fn all_pairs(&self, x: Tensor<2>, y: Tensor<2>) -> Tensor<2> {
+        let n = x.dims()[0];
+        let a = self.x.forward(x).unsqueeze_dim::<3>(1);
+        let b = self.y.forward(y).unsqueeze_dim::<3>(0);
+        self.out.forward(relu(a + b)).reshape([n, n])
+    }
 }
 
 /// MINE on images: encoder E (VGG + linear code) and T on pairs of codes.

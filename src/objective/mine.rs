@@ -1,7 +1,36 @@
 //! MINE objectives (Belghazi et al. 2018) on T's values for joint samples `tj` and marginal
-//! samples `tm`. Each returns the loss to minimise (minus the bound) and the bound's value.
+//! samples `tm` (or, for InfoNCE, on every pair of the batch). Each returns the loss to
+//! minimise: minus the bound.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
+
+/// T's values on one batch: on the B joint pairs (x_i, y_i), on B marginal pairs, and — only
+/// when a bound asks, as it costs B² evaluations — on all pairs (x_i, y_j).
+pub struct Critic<'a> {
+    pub joint: Tensor<1>,
+    pub marginal: Tensor<1>,
+    all_pairs: Box<dyn Fn() -> Tensor<2> + 'a>,
+}
+
+impl<'a> Critic<'a> {
+    /// The critic of a batch; `all_pairs` computes the `[B, B]` matrix T(x_i, y_j).
+    pub fn new(
+        joint: Tensor<1>,
+        marginal: Tensor<1>,
+        all_pairs: impl Fn() -> Tensor<2> + 'a,
+    ) -> Self {
+        Self {
+            joint,
+            marginal,
+            all_pairs: Box::new(all_pairs),
+        }
+    }
+
+    /// `[B, B]`: T(x_i, y_j), joint pairs on the diagonal.
+    pub fn all_pairs(&self) -> Tensor<2> {
+        (self.all_pairs)()
+    }
+}
 
 /// ln mean(e^t), computed with the max shifted out; also returns the shift and mean(e^(t−m)).
 fn log_mean_exp(t: Tensor<1>) -> (Tensor<1>, f32, Tensor<1>) {
@@ -65,20 +94,38 @@ pub fn nwj_loss(tj: Tensor<1>, tm: Tensor<1>) -> Tensor<1> {
     nwj_bound(tj, tm).neg()
 }
 
+/// The InfoNCE bound (van den Oord et al. 2018) on the `[B, B]` scores T(x_i, y_j):
+/// mean_i [ T(x_i, y_i) − ln (1/B) Σ_j e^T(x_i, y_j) ]. It never exceeds ln B, whatever T.
+pub fn infonce_bound(scores: Tensor<2>, device: &Device) -> Tensor<1> {
+    let b = scores.dims()[0];
+    let diag: Tensor<1> = (scores.clone() * Tensor::<2>::eye(b, device))
+        .sum_dim(1)
+        .flatten(0, 1);
+    // ln mean_j e^s_ij per row, with each row's max shifted out.
+    let m = scores.clone().max_dim(1).detach();
+    let lme: Tensor<1> = (scores - m.clone())
+        .exp()
+        .mean_dim(1)
+        .log()
+        .add(m)
+        .flatten(0, 1);
+    (diag - lme).mean()
+}
+
 /// A lower bound on MI that MINE maximises through T. A new bound is a type implementing this
 /// (in its own file) plus its line in [`crate::objective::mi_bound`].
 pub trait MiBound: Sync {
-    /// The loss to minimise on T's values for joint samples `tj` and marginal samples `tm`:
-    /// minus the bound (or a surrogate with that value and a corrected gradient).
-    fn loss(&self, tj: Tensor<1>, tm: Tensor<1>, ema: &mut Ema) -> Tensor<1>;
+    /// The loss to minimise on the critic's values: minus the bound (or a surrogate with that
+    /// value and a corrected gradient).
+    fn loss(&self, critic: &Critic, ema: &mut Ema) -> Tensor<1>;
 }
 
 /// `loss.kind = "mine"`: the Donsker–Varadhan bound.
 pub struct Dv;
 
 impl MiBound for Dv {
-    fn loss(&self, tj: Tensor<1>, tm: Tensor<1>, _: &mut Ema) -> Tensor<1> {
-        mine_loss(tj, tm)
+    fn loss(&self, c: &Critic, _: &mut Ema) -> Tensor<1> {
+        mine_loss(c.joint.clone(), c.marginal.clone())
     }
 }
 
@@ -86,8 +133,8 @@ impl MiBound for Dv {
 pub struct DvEma;
 
 impl MiBound for DvEma {
-    fn loss(&self, tj: Tensor<1>, tm: Tensor<1>, ema: &mut Ema) -> Tensor<1> {
-        mine_ema_loss(tj, tm, ema)
+    fn loss(&self, c: &Critic, ema: &mut Ema) -> Tensor<1> {
+        mine_ema_loss(c.joint.clone(), c.marginal.clone(), ema)
     }
 }
 
@@ -95,7 +142,18 @@ impl MiBound for DvEma {
 pub struct Nwj;
 
 impl MiBound for Nwj {
-    fn loss(&self, tj: Tensor<1>, tm: Tensor<1>, _: &mut Ema) -> Tensor<1> {
-        nwj_loss(tj, tm)
+    fn loss(&self, c: &Critic, _: &mut Ema) -> Tensor<1> {
+        nwj_loss(c.joint.clone(), c.marginal.clone())
+    }
+}
+
+/// `loss.kind = "infonce"`: the InfoNCE bound on all B² pairs of the batch (capped at ln B).
+pub struct InfoNce;
+
+impl MiBound for InfoNce {
+    fn loss(&self, c: &Critic, _: &mut Ema) -> Tensor<1> {
+        let scores = c.all_pairs();
+        let device = scores.device();
+        infonce_bound(scores, &device).neg()
     }
 }

@@ -4,7 +4,9 @@ pub mod iic;
 pub mod mine;
 
 pub use iic::iic_loss;
-pub use mine::{dv_bound, mine_ema_loss, mine_loss, nwj_bound, nwj_loss, Ema, MiBound};
+pub use mine::{
+    dv_bound, infonce_bound, mine_ema_loss, mine_loss, nwj_bound, nwj_loss, Critic, Ema, MiBound,
+};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -48,6 +50,9 @@ mine_bounds! {
     MineEma = "mine_ema" => mine::DvEma,
     /// The NWJ (f-divergence) bound E_joint[T] − E_marginal[e^(T−1)].
     Nwj = "nwj" => mine::Nwj,
+    /// InfoNCE: E_i[T(x_i, y_i) − ln mean_j e^T(x_i, y_j)] over all pairs of the batch; at
+    /// most ln(batch size).
+    InfoNce = "infonce" => mine::InfoNce,
 }
 
 impl LossKind {

@@ -3,7 +3,8 @@
 use crate::backend::BackendKind;
 use crate::eval::Scores;
 use crate::method::iic::{Iic, IicConfig};
-use crate::spec::{load, SpecSource};
+use crate::method::mine_images::{MineImages, MineImagesConfig};
+use crate::spec::{load, Method, Spec, SpecSource};
 use crate::store::weights::{self, Which};
 use crate::store::write_atomic;
 use crate::train::Progress;
@@ -29,12 +30,17 @@ pub fn eval_run(
         file: Some(config),
         overrides,
     })?;
-    if spec.method() != crate::spec::Method::Iic {
-        anyhow::bail!(
-            "{}: `mirun eval` re-scores IIC runs; this run trains MINE (its metrics.csv already \
-             holds every evaluation)",
+    match spec.method() {
+        Method::Iic => {}
+        Method::MineImages => {
+            return eval_mine_images(run_dir, &spec, which, backend, progress).map(|_| Vec::new())
+        }
+        Method::MineGaussian => anyhow::bail!(
+            "{}: `mirun eval` does not apply to a MINE Gaussian run: it has no encoder to \
+             re-score — T(x, y) is the estimator itself, and metrics.csv already holds its bound, \
+             the running estimate and the analytic and binned MI at every step",
             run_dir.display()
-        );
+        ),
     }
     let devices = backend.open()?;
     let data = crate::data::load(&spec.dataset)?;
@@ -70,4 +76,60 @@ pub fn eval_run(
     write_atomic(&out, csv.as_bytes())?;
     progress.info(&format!("scores → {}", out.display()));
     Ok(scores)
+}
+
+/// `mirun eval` of a MINE-on-images run: reloads the encoder, refits the linear probe under
+/// both protocols with the seed of the epoch the weights come from, and sets the numbers beside
+/// the recorded ones; writes `eval-<last|best>.csv`. Returns (held-out, book).
+fn eval_mine_images(
+    run_dir: &std::path::Path,
+    spec: &Spec,
+    which: Which,
+    backend: BackendKind,
+    progress: Progress,
+) -> anyhow::Result<(f64, f64)> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        epoch: usize,
+        loss: f64,
+        probe_heldout: Option<f64>,
+        probe_book: Option<f64>,
+    }
+    let metrics = run_dir.join("metrics.csv");
+    let rows: Vec<Row> = crate::store::CsvFile::read(&metrics)?.deserialize()?;
+    // The weights' epoch: the last one, or the lowest loss (what the recorder keeps as best).
+    let row = match which {
+        Which::Last => rows.iter().max_by_key(|r| r.epoch),
+        Which::Best => rows.iter().min_by(|a, b| a.loss.total_cmp(&b.loss)),
+    }
+    .ok_or_else(|| anyhow::anyhow!("{}: no epochs recorded", metrics.display()))?;
+    let config = MineImagesConfig::resolve(spec)?;
+    let probe_epochs = config
+        .probe_epochs
+        .unwrap_or(crate::spec::defaults::PROBE_EPOCHS);
+    let devices = backend.open()?;
+    let data = crate::data::load(&spec.dataset)?;
+    let model = config.net.init(&devices.eval)?;
+    let model = weights::load(model, &run_dir.join(which.file_name()))?;
+    let mine = MineImages::new(config, &data, &devices);
+    let (heldout, book) = mine.probe_scores(&model, row.epoch - 1, probe_epochs)?;
+    let shown = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.6}"));
+    progress.info(&format!(
+        "{} weights (epoch {}): probe held-out {heldout:.4} (recorded {}), book protocol \
+         {book:.4} (recorded {})",
+        which.name(),
+        row.epoch,
+        shown(row.probe_heldout),
+        shown(row.probe_book)
+    ));
+    let csv = format!(
+        "epoch,probe_heldout,probe_book,recorded_probe_heldout,recorded_probe_book\n{},{heldout:.6},{book:.6},{},{}\n",
+        row.epoch,
+        shown(row.probe_heldout),
+        shown(row.probe_book)
+    );
+    let out = run_dir.join(format!("eval-{}.csv", which.name()));
+    write_atomic(&out, csv.as_bytes())?;
+    progress.info(&format!("scores → {}", out.display()));
+    Ok((heldout, book))
 }

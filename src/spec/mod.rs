@@ -654,17 +654,41 @@ impl Spec {
         self.heads.clusters.unwrap_or_else(|| self.classes())
     }
 
-    /// The resolved spec as TOML text (what `config.toml` in a run directory holds).
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_else(|e| format!("# could not serialise spec: {e}\n"))
+    /// The resolved spec as a TOML table holding only what applies to its method: a Gaussian
+    /// run has no image augmentation, backbone, heads, data folder, IIC epsilon or epochs.
+    pub fn applicable(&self) -> toml::Table {
+        let Ok(toml::Value::Table(mut t)) = toml::Value::try_from(self) else {
+            return toml::Table::new();
+        };
+        if self.method() == Method::MineGaussian {
+            for section in ["augment", "backbone", "heads"] {
+                t.remove(section);
+            }
+            for (section, keys) in [
+                ("dataset", &["dir"][..]),
+                ("loss", &["eps"][..]),
+                ("train", &["epochs", "lr_decay", "lr_decay_every"][..]),
+            ] {
+                if let Some(toml::Value::Table(sec)) = t.get_mut(section) {
+                    for k in keys {
+                        sec.remove(*k);
+                    }
+                }
+            }
+        }
+        t
     }
 
-    /// Every leaf as a dotted key and its TOML value, in spec order.
+    /// The resolved spec as TOML text (what `config.toml` in a run directory holds).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(&self.applicable())
+            .unwrap_or_else(|e| format!("# could not serialise spec: {e}\n"))
+    }
+
+    /// Every leaf that applies, as a dotted key and its TOML value, in spec order.
     pub fn leaves(&self) -> Vec<(String, toml::Value)> {
         let mut out = Vec::new();
-        if let Ok(toml::Value::Table(t)) = toml::Value::try_from(self) {
-            leaves_into("", t, &mut out);
-        }
+        leaves_into("", self.applicable(), &mut out);
         out
     }
 
