@@ -117,10 +117,7 @@ fn slurm_dry_run_prints_the_array_of_unfinished_points() {
     ] {
         assert!(script.contains(line), "missing {line:?} in\n{script}");
     }
-    assert!(
-        !tmp.path().join("results").exists(),
-        "--dry-run wrote nothing"
-    );
+    assert!(!tmp.path().join("runs").exists(), "--dry-run wrote nothing");
 
     // Finish points 1 and 2 here: the array then holds only points 3..6.
     let o = mirun(
@@ -233,7 +230,7 @@ fn missing_or_refusing_sbatch_is_a_clear_error_and_leaves_nothing() {
         err.contains("Slurm refused the job") && err.contains("invalid partition specified: nope"),
         "{err}"
     );
-    let slurm_dir = tmp.path().join("results/gauss/slurm");
+    let slurm_dir = tmp.path().join("runs/gauss/slurm");
     let left: Vec<_> = std::fs::read_dir(&slurm_dir)
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
@@ -262,7 +259,7 @@ fn twenty_four_runs_finishing_at_once_keep_every_summary_row() {
         &[],
     );
     assert!(o.status.success(), "{}", text(&o));
-    let rows = summary(&tmp.path().join("results/gauss/summary.csv"));
+    let rows = summary(&tmp.path().join("runs/gauss/summary.csv"));
     assert_eq!(rows.len(), 24, "{rows:?}");
     assert!(rows.values().all(|s| s == "finished"), "{rows:?}");
 }
@@ -280,7 +277,7 @@ fn two_processes_racing_for_one_run_train_it_once() {
     // Start the second once the first holds the run's lock.
     let started = Instant::now();
     let lock = loop {
-        let found = std::fs::read_dir(tmp.path().join("results/gauss"))
+        let found = std::fs::read_dir(tmp.path().join("runs/gauss"))
             .ok()
             .and_then(|d| {
                 d.flatten()
@@ -307,7 +304,7 @@ fn two_processes_racing_for_one_run_train_it_once() {
         text(&second)
     );
     assert!(lock.exists());
-    let rows = summary(&tmp.path().join("results/gauss/summary.csv"));
+    let rows = summary(&tmp.path().join("runs/gauss/summary.csv"));
     assert_eq!(rows.len(), 1);
 }
 
@@ -394,11 +391,11 @@ fn real_slurm_cluster_runs_a_sweep_and_completes_it_after_scancel() {
     assert!(o.status.success(), "{}", text(&o));
     let job = String::from_utf8_lossy(&o.stdout).trim().to_string();
     assert!(job.parse::<u64>().is_ok(), "the job id on stdout: {job:?}");
-    let rows = summary(&tmp.path().join("results/gauss/summary.csv"));
+    let rows = summary(&tmp.path().join("runs/gauss/summary.csv"));
     assert_eq!(rows.len(), 6, "{rows:?}");
     assert!(rows.values().all(|s| s == "finished"));
     for id in rows.keys() {
-        let log = tmp.path().join(format!("results/gauss/logs/{id}.log"));
+        let log = tmp.path().join(format!("runs/gauss/logs/{id}.log"));
         let log = std::fs::read_to_string(&log).unwrap_or_default();
         assert!(log.contains(&format!("slurm job {job}_")), "{log}");
     }
@@ -466,7 +463,7 @@ fn real_slurm_cluster_runs_a_sweep_and_completes_it_after_scancel() {
     let resubmitted = String::from_utf8_lossy(&o.stdout).to_string();
     let o = mirun(tmp.path(), &["sweep", "long.toml", "--wait"], &env);
     assert!(o.status.success(), "{}", text(&o));
-    let rows = summary(&tmp.path().join("results/long/summary.csv"));
+    let rows = summary(&tmp.path().join("runs/long/summary.csv"));
     assert_eq!(rows.len(), 6, "{rows:?}");
     assert!(rows.values().all(|s| s == "finished"), "{rows:?}");
     // The resubmission held only the points that had not finished.

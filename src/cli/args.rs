@@ -50,8 +50,9 @@ pub struct RunArgs {
     /// Override a value: `--set train.epochs=5` (repeatable; parsed as a TOML value).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Results root; runs go to OUT/<pipeline-name>/<run-id>/.
-    #[arg(long, default_value = "results")]
+    /// Results root; runs go to OUT/<pipeline-name>/<run-id>/ (the committed reference
+    /// results live in results/, written with --out results).
+    #[arg(long, default_value = "runs")]
     pub out: PathBuf,
     /// Backend and device (default: the fastest compiled in).
     #[arg(long, value_enum)]
@@ -188,7 +189,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub force: bool,
     /// Results root (as for `run`).
-    #[arg(long, default_value = "results")]
+    #[arg(long, default_value = "runs")]
     pub out: PathBuf,
     /// Backend and device for every point.
     #[arg(long, value_enum)]

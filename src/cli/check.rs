@@ -34,7 +34,7 @@ fn check_file(file: &std::path::Path, sets: &[String]) -> anyhow::Result<String>
                 sweep,
                 sets: sets.to_vec(),
                 overrides: overrides(sets)?,
-                out: PathBuf::from("results"),
+                out: PathBuf::from("runs"),
                 backend: None,
                 jobs: 1,
                 force: false,
