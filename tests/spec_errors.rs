@@ -540,6 +540,41 @@ const CASES: &[Case] = &[
         "did you mean `heads.count`?",
     ),
     (
+        "heads_absurd",
+        "[heads]\ncount = 100000000\n",
+        &[],
+        &[],
+        "`heads.count`: this pipeline would need about",
+    ),
+    (
+        "infonce_batch_absurd",
+        "[dataset]\nkind = \"gaussian\"\n[loss]\nkind = \"infonce\"\n[train]\nbatch_size = 1000000\n",
+        &[],
+        &[],
+        "`train.batch_size`: this pipeline would need about",
+    ),
+    (
+        "memory_limit_zero",
+        "[train]\nmemory_limit_gib = 0\n",
+        &[],
+        &[],
+        "`train.memory_limit_gib`: expected a positive number of GiB, got 0",
+    ),
+    (
+        "dataset_dir_is_a_file",
+        "[dataset]\ndir = \"dataset_dir_is_a_file.toml\"\n",
+        &[],
+        &[],
+        "`dataset.dir`: ",
+    ),
+    (
+        "out_is_a_file",
+        "[dataset]\nkind = \"gaussian\"\n[loss]\nkind = \"mine\"\n",
+        &["--out", "out_is_a_file.toml"],
+        &[],
+        "results root (--out): out_is_a_file.toml is a file, expected a directory",
+    ),
+    (
         "sweep_zip_lengths",
         "[sweep]\nzip = { \"heads.count\" = [1, 2], \"train.lr\" = [0.1] }\n",
         &[],
@@ -639,6 +674,43 @@ fn shipped_pipelines_pass_check() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    // ... and every one plans without training: `run --dry-run`, or `sweep --dry-run` for
+    // the ones with a [sweep].
+    let out = tempfile::tempdir().unwrap();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let cmd = if text.contains("[sweep]") {
+            "sweep"
+        } else {
+            "run"
+        };
+        let o = Command::new(env!("CARGO_BIN_EXE_mirun"))
+            .args([cmd, f.to_str().unwrap(), "--dry-run", "--out"])
+            .arg(out.path())
+            .env(
+                "MIRUN_DATA_DIR",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("data"),
+            )
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "{}: {stdout}{}",
+            f.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            stdout.contains("run ") || stdout.contains("new"),
+            "{}: {stdout}",
+            f.display()
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "dry runs write nothing"
+    );
 }
 
 #[test]

@@ -69,6 +69,10 @@ pub struct RunArgs {
     /// Run the file's base point even though it has a `[sweep]` (set by `mirun sweep`).
     #[arg(long, hide = true)]
     pub sweep_point: bool,
+    /// Resolve, validate and check the paths; print the run id, where it would write and the
+    /// memory it would need — without training.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug)]
@@ -219,6 +223,9 @@ pub struct CheckArgs {
     /// Override a value (as for `run`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// The results root runs would write to (checked for writing).
+    #[arg(long, default_value = "runs")]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug)]

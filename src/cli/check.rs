@@ -5,13 +5,12 @@ use super::{overrides, source};
 use mirun::spec;
 use mirun::sweep::SweepOptions;
 use mirun::train::Progress;
-use std::path::PathBuf;
 
 /// `mirun check FILE…`: validates every file, listing every problem.
 pub fn check(a: CheckArgs) -> anyhow::Result<()> {
     let mut failed = 0;
     for file in &a.files {
-        match check_file(file, &a.sets) {
+        match check_file(file, &a.sets, &a.out) {
             Ok(what) => println!("ok    {}{what}", file.display()),
             Err(e) => {
                 failed += 1;
@@ -25,8 +24,33 @@ pub fn check(a: CheckArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Validates one pipeline file (every point, if it has a `[sweep]`); says how many points.
-fn check_file(file: &std::path::Path, sets: &[String]) -> anyhow::Result<String> {
+/// What a spec points at: its data folder (a directory, or one that can be created, holding
+/// the data or able to fetch it) and the results root (writable).
+pub(super) fn check_paths(s: &spec::Spec, out: &std::path::Path) -> anyhow::Result<()> {
+    if s.dataset.kind.is_image() {
+        mirun::store::check_writable_dir(&s.dataset.dir)
+            .or_else(|e| {
+                if s.dataset.dir.is_dir() {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("`dataset.dir`: {e}"))?;
+        mirun::data::fetch::check_available(&s.dataset)?;
+    }
+    mirun::store::check_writable_dir(out)
+        .map_err(|e| anyhow::anyhow!("results root (--out): {e}"))?;
+    Ok(())
+}
+
+/// Validates one pipeline file (every point, if it has a `[sweep]`) and what it points at;
+/// says how many points.
+fn check_file(
+    file: &std::path::Path,
+    sets: &[String],
+    out: &std::path::Path,
+) -> anyhow::Result<String> {
     match spec::SweepSpec::from_file(file)? {
         Some(sweep) => {
             let opts = SweepOptions {
@@ -34,18 +58,21 @@ fn check_file(file: &std::path::Path, sets: &[String]) -> anyhow::Result<String>
                 sweep,
                 sets: sets.to_vec(),
                 overrides: overrides(sets)?,
-                out: PathBuf::from("runs"),
+                out: out.to_path_buf(),
                 backend: None,
                 jobs: 1,
                 force: false,
                 progress: Progress { quiet: true },
             };
-            let n = mirun::sweep::plan(&opts)?.len();
-            Ok(format!("  (sweep of {n} points)"))
+            let planned = mirun::sweep::plan(&opts)?;
+            if let Some(first) = planned.first() {
+                check_paths(&first.spec, out)?;
+            }
+            Ok(format!("  (sweep of {} points)", planned.len()))
         }
         None => {
             let s = spec::load(&source(file.to_path_buf(), sets)?)?;
-            mirun::data::fetch::check_available(&s.dataset)?;
+            check_paths(&s, out)?;
             Ok(String::new())
         }
     }

@@ -19,6 +19,30 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
     }
     let src = source(a.file.clone(), &a.sets)?;
     let spec = spec::load(&src)?;
+    if a.dry_run {
+        super::check::check_paths(&spec, &a.out)?;
+        let id = mirun::store::run_id(&spec);
+        let dir = a.out.join(&spec.pipeline.name).join(&id);
+        let state = mirun::sweep::state_of(&a.out, &spec, &id)?;
+        let parts = spec::memory::estimate(&spec);
+        println!(
+            "run {id} ({:?}) → {}  [{}]",
+            spec.method(),
+            dir.display(),
+            match state {
+                mirun::sweep::PointState::Finished => "finished: would rerun",
+                mirun::sweep::PointState::Interrupted => "interrupted: would resume",
+                mirun::sweep::PointState::New => "new",
+            }
+        );
+        println!(
+            "memory: about {} (largest: {}, `{}`)",
+            spec::memory::human(spec::memory::total(&parts)),
+            parts.first().map_or("-".into(), |p| p.what.clone()),
+            parts.first().map_or("-", |p| p.key)
+        );
+        return Ok(());
+    }
     if a.sweep_point && !a.fresh {
         // A requeued Slurm task (or a racing sweep) whose point has finished: nothing to do.
         let id = mirun::store::run_id(&spec);

@@ -57,7 +57,7 @@ pub fn base_row(spec: &Spec, info: &RunInfo) -> Vec<(String, String)> {
     row.extend(
         spec.flatten()
             .into_iter()
-            .filter(|(k, _)| k != "dataset.dir"),
+            .filter(|(k, _)| k != "dataset.dir" && k != "train.memory_limit_gib"),
     );
     row
 }

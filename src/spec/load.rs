@@ -224,6 +224,14 @@ pub fn resolve(source: &SpecSource) -> Result<Resolved, SpecError> {
         return Err(SpecError::Problems { label, problems });
     }
     super::defaults::fill(&mut resolved.spec);
+    // Sizes against memory, once the defaults that size the model are in.
+    if let Some((key, message)) = super::memory::check(&resolved.spec) {
+        let problem = format!("{}: `{key}`: {message}", resolved.origin(key));
+        return Err(SpecError::Problems {
+            label,
+            problems: vec![problem],
+        });
+    }
     let spec = &mut resolved.spec;
     if spec.dataset.dir.is_relative() {
         if let Ok(abs) = std::path::absolute(&spec.dataset.dir) {

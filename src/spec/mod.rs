@@ -4,6 +4,7 @@
 pub mod defaults;
 mod launcher;
 mod load;
+pub mod memory;
 mod origin;
 mod sweep;
 mod validate;
@@ -602,6 +603,11 @@ pub struct TrainSpec {
     /// Gaussian: training steps of `batch_size` samples (default 1000, the reference's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steps: Option<usize>,
+    /// The memory a run may plan for, in GiB, instead of the machine's available memory
+    /// (pipelines estimated above it are refused before anything is allocated). Not part of
+    /// the run id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_limit_gib: Option<f64>,
 }
 
 impl Default for TrainSpec {
@@ -614,6 +620,7 @@ impl Default for TrainSpec {
             lr_decay_every: 400,
             adam_eps: 1e-7,
             steps: None,
+            memory_limit_gib: None,
         }
     }
 }

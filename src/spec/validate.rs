@@ -26,6 +26,14 @@ impl Problems {
 pub fn validate(spec: &Spec) -> Vec<Problem> {
     let mut p = Problems(Vec::new());
     let full = spec.image_shape().side;
+    if let Some(g) = spec.train.memory_limit_gib {
+        if !(g.is_finite() && g > 0.0) {
+            p.add(
+                "train.memory_limit_gib",
+                format!("expected a positive number of GiB, got {g}"),
+            );
+        }
+    }
     if spec.heads.count == 0 {
         p.add("heads.count", "expected at least 1 head, got 0");
     }

@@ -28,3 +28,35 @@ pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     }
     b.tempfile_in(dir)
 }
+
+/// Whether files can be written under `dir` — now, or once it is created: `dir` (or its
+/// nearest existing ancestor) must be a directory that takes a file. Nothing is left behind.
+pub fn check_writable_dir(dir: &Path) -> Result<(), String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!("{} is a file, expected a directory", dir.display()));
+    }
+    let mut at = dir;
+    while !at.exists() {
+        match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => at = p,
+            _ => {
+                at = Path::new(".");
+                break;
+            }
+        }
+    }
+    if !at.is_dir() {
+        return Err(format!(
+            "{} cannot be created: {} is a file",
+            dir.display(),
+            at.display()
+        ));
+    }
+    tempfile::tempfile_in(at).map(drop).map_err(|e| {
+        format!(
+            "{} cannot be written ({}: {e})",
+            dir.display(),
+            at.display()
+        )
+    })
+}

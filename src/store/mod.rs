@@ -10,7 +10,7 @@ pub mod run_dir;
 pub mod summary;
 pub mod weights;
 
-pub use atomic::write_atomic;
+pub use atomic::{check_writable_dir, write_atomic};
 pub use csv_file::{CsvError, CsvFile};
 pub use error::StoreError;
 pub use records::{lowest_loss, EpochRecord, HeadScore};

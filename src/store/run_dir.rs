@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 pub fn run_id(spec: &Spec) -> String {
     let mut s = spec.clone();
     s.dataset.dir = PathBuf::new();
+    s.train.memory_limit_gib = None;
     let digest = Sha256::digest(s.to_toml().as_bytes());
     format!("{digest:x}")[..12].to_string()
 }
