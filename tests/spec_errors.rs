@@ -393,6 +393,13 @@ const CASES: &[Case] = &[
         "`augment.original[0].p`: expected a probability in [0, 1], got 1.5",
     ),
     (
+        "view_original_without_eval",
+        "[[augment.original]]\nop = \"crop\"\nsizes = [20]\n",
+        &[],
+        &[],
+        "`augment.eval`: with a declared augment.original, declare the evaluation view too",
+    ),
+    (
         "view_eval_random",
         "[[augment.eval]]\nop = \"jitter\"\nbrightness = 0.4\n",
         &[],

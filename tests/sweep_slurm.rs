@@ -267,7 +267,7 @@ fn twenty_four_runs_finishing_at_once_keep_every_summary_row() {
 #[test]
 fn two_processes_racing_for_one_run_train_it_once() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("g.toml"), gaussian_run(4000)).unwrap();
+    std::fs::write(tmp.path().join("g.toml"), gaussian_run(20000)).unwrap();
     let args = ["run", "g.toml", "--quiet"];
     let mut first = Command::new(env!("CARGO_BIN_EXE_mirun"))
         .args(args)
@@ -486,14 +486,21 @@ fn real_slurm_cluster_runs_a_sweep_and_completes_it_after_scancel() {
 
 #[test]
 fn array_indices_become_slurm_ranges_and_squeue_lines_map_back() {
-    use mirun::sweep::slurm::{array_ranges, parse_queue};
+    use mirun::sweep::slurm::{array_ranges, is_stuck, parse_queue, Tasks};
     assert_eq!(array_ranges(&[1, 2, 3, 5, 7, 8]), "1-3,5,7-8");
     assert_eq!(array_ranges(&[4]), "4");
+    let tasks: Tasks = [
+        (("12".to_string(), 3), "aaa".to_string()),
+        (("12".to_string(), 4), "bbb".to_string()),
+    ]
+    .into_iter()
+    .collect();
     let q = parse_queue(
-        "12_3|RUNNING\n12_4|PENDING\n13_1|RUNNING\n12_[5-6%2]|PENDING\n",
-        &["12".to_string()],
+        "12_3|RUNNING|None\n12_4|PENDING|JobHeldAdmin\n13_1|RUNNING|None\n12_[5-6%2]|PENDING|Resources\n",
+        &tasks,
     );
     assert_eq!(q.len(), 2, "{q:?}");
-    assert_eq!(q[&3].0, "RUNNING");
-    assert_eq!(q[&4], ("PENDING".to_string(), "12_4".to_string()));
+    assert_eq!(q["aaa"].state, "RUNNING");
+    assert_eq!(q["bbb"].id, "12_4");
+    assert!(is_stuck(&q["bbb"]) && !is_stuck(&q["aaa"]));
 }

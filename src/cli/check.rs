@@ -62,6 +62,7 @@ fn check_file(
                 backend: None,
                 jobs: 1,
                 force: false,
+                memory: spec::memory::Limit::Here,
                 progress: Progress { quiet: true },
             };
             let planned = mirun::sweep::plan(&opts)?;
@@ -71,7 +72,10 @@ fn check_file(
             Ok(format!("  (sweep of {} points)", planned.len()))
         }
         None => {
-            let s = spec::load(&source(file.to_path_buf(), sets)?)?;
+            let s = spec::load_sized(
+                &source(file.to_path_buf(), sets)?,
+                spec::memory::Limit::Here,
+            )?;
             check_paths(&s, out)?;
             Ok(String::new())
         }

@@ -18,7 +18,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
         );
     }
     let src = source(a.file.clone(), &a.sets)?;
-    let spec = spec::load(&src)?;
+    let spec = spec::load_sized(&src, spec::memory::Limit::Here)?;
     if a.dry_run {
         super::check::check_paths(&spec, &a.out)?;
         let id = mirun::store::run_id(&spec);

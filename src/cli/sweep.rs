@@ -40,6 +40,13 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         backend: a.device,
         jobs: a.jobs,
         force: a.force,
+        // Points run here, or on Slurm nodes with `launcher.mem` each (unknown without it).
+        memory: match launcher.kind {
+            LauncherKind::Local => spec::memory::Limit::Here,
+            LauncherKind::Slurm => launcher
+                .mem_bytes()
+                .map_or(spec::memory::Limit::Unchecked, spec::memory::Limit::Bytes),
+        },
         progress: Progress { quiet: a.quiet },
     };
     let planned = mirun::sweep::plan(&opts)?;
@@ -89,10 +96,11 @@ fn sweep_on_slurm(
     launcher: &LauncherSpec,
     planned: &[mirun::sweep::PlannedPoint],
 ) -> anyhow::Result<()> {
-    let todo = slurm::todo(opts, planned);
+    let todo = slurm::todo(opts, planned)?;
     if todo.is_empty() {
         eprintln!(
-            "sweep {}: all {} point(s) already finished; nothing to submit (--force reruns them)",
+            "sweep {}: all {} point(s) finished, running or queued; nothing to submit (--force \
+             reruns finished ones; --status shows each point)",
             a.file.display(),
             planned.len()
         );

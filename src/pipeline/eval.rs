@@ -112,7 +112,10 @@ fn eval_mine_images(
     let model = config.net.init(&devices.eval)?;
     let model = weights::load(model, &run_dir.join(which.file_name()))?;
     let mine = MineImages::new(config, &data, &devices);
-    let (heldout, book) = mine.probe_scores(&model, row.epoch - 1, probe_epochs)?;
+    let index = row.epoch.checked_sub(1).ok_or_else(|| {
+        anyhow::anyhow!("{}: epochs are counted from 1, got 0", metrics.display())
+    })?;
+    let (heldout, book) = mine.probe_scores(&model, index, probe_epochs)?;
     let shown = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.6}"));
     progress.info(&format!(
         "{} weights (epoch {}): probe held-out {heldout:.4} (recorded {}), book protocol \

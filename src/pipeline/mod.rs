@@ -209,13 +209,21 @@ fn lock_run(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
         .write(true)
         .open(&lock_path)
         .with_context(|| format!("cannot open {}", lock_path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(RunLocked { lock: lock_path }.into()),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+    // A few tries over a second: `mirun sweep --status` takes the lock for an instant to see
+    // whether anyone holds it, and must not make a starting run give up.
+    for attempt in 0..10 {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if attempt < 9 => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => break,
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+            }
         }
     }
+    Err(RunLocked { lock: lock_path }.into())
 }
 
 /// Whether to resume: the epochs a checkpoint holds (said out loud), or `None` to start over

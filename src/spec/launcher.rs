@@ -160,6 +160,24 @@ impl LauncherSpec {
         Ok(spec)
     }
 
+    /// `launcher.mem` in bytes (Slurm's unit without a suffix is MiB).
+    pub fn mem_bytes(&self) -> Option<f64> {
+        let m = self.mem.as_deref()?;
+        let (digits, unit) = match m.char_indices().last()? {
+            (i, c) if c.is_ascii_alphabetic() => (&m[..i], c.to_ascii_uppercase()),
+            _ => (m, 'M'),
+        };
+        let n: f64 = digits.parse().ok()?;
+        let shift = match unit {
+            'K' => 10,
+            'M' => 20,
+            'G' => 30,
+            'T' => 40,
+            _ => return None,
+        };
+        Some(n * (1u64 << shift) as f64)
+    }
+
     /// Moves key `k` of `part` into `self`.
     fn take(&mut self, k: &str, part: LauncherSpec) {
         match k {
@@ -215,8 +233,15 @@ impl LauncherSpec {
             ("qos", &self.qos),
         ] {
             if let Some(s) = v {
-                if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '\'') {
-                    return Err((k, format!("expected a Slurm name (no spaces), got {s:?}")));
+                let ok = |c: char| c.is_ascii_alphanumeric() || "_.,-".contains(c);
+                if s.is_empty() || !s.chars().all(ok) {
+                    return Err((
+                        k,
+                        format!(
+                            "expected a Slurm name (letters, digits, `_`, `.`, `,` and `-`), \
+                             got {s:?}"
+                        ),
+                    ));
                 }
             }
         }

@@ -94,19 +94,21 @@ fn images(spec: &Spec) -> Vec<Part> {
     };
     // Per image: every convolution's output, kept with its normalised and activated copies
     // and their gradients (×4); parameters of the convolutions.
-    let (mut s, mut c_in) = (side, shape.channels);
-    let (mut acts, mut conv_params) = ((shape.channels * side * side) as f64, 0.0);
+    // In f64: absurd widths must give an absurd estimate, not an overflow.
+    let (mut s, mut c_in) = (side as f64, shape.channels as f64);
+    let (mut acts, mut conv_params) = (c_in * s * s, 0.0);
     for l in &layout.0 {
         match l {
             VggLayer::Conv(c) => {
-                acts += 4.0 * blocks * (c * s * s) as f64;
-                conv_params += blocks * (c_in * c) as f64 * k * k;
-                c_in = *c;
+                let c = *c as f64;
+                acts += 4.0 * blocks * c * s * s;
+                conv_params += blocks * c_in * c * k * k;
+                c_in = c;
             }
-            VggLayer::Pool => s = (s / 2).max(1),
+            VggLayer::Pool => s = (s / 2.0).floor().max(1.0),
         }
     }
-    let features = (s * s * c_in) as f64;
+    let features = s * s * c_in;
     let b = spec.train.batch_size as f64;
     let rows = match spec.method() {
         Method::Iic => (1 + spec.augment.copies) as f64 * b,
@@ -114,8 +116,9 @@ fn images(spec: &Spec) -> Vec<Part> {
     };
     let images = {
         let (train, test) = spec.dataset.kind.sizes();
-        let n = spec.dataset.train_size.unwrap_or(train) + spec.dataset.test_size.unwrap_or(test);
-        (n * shape.side * shape.side * shape.channels) as f64
+        let n = spec.dataset.train_size.unwrap_or(train) as f64
+            + spec.dataset.test_size.unwrap_or(test) as f64;
+        n * (shape.side * shape.side * shape.channels) as f64
     };
     let mut parts = vec![
         Part {
@@ -181,21 +184,42 @@ fn images(spec: &Spec) -> Vec<Part> {
     parts
 }
 
-/// Memory this process may use: `/proc/meminfo`'s MemAvailable (Linux), else `None`.
+/// Memory this process may use: `/proc/meminfo`'s MemAvailable, capped by the cgroup's
+/// limit (a Slurm job's or a container's) where there is one (Linux); else `None`.
 pub fn available() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024.0)
+    let cgroup = [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .filter_map(|p| std::fs::read_to_string(p).ok()?.trim().parse::<f64>().ok())
+    .fold(f64::INFINITY, f64::min);
+    Some((kib * 1024.0).min(cgroup))
+}
+
+/// What the estimate must fit in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    /// This machine's available memory (or `train.memory_limit_gib`): the run happens here.
+    Here,
+    /// So many bytes (or `train.memory_limit_gib`): e.g. a Slurm task's `launcher.mem`.
+    Bytes(f64),
+    /// Not checked: the run happens somewhere unknown, or has already happened.
+    Unchecked,
 }
 
 /// The refusal when the estimate exceeds the limit: (key, message).
-pub fn check(spec: &Spec) -> Option<(&'static str, String)> {
+pub fn check(spec: &Spec, limit: Limit) -> Option<(&'static str, String)> {
     let parts = estimate(spec);
     let need = total(&parts);
-    let (limit, whose) = match spec.train.memory_limit_gib {
-        Some(g) => (g * GIB, "train.memory_limit_gib".to_string()),
-        None => (available()?, "this machine's available memory".to_string()),
+    let (limit, whose) = match (spec.train.memory_limit_gib, limit) {
+        (_, Limit::Unchecked) => return None,
+        (Some(g), _) => (g * GIB, "train.memory_limit_gib".to_string()),
+        (None, Limit::Here) => (available()?, "this machine's available memory".to_string()),
+        (None, Limit::Bytes(b)) => (b, "the memory asked for (launcher.mem)".to_string()),
     };
     if need <= limit {
         return None;

@@ -11,7 +11,7 @@ mod validate;
 pub mod vgg_layout;
 
 pub use launcher::{LauncherError, LauncherKind, LauncherSpec};
-pub use load::{load, resolve, Override, Resolved, SpecError, SpecSource};
+pub use load::{load, load_sized, resolve, Override, Resolved, SpecError, SpecSource};
 pub use sweep::{SweepError, SweepPoint, SweepSpec};
 pub use validate::{validate, Problem};
 

@@ -128,6 +128,13 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
             ),
         );
     }
+    if !a.original.is_empty() && a.eval.is_empty() {
+        p.add(
+            "augment.eval",
+            "with a declared augment.original, declare the evaluation view too (e.g. a centre \
+             crop of the same size), so that evaluation sees images at the scale training did",
+        );
+    }
     for (name, steps, eval) in [
         ("original", &a.original, false),
         ("transformed", &a.transformed, false),

@@ -6,7 +6,7 @@ pub mod slurm;
 pub mod status;
 
 use crate::backend::BackendKind;
-use crate::spec::{load, Override, Spec, SpecSource, SweepPoint, SweepSpec};
+use crate::spec::{load_sized, Override, Spec, SpecSource, SweepPoint, SweepSpec};
 use crate::store::{run_id, summary};
 use crate::train::Progress;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,9 @@ pub struct SweepOptions {
     pub jobs: usize,
     /// Rerun finished points too.
     pub force: bool,
+    /// What every point's memory estimate must fit in (here, a Slurm task's `launcher.mem`,
+    /// or unchecked).
+    pub memory: crate::spec::memory::Limit,
     pub progress: Progress,
 }
 
@@ -85,7 +88,7 @@ pub fn plan(opts: &SweepOptions) -> anyhow::Result<Vec<PlannedPoint>> {
             file: Some(opts.file.clone()),
             overrides,
         };
-        match load(&src) {
+        match load_sized(&src, opts.memory) {
             Ok(spec) => planned.push(PlannedPoint {
                 run_id: run_id(&spec),
                 spec,

@@ -52,6 +52,12 @@ fn quote(s: &str) -> String {
     shlex::try_quote(s).map_or_else(|_| format!("'{s}'"), |q| q.into_owned())
 }
 
+/// A `#SBATCH` value in double quotes (sbatch reads those in every version; `"` and `\`
+/// escaped).
+fn sbatch_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
@@ -79,11 +85,14 @@ pub fn script(
     }
     let mut s = String::from("#!/bin/bash\n");
     let mut sb = |opt: String| s.push_str(&format!("#SBATCH {opt}\n"));
-    sb(format!("--job-name={}", quote(&format!("mirun-{name}"))));
+    sb(format!(
+        "--job-name={}",
+        sbatch_quote(&format!("mirun-{name}"))
+    ));
     sb(format!("--array={array}"));
     sb(format!(
         "--output={}",
-        quote(&logs.join("slurm-%A_%a.out").display().to_string())
+        sbatch_quote(&logs.join("slurm-%A_%a.out").display().to_string())
     ));
     sb("--open-mode=append".into());
     sb("--requeue".into());
@@ -115,14 +124,17 @@ pub fn script(
         "# Written by mirun {} for `mirun sweep {}`: array index i is point i of \
          `mirun sweep --dry-run`.\n# A task killed by Slurm (scancel, time limit, preemption) \
          resumes from its checkpoint when it runs again;\n# a point that already finished is \
-         skipped.\nset -uo pipefail\n",
+         skipped.\n",
         env!("CARGO_PKG_VERSION"),
         opts.file.display()
     ));
+    // Setup lines (module load, conda activate) run before `set -u`: their scripts often read
+    // unset variables.
     for line in &launcher.setup {
         s.push_str(line);
         s.push('\n');
     }
+    s.push_str("set -uo pipefail\n");
     s.push_str("case \"$SLURM_ARRAY_TASK_ID\" in\n");
     for p in todo {
         let sets: Vec<String> = p
@@ -160,7 +172,11 @@ pub fn script(
         quote(&out.display().to_string()),
     ];
     if opts.force {
-        cmd.push("--fresh".into());
+        // Start over on the first attempt only: a requeued task resumes what it began.
+        s.push_str(
+            "FRESH=(); if [ \"${SLURM_RESTART_COUNT:-0}\" -eq 0 ]; then FRESH=(--fresh); fi\n",
+        );
+        cmd.push("${FRESH[@]+\"${FRESH[@]}\"}".into());
     }
     if let Some(b) = opts.backend {
         cmd.push("--device".into());
@@ -170,7 +186,8 @@ pub fn script(
         cmd.push("--set".into());
         cmd.push(quote(set));
     }
-    cmd.push("\"${POINT[@]}\"".into());
+    // `${A[@]+"${A[@]}"}`: an empty array under `set -u` in bash before 4.4 too.
+    cmd.push("${POINT[@]+\"${POINT[@]}\"}".into());
     s.push_str(&format!("{} >> \"$LOG\" 2>&1\nrc=$?\n", cmd.join(" ")));
     s.push_str(&format!(
         "# {}: another mirun process holds this run and will finish it.\n\
@@ -207,9 +224,20 @@ pub fn submit(
         let path = path.display().to_string();
         move |source| SlurmError::Io { path, source }
     };
-    // Slurm fails every task without a log when the --output folder is missing.
+    // Slurm fails every task without a log when the --output folder is missing. Folders made
+    // here are removed again if Slurm refuses the job.
+    let made: Vec<PathBuf> = [&logs, &dir]
+        .into_iter()
+        .filter(|d| !d.exists())
+        .cloned()
+        .collect();
     std::fs::create_dir_all(&logs).map_err(io(&logs))?;
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let undo = || {
+        for d in &made {
+            let _ = std::fs::remove_dir(d);
+        }
+    };
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
@@ -223,6 +251,7 @@ pub fn submit(
         Ok(o) => o,
         Err(e) => {
             let _ = std::fs::remove_file(&script);
+            undo();
             return Err(if e.kind() == std::io::ErrorKind::NotFound {
                 SlurmError::Missing("sbatch")
             } else {
@@ -243,6 +272,7 @@ pub fn submit(
     if !output.status.success() || job_id.is_empty() || !job_id.bytes().all(|b| b.is_ascii_digit())
     {
         let _ = std::fs::remove_file(&script);
+        undo();
         let message = String::from_utf8_lossy(&output.stderr).trim().to_string();
         return Err(SlurmError::Refused {
             script: script.display().to_string(),
@@ -253,9 +283,23 @@ pub fn submit(
             },
         });
     }
-    let final_script = dir.join(format!("sweep-{job_id}.sh"));
-    std::fs::rename(&script, &final_script).map_err(io(&final_script))?;
-    record_job(&dir, &job_id).map_err(io(&dir.join("jobs.csv")))?;
+    // The job is in: from here on a failure to record it is a warning, not an error (an
+    // error would hide the job id and invite a duplicate submission).
+    let mut final_script = dir.join(format!("sweep-{job_id}.sh"));
+    if let Err(e) = std::fs::rename(&script, &final_script) {
+        eprintln!(
+            "warning: job {job_id} submitted, but its script stays at {}: {e}",
+            script.display()
+        );
+        final_script = script;
+    }
+    if let Err(e) = record_job(&dir, &job_id) {
+        eprintln!(
+            "warning: job {job_id} submitted, but {} could not record it ({e}); --status will \
+             not see its queue state",
+            dir.join("jobs.csv").display()
+        );
+    }
     Ok(Submitted {
         job_id,
         script: final_script,
@@ -298,65 +342,162 @@ pub fn known_jobs(opts: &SweepOptions, planned: &[PlannedPoint]) -> Vec<String> 
         .unwrap_or_default()
 }
 
-/// Slurm's view of array tasks: point number → (state, `job_task` id), from `squeue`.
-pub type Queue = BTreeMap<usize, (String, String)>;
+/// Which run each array index of each known job trains, read from the saved scripts (so a
+/// `[sweep]` edited since a submission does not mislabel its tasks).
+pub type Tasks = BTreeMap<(String, usize), String>;
 
-/// The queued and running tasks of `jobs`, or `None` when `squeue` is not available.
-pub fn queue(jobs: &[String]) -> Option<Queue> {
-    if jobs.is_empty() {
-        return Some(Queue::new());
+/// The (job, array index) → run id map of `jobs`.
+pub fn tasks(opts: &SweepOptions, planned: &[PlannedPoint], jobs: &[String]) -> Tasks {
+    let mut map = Tasks::new();
+    if planned.is_empty() {
+        return map;
     }
-    let output = Command::new("squeue")
-        .args(["-h", "-r", "-o", "%i|%T"])
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        return None;
+    let dir = slurm_dir(opts, planned);
+    for job in jobs {
+        let Ok(text) = std::fs::read_to_string(dir.join(format!("sweep-{job}.sh"))) else {
+            continue;
+        };
+        for line in text.lines() {
+            // `  3) RUN=2014b12fb3be; POINT=(…) ;;`
+            let Some((index, rest)) = line.trim().split_once(") RUN=") else {
+                continue;
+            };
+            let (Ok(index), Some(run)) = (index.parse::<usize>(), rest.split(';').next()) else {
+                continue;
+            };
+            map.insert((job.clone(), index), run.to_string());
+        }
     }
-    Some(parse_queue(&String::from_utf8_lossy(&output.stdout), jobs))
+    map
 }
 
-/// Parses `squeue -h -r -o '%i|%T'` lines (`123_4|RUNNING`) of the given jobs.
-pub fn parse_queue(text: &str, jobs: &[String]) -> Queue {
+/// One array task as Slurm lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// `job_index`.
+    pub id: String,
+    /// `PENDING`, `RUNNING`, …
+    pub state: String,
+    /// Why it waits (`Resources`, `JobHeldAdmin`, …) or `None`.
+    pub reason: String,
+}
+
+/// Slurm's view of this sweep's tasks, by run id.
+pub type Queue = BTreeMap<String, Task>;
+
+/// Parses `squeue -h -r -o '%i|%T|%r'` lines (`123_4|RUNNING|None`) of the known tasks.
+pub fn parse_queue(text: &str, tasks: &Tasks) -> Queue {
     let mut q = Queue::new();
     for line in text.lines() {
-        let Some((id, state)) = line.trim().split_once('|') else {
+        let mut fields = line.trim().splitn(3, '|');
+        let (Some(id), Some(state)) = (fields.next(), fields.next()) else {
             continue;
         };
-        let Some((job, task)) = id.split_once('_') else {
+        let reason = fields.next().unwrap_or("").to_string();
+        let Some((job, index)) = id.split_once('_') else {
             continue;
         };
-        if !jobs.iter().any(|j| j == job) {
+        let Ok(index) = index.parse::<usize>() else {
             continue;
-        }
-        if let Ok(i) = task.parse::<usize>() {
-            q.insert(i, (state.to_string(), id.to_string()));
+        };
+        if let Some(run) = tasks.get(&(job.to_string(), index)) {
+            q.insert(
+                run.clone(),
+                Task {
+                    id: id.to_string(),
+                    state: state.to_string(),
+                    reason,
+                },
+            );
         }
     }
     q
 }
 
-/// Follows job `job_id` until Slurm lists none of its tasks, printing a line whenever the
-/// counts change; returns the labels of the submitted points that did not finish.
+/// The queued and running tasks among `tasks`: `Ok(None)` when `squeue` is not installed,
+/// `Err` with its message when it fails (a busy controller).
+pub fn queue(tasks: &Tasks) -> Result<Option<Queue>, String> {
+    if tasks.is_empty() {
+        return Ok(Some(Queue::new()));
+    }
+    let mut cmd = Command::new("squeue");
+    cmd.args(["-h", "-r", "-o", "%i|%T|%r"]);
+    if let Ok(user) = std::env::var("USER") {
+        cmd.args(["-u", &user]);
+    }
+    let output = match cmd.output() {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
+    }
+    Ok(Some(parse_queue(
+        &String::from_utf8_lossy(&output.stdout),
+        tasks,
+    )))
+}
+
+/// Whether a pending task will not start without someone's help (held, or asking for more
+/// than its partition allows).
+pub fn is_stuck(task: &Task) -> bool {
+    task.state == "PENDING"
+        && (task.reason.contains("Held")
+            || task.reason.contains("held")
+            || [
+                "PartitionTimeLimit",
+                "PartitionNodeLimit",
+                "BadConstraints",
+                "InvalidAccount",
+                "InvalidQOS",
+                "DependencyNeverSatisfied",
+            ]
+            .contains(&task.reason.as_str()))
+}
+
+/// Follows job `job_id` until Slurm lists none of its tasks (or only stuck ones), printing a
+/// line whenever the counts change; returns the labels of the submitted points that did not
+/// finish.
 pub fn wait(
     opts: &SweepOptions,
     planned: &[PlannedPoint],
     submitted: &[&PlannedPoint],
     job_id: &str,
 ) -> anyhow::Result<Vec<String>> {
+    use super::status::LiveState as L;
     let p = opts.progress;
-    let jobs = vec![job_id.to_string()];
+    let tasks = tasks(opts, planned, &[job_id.to_string()]);
     let mut last = String::new();
+    let (mut pause, mut failures) = (Duration::from_secs(2), 0);
     loop {
-        let q = queue(&jobs).ok_or(SlurmError::Missing("squeue"))?;
+        let q = match queue(&tasks) {
+            Ok(Some(q)) => {
+                failures = 0;
+                q
+            }
+            Ok(None) => return Err(SlurmError::Missing("squeue").into()),
+            Err(message) => {
+                // A busy controller times out now and then: try again, then give up.
+                failures += 1;
+                if failures > 5 {
+                    return Err(SlurmError::Failed {
+                        command: "squeue".into(),
+                        message,
+                    }
+                    .into());
+                }
+                std::thread::sleep(pause);
+                continue;
+            }
+        };
         let states = super::status::states(opts, planned, Some(&q))?;
-        let count = |s: super::status::LiveState| {
+        let count = |s: L| {
             submitted
                 .iter()
                 .filter(|pp| states[pp.point.index] == s)
                 .count()
         };
-        use super::status::LiveState as L;
         let line = format!(
             "slurm job {job_id}: {} finished, {} running, {} pending, {} failed (of {})",
             count(L::Finished),
@@ -371,8 +512,18 @@ pub fn wait(
                 eprintln!("{line}");
             }
             last = line;
+            pause = Duration::from_secs(2);
+        } else {
+            pause = (pause * 3 / 2).min(Duration::from_secs(15));
         }
-        if q.is_empty() {
+        let stuck: Vec<&Task> = q.values().filter(|t| is_stuck(t)).collect();
+        if q.is_empty() || stuck.len() == q.len() {
+            for t in stuck {
+                p.warn(&format!(
+                    "slurm task {} will not start ({}): not waiting for it",
+                    t.id, t.reason
+                ));
+            }
             let failed = submitted
                 .iter()
                 .filter(|pp| states[pp.point.index] != L::Finished)
@@ -380,14 +531,25 @@ pub fn wait(
                 .collect();
             return Ok(failed);
         }
-        std::thread::sleep(Duration::from_secs(2));
+        std::thread::sleep(pause);
     }
 }
 
-/// The points a Slurm submission runs: the unfinished ones (all with `--force`).
-pub fn todo<'a>(opts: &SweepOptions, planned: &'a [PlannedPoint]) -> Vec<&'a PlannedPoint> {
-    planned
+/// The points a Slurm submission runs: the unfinished ones (all with `--force`), less those an
+/// earlier job of this sweep still runs or holds in the queue.
+pub fn todo<'a>(
+    opts: &SweepOptions,
+    planned: &'a [PlannedPoint],
+) -> anyhow::Result<Vec<&'a PlannedPoint>> {
+    use super::status::LiveState as L;
+    let jobs = known_jobs(opts, planned);
+    let q = queue(&tasks(opts, planned, &jobs)).ok().flatten();
+    let states = super::status::states(opts, planned, q.as_ref())?;
+    Ok(planned
         .iter()
-        .filter(|p| opts.force || p.state != PointState::Finished)
-        .collect()
+        .filter(|p| {
+            let busy = matches!(states[p.point.index], L::Running | L::Pending);
+            !busy && (opts.force || p.state != PointState::Finished)
+        })
+        .collect())
 }

@@ -72,14 +72,14 @@ pub fn states(
     let mut out = vec![LiveState::New; planned.len()];
     for p in planned {
         let dir = opts.out.join(&p.spec.pipeline.name).join(&p.run_id);
-        let queued = queue.and_then(|q| q.get(&(p.point.index + 1)));
+        let queued = queue.and_then(|q| q.get(&p.run_id));
         let status = status_of(&p.run_id);
         out[p.point.index] = if status.as_deref() == Some("finished") {
             LiveState::Finished
         } else if is_locked(&dir) {
             LiveState::Running
-        } else if let Some((state, _)) = queued {
-            match state.as_str() {
+        } else if let Some(task) = queued {
+            match task.state.as_str() {
                 "RUNNING" | "COMPLETING" | "CONFIGURING" | "STAGE_OUT" => LiveState::Running,
                 _ => LiveState::Pending,
             }
@@ -97,15 +97,27 @@ pub fn states(
 /// The `--status` table: one line per point, then the counts.
 pub fn report(opts: &SweepOptions, planned: &[PlannedPoint]) -> anyhow::Result<String> {
     let jobs = slurm::known_jobs(opts, planned);
-    let queue = slurm::queue(&jobs);
+    let queue = slurm::queue(&slurm::tasks(opts, planned, &jobs));
+    let unknown = match &queue {
+        Ok(Some(_)) => None,
+        Ok(None) => Some("squeue not available".to_string()),
+        Err(e) => Some(format!("squeue failed: {e}")),
+    };
+    let queue = queue.ok().flatten();
     let states = states(opts, planned, queue.as_ref())?;
     let mut s = String::new();
     for p in planned {
         let state = states[p.point.index];
         let slurm_id = queue
             .as_ref()
-            .and_then(|q| q.get(&(p.point.index + 1)))
-            .map(|(st, id)| format!("  [slurm {id} {st}]"))
+            .and_then(|q| q.get(&p.run_id))
+            .map(|t| {
+                if t.state == "PENDING" {
+                    format!("  [slurm {} PENDING: {}]", t.id, t.reason)
+                } else {
+                    format!("  [slurm {} {}]", t.id, t.state)
+                }
+            })
             .unwrap_or_default();
         s.push_str(&format!(
             "{:>4}  {}  {:<11}  {}{slurm_id}\n",
@@ -127,10 +139,10 @@ pub fn report(opts: &SweepOptions, planned: &[PlannedPoint]) -> anyhow::Result<S
         count(LiveState::New)
     ));
     if !jobs.is_empty() {
-        s.push_str(&match queue {
-            Some(_) => format!("slurm jobs of this sweep: {}\n", jobs.join(", ")),
-            None => format!(
-                "slurm jobs of this sweep: {} (squeue not available: queue state unknown)\n",
+        s.push_str(&match unknown {
+            None => format!("slurm jobs of this sweep: {}\n", jobs.join(", ")),
+            Some(why) => format!(
+                "slurm jobs of this sweep: {} ({why}: queue state unknown)\n",
                 jobs.join(", ")
             ),
         });
