@@ -53,13 +53,20 @@ print("|---|---:|---:|---:|---:|")
 for r in table:
     print(f"| {r['run']} | {r['epoch']} | {r['elapsed_min']:.1f} | {100 * r['selected_accuracy']:.2f} % "
           f"| {100 * r['min_head']:.2f} – {100 * r['max_head']:.2f} % |")
-if out_csv:
-    with open(out_csv + ".tmp", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(table[0]))
+
+
+def write_csv(path, rows):
+    """Writes rows (dicts) to path through a temp file and a rename."""
+    with open(path + ".tmp", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
-        w.writerows(table)
-    os.replace(out_csv + ".tmp", out_csv)
-    print(f"→ {out_csv}")
+        w.writerows(rows)
+    os.replace(path + ".tmp", path)
+    print(f"→ {path}")
+
+
+if out_csv:
+    write_csv(out_csv, table)
 
 if marks:
     runs = list(dict.fromkeys(r["run"] for r in table))
@@ -86,9 +93,4 @@ if marks:
             cells.append("-" if None in v or not v else fmt(pick(v)))
         print(f"| {name} of {len(rows)} | " + " | ".join(cells) + " |")
     if marks_csv:
-        with open(marks_csv + ".tmp", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-        os.replace(marks_csv + ".tmp", marks_csv)
-        print(f"→ {marks_csv}")
+        write_csv(marks_csv, rows)

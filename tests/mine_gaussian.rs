@@ -1,34 +1,39 @@
 //! MINE end to end on the Gaussian: a short run lands near the analytic MI, and its CSVs hold
 //! the estimate beside the analytic and binned values.
 
+use std::collections::BTreeMap;
 use std::process::Command;
 
-#[test]
-fn short_mine_run_estimates_the_gaussian_mi() {
-    let tmp = tempfile::tempdir().unwrap();
+/// Runs `pipelines/mine_gaussian.toml` with `sets` into `out`; returns its summary row's
+/// numeric columns.
+fn run_gaussian(out: &std::path::Path, sets: &[&str]) -> BTreeMap<String, f64> {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let o = Command::new(env!("CARGO_BIN_EXE_mirun"))
         .arg(repo.join("pipelines/mine_gaussian.toml"))
-        .args([
-            "--set",
-            "train.steps=400",
-            "--set",
-            "evaluator.binned_samples=200000",
-        ])
+        .args(sets.iter().flat_map(|s| ["--set", s]))
         .arg("--out")
-        .arg(tmp.path())
+        .arg(out)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{text}");
-    let mut r = csv::Reader::from_path(tmp.path().join("mine_gaussian/summary.csv")).unwrap();
+    let mut r = csv::Reader::from_path(out.join("mine_gaussian/summary.csv")).unwrap();
     let h = r.headers().unwrap().clone();
     let row = r.records().next().unwrap().unwrap();
-    let col = |name: &str| -> f64 {
-        row[h.iter().position(|c| c == name).unwrap()]
-            .parse()
-            .unwrap()
-    };
+    h.iter()
+        .zip(row.iter())
+        .filter_map(|(c, v)| Some((c.to_string(), v.parse().ok()?)))
+        .collect()
+}
+
+#[test]
+fn short_mine_run_estimates_the_gaussian_mi() {
+    let tmp = tempfile::tempdir().unwrap();
+    let row = run_gaussian(
+        tmp.path(),
+        &["train.steps=400", "evaluator.binned_samples=200000"],
+    );
+    let col = |name: &str| row[name];
     let (est, analytic, binned) = (col("mi_estimate"), col("analytic_mi"), col("binned_mi"));
     assert!((analytic - 0.143_841).abs() < 1e-6);
     assert!(
@@ -73,33 +78,16 @@ fn short_mine_run_estimates_the_gaussian_mi() {
 #[test]
 fn infonce_estimates_the_gaussian_mi() {
     let tmp = tempfile::tempdir().unwrap();
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let o = Command::new(env!("CARGO_BIN_EXE_mirun"))
-        .arg(repo.join("pipelines/mine_gaussian.toml"))
-        .args([
-            "--set",
+    let row = run_gaussian(
+        tmp.path(),
+        &[
             "loss.kind=infonce",
-            "--set",
             "train.steps=300",
-            "--set",
             "train.batch_size=500",
-            "--set",
             "evaluator.binned_samples=100000",
-        ])
-        .arg("--out")
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut r = csv::Reader::from_path(tmp.path().join("mine_gaussian/summary.csv")).unwrap();
-    let h = r.headers().unwrap().clone();
-    let row = r.records().next().unwrap().unwrap();
-    let col = |name: &str| -> f64 {
-        row[h.iter().position(|c| c == name).unwrap()]
-            .parse()
-            .unwrap()
-    };
-    let (est, analytic) = (col("mi_estimate"), col("analytic_mi"));
+        ],
+    );
+    let (est, analytic) = (row["mi_estimate"], row["analytic_mi"]);
     assert!(
         (est - analytic).abs() < 0.03,
         "estimate {est} vs {analytic}"

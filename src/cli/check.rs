@@ -28,15 +28,11 @@ pub fn check(a: CheckArgs) -> anyhow::Result<()> {
 /// the data or able to fetch it) and the results root (writable).
 pub(super) fn check_paths(s: &spec::Spec, out: &std::path::Path) -> anyhow::Result<()> {
     if s.dataset.kind.is_image() {
-        mirun::store::check_writable_dir(&s.dataset.dir)
-            .or_else(|e| {
-                if s.dataset.dir.is_dir() {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(|e| anyhow::anyhow!("`dataset.dir`: {e}"))?;
+        // An existing folder only needs reading; a missing one must be creatable.
+        if !s.dataset.dir.is_dir() {
+            mirun::store::check_writable_dir(&s.dataset.dir)
+                .map_err(|e| anyhow::anyhow!("`dataset.dir`: {e}"))?;
+        }
         mirun::data::fetch::check_available(&s.dataset)?;
     }
     mirun::store::check_writable_dir(out)

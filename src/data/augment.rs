@@ -219,11 +219,6 @@ impl Augmenter {
         self.spec.size
     }
 
-    /// Whether the original view is random (a declared `augment.original` that draws).
-    pub fn original_is_random(&self) -> bool {
-        !self.spec.original.is_empty()
-    }
-
     /// The original view: a centre crop to `size`, or the declared `augment.original`.
     pub fn original(&self, img: &[f32], side: usize, rng: &mut impl Rng) -> Vec<f32> {
         if self.spec.original.is_empty() {

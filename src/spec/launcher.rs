@@ -118,18 +118,16 @@ impl LauncherSpec {
                 .find(|(key, _)| key == k)
                 .map_or_else(|| at_file.clone(), |(_, a)| a.clone())
         };
-        let mut spec = LauncherSpec::default();
-        for (k, v) in table {
+        // Key by key first, so that an error names the key and where it was set; then the
+        // whole table at once.
+        for (k, v) in table.iter_mut() {
             let bad = |what: String| LauncherError {
-                at: at(&k),
+                at: at(k),
                 key: k.clone(),
                 what,
             };
             if !KEYS.contains(&k.as_str()) {
-                let near = KEYS
-                    .iter()
-                    .min_by_key(|c| strsim::levenshtein(c, &k))
-                    .filter(|c| strsim::levenshtein(c, &k) <= 3)
+                let near = super::load::nearest(k, KEYS)
                     .map(|c| format!(" (did you mean `{c}`?)"))
                     .unwrap_or_default();
                 return Err(bad(format!(
@@ -137,21 +135,27 @@ impl LauncherSpec {
                     KEYS.join(", ")
                 )));
             }
-            let v = match v {
+            match v {
                 // `time = 01:00:00` and `--set launcher.time=01:00:00` read as TOML times.
-                toml::Value::Datetime(d) => toml::Value::String(d.to_string()),
+                toml::Value::Datetime(d) => *v = toml::Value::String(d.to_string()),
                 toml::Value::Integer(i) if matches!(k.as_str(), "mem" | "time") => {
-                    toml::Value::String(i.to_string())
+                    *v = toml::Value::String(i.to_string())
                 }
-                other => other,
-            };
-            let mut t = toml::Table::new();
-            t.insert(k.clone(), v);
-            let part: LauncherSpec = toml::Value::Table(t)
-                .try_into()
-                .map_err(|e: toml::de::Error| bad(e.message().trim().to_string()))?;
-            spec.take(&k, part);
+                _ => {}
+            }
+            let one: toml::Table = [(k.clone(), v.clone())].into_iter().collect();
+            toml::Value::Table(one)
+                .try_into::<LauncherSpec>()
+                .map_err(|e| bad(e.message().trim().to_string()))?;
         }
+        let spec: LauncherSpec =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e| LauncherError {
+                    at: at_file.clone(),
+                    key: "kind".into(),
+                    what: e.message().trim().to_string(),
+                })?;
         spec.check().map_err(|(k, what)| LauncherError {
             at: at(k),
             key: k.to_string(),
@@ -176,25 +180,6 @@ impl LauncherSpec {
             _ => return None,
         };
         Some(n * (1u64 << shift) as f64)
-    }
-
-    /// Moves key `k` of `part` into `self`.
-    fn take(&mut self, k: &str, part: LauncherSpec) {
-        match k {
-            "kind" => self.kind = part.kind,
-            "partition" => self.partition = part.partition,
-            "time" => self.time = part.time,
-            "cpus_per_task" => self.cpus_per_task = part.cpus_per_task,
-            "mem" => self.mem = part.mem,
-            "gpus" => self.gpus = part.gpus,
-            "account" => self.account = part.account,
-            "qos" => self.qos = part.qos,
-            "max_parallel" => self.max_parallel = part.max_parallel,
-            "extra" => self.extra = part.extra,
-            "setup" => self.setup = part.setup,
-            "mirun" => self.mirun = part.mirun,
-            _ => {}
-        }
     }
 
     /// Rules serde's types cannot express; the first broken one as (key, message).

@@ -317,6 +317,16 @@ fn file_layers(path: &Path, seen: &mut Vec<PathBuf>) -> Result<Vec<FileLayer>, S
     Ok(layers)
 }
 
+/// The name among `expected` nearest to a mistyped `field`, if any is close enough.
+pub(crate) fn nearest<'a>(field: &str, expected: &[&'a str]) -> Option<&'a str> {
+    expected
+        .iter()
+        .map(|x| (strsim::jaro_winkler(field, x), *x))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter(|(score, _)| *score > 0.7)
+        .map(|(_, x)| x)
+}
+
 /// One line for a figment error: origin, key path, what was wrong, and for an unknown key the
 /// nearest valid one.
 fn describe(e: &figment::Error, r: &Resolved) -> String {
@@ -339,12 +349,8 @@ fn describe(e: &figment::Error, r: &Resolved) -> String {
     match &e.kind {
         Kind::UnknownField(field, expected) => {
             let key = join(field);
-            let hint = expected
-                .iter()
-                .map(|x| (strsim::jaro_winkler(field, x), *x))
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .filter(|(score, _)| *score > 0.7)
-                .map(|(_, x)| format!("; did you mean `{}`?", join(x)))
+            let hint = nearest(field, expected)
+                .map(|x| format!("; did you mean `{}`?", join(x)))
                 .unwrap_or_else(|| {
                     let all: Vec<_> = expected.iter().map(|x| format!("`{x}`")).collect();
                     format!("; expected one of {}", all.join(", "))
