@@ -1,6 +1,7 @@
 //! The one module that knows which burn backends are compiled in and how to open their
 //! devices. `burn-tch` is deprecated upstream: changing backends means changing this file only.
 
+use crate::spec::Precision;
 use burn::tensor::{Device, Tensor};
 
 #[cfg(not(any(
@@ -71,6 +72,9 @@ pub enum BackendError {
         device: String,
         max_mib: f64,
     },
+    /// `train.precision = "bf16"` where the backend or the CPU has no bf16 arithmetic.
+    #[error("train.precision = \"bf16\" {0}; set train.precision = \"f32\" (the default)")]
+    Precision(String),
     #[error("copying the initial weights to {device}: {source}")]
     CopyWeights {
         device: String,
@@ -170,6 +174,18 @@ impl burn::module::ModuleVisitor for Materialise {
     }
 }
 
+/// Whether this CPU multiplies bf16 natively (AVX-512-BF16 or AMX-BF16).
+pub fn cpu_has_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // AMX-BF16: CPUID leaf 7, sub-leaf 0, EDX bit 22 (its std detection is not stable).
+        let amx_bf16 = std::arch::x86_64::__cpuid_count(7, 0).edx & (1 << 22) != 0;
+        std::arch::is_x86_feature_detected!("avx512bf16") || amx_bf16
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 impl BackendKind {
     /// Backends compiled into this binary, fastest first. Vulkan is listed last: it is never
     /// the implicit default, since on a machine without a GPU its adapter is a software
@@ -229,6 +245,34 @@ impl BackendKind {
             label,
             max_tensor_bytes,
         })
+    }
+
+    /// [`Self::open`] for a run at `precision`: `bf16` needs libtorch (its bf16 convolutions)
+    /// and, on the CPU, AVX-512-BF16 or AMX (detected at run time) — never a silent fallback.
+    pub fn open_for(self, precision: Precision) -> Result<Devices, BackendError> {
+        self.check_precision(precision)?;
+        self.open()
+    }
+
+    /// Refuses a precision this backend cannot compute in, saying why.
+    pub fn check_precision(self, precision: Precision) -> Result<(), BackendError> {
+        if precision == Precision::F32 {
+            return Ok(());
+        }
+        match self {
+            BackendKind::TchCuda => Ok(()),
+            BackendKind::Tch if cpu_has_bf16() => Ok(()),
+            BackendKind::Tch => Err(BackendError::Precision(
+                "needs a CPU with AVX-512-BF16 or AMX-BF16, and this one has neither \
+                 (/proc/cpuinfo flags avx512_bf16, amx_bf16)"
+                    .into(),
+            )),
+            other => Err(BackendError::Precision(format!(
+                "needs the tch backend (libtorch's bf16 convolutions: `--device tch`, a build with \
+                 `--features tch`); backend `{}` computes in f32 only",
+                other.name()
+            ))),
+        }
     }
 
     fn device(self) -> Result<(Device, String, Option<u64>), BackendError> {

@@ -111,6 +111,8 @@ fn value_cases() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
         v.push((key, iic.clone(), vec!["\"nope\"", "3"]));
     }
     v.push(("backbone.batch_norm", iic.clone(), vec!["\"yes\"", "1"]));
+    v.push(("train.precision", iic.clone(), vec!["\"fp16\"", "16"]));
+    v.push(("train.precision", gauss.clone(), vec!["\"bf16\""]));
     v.push((
         "augment.copies",
         iic.clone(),
@@ -359,6 +361,7 @@ fn broken_csvs_and_bad_flags() {
         .display()
         .to_string();
     let a_file = write(d, "not_a_dir", "x");
+    let bf16_out = d.join("bf16_runs");
     let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
         (
             "table_bad_cell",
@@ -489,6 +492,20 @@ fn broken_csvs_and_bad_flags() {
         ),
         ("run_sweep_file", vec!["run", &sweep], vec!["mirun sweep"]),
         (
+            "run_bf16_on_flex",
+            vec![
+                "run",
+                &pipeline,
+                "--device",
+                "flex",
+                "--set",
+                "train.precision=\"bf16\"",
+                "--out",
+                bf16_out.to_str().unwrap(),
+            ],
+            vec!["train.precision = \"bf16\"", "--device tch", "f32"],
+        ),
+        (
             "eval_not_a_run",
             vec!["eval", d.to_str().unwrap()],
             vec!["not a run directory"],
@@ -522,6 +539,7 @@ fn broken_csvs_and_bad_flags() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(!bf16_out.exists(), "a refused run writes nothing");
     assert_eq!(
         std::fs::read_to_string(&a_file).unwrap(),
         "x",

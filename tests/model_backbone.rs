@@ -22,6 +22,7 @@ fn config(kind: BackboneKind) -> BackboneConfig {
         kernel_size: 3,
         in_channels: 1,
         eval_batch_stats: false,
+        bf16: false,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The im2col + GEMM convolution agrees with burn's conv2d, forward and backward.
+//! The convolutions (burn's composition and mirun's own op) and mirun's max-pool agree with
+//! burn, forward and backward.
 
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
@@ -64,7 +65,7 @@ fn check_conv_op_against_burn(dev: &Device, cases: &[[usize; 6]]) {
         let p = k / 2;
         let options = ConvOptions::new([1, 1], [p, p], [1, 1], 1);
         let reference = conv2d(x.clone(), wt.clone(), Some(b.clone()), options);
-        let ours = conv2d_same(x.clone(), wt.clone(), b.clone());
+        let ours = conv2d_same(x.clone(), wt.clone(), b.clone(), false);
         assert_eq!(ours.dims(), [n, cout, h, w]);
         let at = format!("case {case}: n {n} cin {cin} cout {cout} {h}×{w} k {k}");
         assert!(
@@ -135,7 +136,7 @@ fn the_flex_conv_op_is_the_same_on_one_thread_and_on_many() {
         let w =
             Tensor::<4>::from_data(TensorData::new(ws.clone(), [8, 3, 3, 3]), &dev).require_grad();
         let b = Tensor::<1>::zeros([8], &dev).require_grad();
-        let g = conv2d_same(x, w.clone(), b)
+        let g = conv2d_same(x, w.clone(), b, false)
             .powf_scalar(2.0)
             .sum()
             .backward();
@@ -161,4 +162,67 @@ fn the_libtorch_conv_op_matches_burn_conv2d_and_its_gradients() {
         &dev,
         &[[3, 2, 4, 6, 5, 3], [70, 1, 3, 9, 9, 5], [2, 3, 2, 4, 4, 1]],
     );
+}
+
+/// mirun's 2×2 max-pool op (`model::pool_op`) against burn's max_pool2d on `dev`: forward and
+/// the input gradient, for each `[n, c, h, w]` (odd sides drop their last row or column).
+fn check_pool_op_against_burn(dev: &Device, cases: &[[usize; 4]]) {
+    use burn::tensor::module::max_pool2d;
+    use mirun::model::pool_op::max_pool2x2;
+    let normal = Distribution::Normal(0.0, 1.0);
+    for &[n, c, h, w] in cases {
+        let x = Tensor::<4>::random([n, c, h, w], normal, dev).require_grad();
+        let options = burn::tensor::ops::MaxPoolOptions::new([2, 2]).with_stride([2, 2]);
+        let reference = max_pool2d(x.clone(), options);
+        let ours = max_pool2x2(x.clone());
+        assert_eq!(
+            ours.dims(),
+            [n, c, h / 2, w / 2],
+            "shape of {n}×{c}×{h}×{w}"
+        );
+        if h < 2 || w < 2 {
+            continue; // an empty output: nothing more to compare
+        }
+        assert_eq!(
+            max_diff(ours.clone(), reference.clone()),
+            0.0,
+            "forward, {n}×{c}×{h}×{w}"
+        );
+        let weights = Tensor::<4>::random([n, c, h / 2, w / 2], normal, dev);
+        let g_ref = (reference * weights.clone()).sum().backward();
+        let g_ours = (ours * weights).sum().backward();
+        let d = max_diff(x.grad(&g_ref).unwrap(), x.grad(&g_ours).unwrap());
+        assert_eq!(d, 0.0, "gradient, {n}×{c}×{h}×{w}");
+    }
+}
+
+/// The pool on flex, on random shapes including odd sides and maps smaller than a window.
+#[test]
+fn the_flex_pool_op_matches_burn_max_pool2d_and_its_gradient() {
+    use rand::{Rng, SeedableRng};
+    let dev = Device::flex().autodiff();
+    dev.seed(13);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
+    let mut cases: Vec<[usize; 4]> = (0..8)
+        .map(|_| {
+            [
+                rng.random_range(1..6),
+                rng.random_range(1..70),
+                rng.random_range(1..10),
+                rng.random_range(1..10),
+            ]
+        })
+        .collect();
+    cases.extend([[3, 2, 1, 4], [2, 3, 24, 24], [1, 1, 7, 2]]);
+    check_pool_op_against_burn(&dev, &cases);
+}
+
+/// The same op on libtorch.
+#[cfg(feature = "tch")]
+#[test]
+#[allow(deprecated)]
+fn the_libtorch_pool_op_matches_burn_max_pool2d_and_its_gradient() {
+    let dev = Device::libtorch().autodiff();
+    dev.seed(4);
+    check_pool_op_against_burn(&dev, &[[3, 5, 6, 7], [2, 70, 9, 9], [1, 2, 3, 2]]);
 }

@@ -6,13 +6,20 @@ use mirun::backend::BackendKind;
 use mirun::spec;
 
 /// `mirun bench`: prints `metric,value,unit` CSV rows — pairs/s, evaluation seconds, and step
-/// seconds per head count and convolution form.
+/// seconds per head count and convolution form (`_bf16` with `--set train.precision=bf16`).
 pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
     use mirun::bench;
     let base = spec::load(&source(a.file.clone(), &a.sets)?)?;
     let backend = a.device.unwrap_or_else(BackendKind::fastest);
-    let devices = backend.open().map_err(anyhow::Error::msg)?;
+    let devices = backend
+        .open_for(base.train.precision)
+        .map_err(anyhow::Error::msg)?;
     let data = mirun::data::load(&base.dataset)?;
+    let precision = if base.train.precision.is_f32() {
+        ""
+    } else {
+        "_bf16"
+    };
     println!("metric,value,unit");
     let rows = base.train.batch_size * 2;
     println!(
@@ -20,7 +27,7 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
         bench::pairs_per_second(&base, &data, 5.0)
     );
     println!(
-        "eval_test_set_s,{:.3},s ({} images)",
+        "eval_test_set{precision}_s,{:.3},s ({} images)",
         bench::eval_seconds(&base, &data, &devices, 3)?,
         data.test.len()
     );
@@ -47,8 +54,9 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
             spec.heads.count = h;
             let s = bench::step_seconds(&spec, &data, &devices, 2, a.steps)?;
             println!(
-                "train_step_heads{h}{suffix}_s,{s:.3},s ({rows} rows; {}; {form:?} conv)",
-                backend.name()
+                "train_step_heads{h}{suffix}{precision}_s,{s:.3},s ({rows} rows; {}; {form:?} conv; {:?})",
+                backend.name(),
+                base.train.precision
             );
         }
     }

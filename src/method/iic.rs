@@ -75,7 +75,11 @@ impl IicConfig {
         Ok(Self {
             seed: spec.pipeline.seed,
             net: IicNetConfig {
-                backbone: BackboneConfig::from_spec(&spec.backbone, spec.image_shape().channels)?,
+                backbone: BackboneConfig::from_spec(
+                    &spec.backbone,
+                    spec.image_shape().channels,
+                    spec.train.precision,
+                )?,
                 input_size: spec.augment.size,
                 heads: spec.heads.count,
                 clusters: spec.clusters(),

@@ -41,7 +41,11 @@ impl MineImagesConfig {
         Ok(Self {
             seed: spec.pipeline.seed,
             net: MineImageNetConfig {
-                backbone: BackboneConfig::from_spec(&spec.backbone, spec.image_shape().channels)?,
+                backbone: BackboneConfig::from_spec(
+                    &spec.backbone,
+                    spec.image_shape().channels,
+                    spec.train.precision,
+                )?,
                 input_size: spec.augment.size,
                 latent: spec.model.latent_dim.unwrap_or(defaults::LATENT_DIM),
                 hidden: spec.model.hidden.unwrap_or(defaults::IMAGES_HIDDEN),

@@ -29,20 +29,24 @@ use rayon::prelude::*;
 #[backend_extension(Flex, LibTorch: cfg(feature = "tch"), Autodiff)]
 pub trait SameConvBackend: Backend {
     /// `x` `[N, Cin, H, W]` ⊛ `w` `[Cout, Cin, k, k]` (k odd, zero "same" padding, stride 1)
-    /// `+ b` `[Cout]` → `[N, Cout, H, W]`.
+    /// `+ b` `[Cout]` → `[N, Cout, H, W]`. With `bf16` the inputs, weight and bias are rounded
+    /// to bfloat16 and the result is returned in `f32` (libtorch only: flex refuses it, and a
+    /// run never asks flex for it — `BackendKind::check_precision`).
     fn conv2d_same(
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
         b: FloatTensor<Self>,
+        bf16: bool,
     ) -> FloatTensor<Self>;
 }
 
 /// [`SameConvBackend::conv2d_same`] on burn tensors (flex devices, with or without autodiff).
-pub fn conv2d_same(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
+pub fn conv2d_same(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>, bf16: bool) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as SameConvBackend>::conv2d_same(
         x.into_dispatch(),
         w.into_dispatch(),
         b.into_dispatch(),
+        bf16,
     ))
 }
 
@@ -301,8 +305,13 @@ fn backward(
     )
 }
 
+/// flex computes in f32 only.
+const NO_BF16: &str =
+    "flex has no bf16 convolution (a run refuses train.precision = \"bf16\" there)";
+
 impl SameConvBackend for Flex {
-    fn conv2d_same(x: FlexTensor, w: FlexTensor, b: FlexTensor) -> FlexTensor {
+    fn conv2d_same(x: FlexTensor, w: FlexTensor, b: FlexTensor, bf16: bool) -> FlexTensor {
+        assert!(!bf16, "{NO_BF16}");
         forward(&x, &w, &b)
     }
 }
@@ -337,7 +346,9 @@ impl<C: CheckpointStrategy> SameConvBackend for Autodiff<Flex, C> {
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
         b: FloatTensor<Self>,
+        bf16: bool,
     ) -> FloatTensor<Self> {
+        assert!(!bf16, "{NO_BF16}");
         match SameConvBackward
             .prepare::<C>([x.node(), w.node(), b.node()])
             .compute_bound()
@@ -364,14 +375,24 @@ mod libtorch {
     use burn::backend::LibTorch;
     use burn_tch::TchTensor;
 
-    fn conv(x: &tch::Tensor, w: &tch::Tensor, b: &tch::Tensor) -> tch::Tensor {
+    /// libtorch's convolution; with `bf16` on bfloat16 copies of its inputs (libtorch's bf16
+    /// kernels: oneDNN's on AVX-512-BF16/AMX CPUs), the result back in `f32`, as PyTorch's
+    /// autocast does.
+    fn conv(x: &tch::Tensor, w: &tch::Tensor, b: &tch::Tensor, bf16: bool) -> tch::Tensor {
         let p = w.size()[2] / 2;
-        tch::Tensor::conv2d(x, w, Some(b), [1, 1], [p, p], [1, 1], 1)
+        if bf16 {
+            let k = tch::Kind::BFloat16;
+            let (x, w, b) = (x.to_kind(k), w.to_kind(k), b.to_kind(k));
+            tch::Tensor::conv2d(&x, &w, Some(&b), [1, 1], [p, p], [1, 1], 1)
+                .to_kind(tch::Kind::Float)
+        } else {
+            tch::Tensor::conv2d(x, w, Some(b), [1, 1], [p, p], [1, 1], 1)
+        }
     }
 
     impl SameConvBackend for LibTorch {
-        fn conv2d_same(x: TchTensor, w: TchTensor, b: TchTensor) -> TchTensor {
-            TchTensor::new(conv(&x.tensor, &w.tensor, &b.tensor))
+        fn conv2d_same(x: TchTensor, w: TchTensor, b: TchTensor, bf16: bool) -> TchTensor {
+            TchTensor::new(conv(&x.tensor, &w.tensor, &b.tensor, bf16))
         }
     }
 
@@ -380,9 +401,10 @@ mod libtorch {
             x: FloatTensor<Self>,
             w: FloatTensor<Self>,
             b: FloatTensor<Self>,
+            bf16: bool,
         ) -> FloatTensor<Self> {
             // The convolution's backward does not read its output: burn may share it.
-            let forward = |l: &[tch::Tensor]| (conv(&l[0], &l[1], &l[2]), ());
+            let forward = |l: &[tch::Tensor]| (conv(&l[0], &l[1], &l[2], bf16), ());
             recorded::<C, 3, _>([&x, &w, &b], forward, |y| y.detach()).0
         }
     }

@@ -13,6 +13,9 @@ mod flex_buf;
 pub mod gemm_conv;
 pub mod iic_net;
 pub mod mine_net;
+#[cfg(feature = "flex")]
+#[cfg_attr(feature = "tch", allow(deprecated))]
+pub mod pool_op;
 #[cfg(all(feature = "flex", feature = "tch"))]
 #[allow(deprecated)]
 mod tch_graph;

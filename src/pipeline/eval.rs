@@ -42,7 +42,7 @@ pub fn eval_run(
             run_dir.display()
         ),
     }
-    let devices = backend.open()?;
+    let devices = backend.open_for(spec.train.precision)?;
     let data = crate::data::load(&spec.dataset)?;
     let iic = Iic::new(IicConfig::resolve(&spec)?, &data, &devices);
     let model = iic.config.net.init(&devices.eval)?;
@@ -107,7 +107,7 @@ fn eval_mine_images(
     let probe_epochs = config
         .probe_epochs
         .unwrap_or(crate::spec::defaults::PROBE_EPOCHS);
-    let devices = backend.open()?;
+    let devices = backend.open_for(spec.train.precision)?;
     let data = crate::data::load(&spec.dataset)?;
     let model = config.net.init(&devices.eval)?;
     let model = weights::load(model, &run_dir.join(which.file_name()))?;

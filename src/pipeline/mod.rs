@@ -94,7 +94,7 @@ impl RunContext<'_> {
 pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
     use anyhow::Context;
     let started = Instant::now();
-    let devices = opts.backend.open()?;
+    let devices = opts.backend.open_for(spec.train.precision)?;
     let device_name = devices.label.clone();
     let p = opts.progress;
     p.info(&format!(

@@ -608,6 +608,29 @@ pub struct TrainSpec {
     /// the run id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit_gib: Option<f64>,
+    /// The backbone convolutions' arithmetic: `f32`, or `bf16` (libtorch's bf16 kernels on a CPU
+    /// with AVX-512-BF16 or AMX, or on a CUDA GPU; weights, BatchNorm, heads and loss stay
+    /// `f32`, like PyTorch's autocast). Left out of the config when `f32`.
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
+}
+
+/// The backbone convolutions' arithmetic (`train.precision`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// 32-bit floats throughout.
+    #[default]
+    F32,
+    /// Convolutions on bfloat16 inputs and weights, results in `f32`.
+    Bf16,
+}
+
+impl Precision {
+    /// Whether this is the default, `f32`.
+    pub fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
 }
 
 impl Default for TrainSpec {
@@ -621,6 +644,7 @@ impl Default for TrainSpec {
             adam_eps: 1e-7,
             steps: None,
             memory_limit_gib: None,
+            precision: Precision::F32,
         }
     }
 }

@@ -305,6 +305,13 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         !gaussian && spec.backbone.batch_norm,
         "image pipelines with backbone.batch_norm = true",
     );
+    only(
+        p,
+        "train.precision",
+        !spec.train.precision.is_f32(),
+        !gaussian,
+        "image pipelines (it sets the backbone's convolutions)",
+    );
     let mine_images = method == Method::MineImages;
     only(
         p,

@@ -10,9 +10,10 @@ pub mod vgg;
 
 use super::gemm_conv::{conv2d_same_gemm, native_conv};
 use crate::spec::vgg_layout::{LayoutError, VggLayout};
-use crate::spec::{BackboneKind, BackboneSpec, BatchNormEval};
+use crate::spec::{BackboneKind, BackboneSpec, BatchNormEval, Precision};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::MaxPool2d;
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::tensor::activation;
 use burn::tensor::{Device, Tensor};
@@ -29,11 +30,18 @@ pub struct BackboneConfig {
     pub in_channels: usize,
     /// BatchNorm uses each evaluated batch's own statistics at evaluation, not the running ones.
     pub eval_batch_stats: bool,
+    /// Convolutions in bf16 (`train.precision = "bf16"`; libtorch only).
+    pub bf16: bool,
 }
 
 impl BackboneConfig {
-    /// Reads a (validated) `[backbone]` section for images of `in_channels` channels.
-    pub fn from_spec(b: &BackboneSpec, in_channels: usize) -> Result<Self, LayoutError> {
+    /// Reads a (validated) `[backbone]` section for images of `in_channels` channels, its
+    /// convolutions at `precision` (`train.precision`).
+    pub fn from_spec(
+        b: &BackboneSpec,
+        in_channels: usize,
+        precision: Precision,
+    ) -> Result<Self, LayoutError> {
         Ok(Self {
             kind: b.kind,
             layout: VggLayout::from_cfg(&b.cfg)?,
@@ -41,6 +49,7 @@ impl BackboneConfig {
             kernel_size: b.kernel_size,
             in_channels,
             eval_batch_stats: b.batch_norm_eval == BatchNormEval::Batch,
+            bf16: precision == Precision::Bf16,
         })
     }
 
@@ -120,6 +129,21 @@ fn is_libtorch(device: &Device) -> bool {
     false
 }
 
+/// A max-pool: mirun's own 2×2 op on flex and libtorch (`model::pool_op`), burn's elsewhere.
+pub(crate) fn max_pool(p: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if p.kernel_size == [2, 2]
+        && p.stride == [2, 2]
+        && p.dilation == [1, 1]
+        && !p.ceil_mode
+        && matches!(p.padding, PaddingConfig2d::Valid)
+        && has_ops(&x.device())
+    {
+        return crate::model::pool_op::max_pool2x2(x);
+    }
+    p.forward(x)
+}
+
 /// BatchNorm (when there is one), then ReLU when `relu`. At evaluation (no autodiff) the
 /// running statistics normalise, or the batch's own when `eval_batch`. On flex and libtorch
 /// both run as one op ([`crate::model::bn_op`]), which in training updates the running
@@ -195,15 +219,20 @@ pub(crate) fn norm_act(
 ///   --conv native`);
 /// - the backend's own `conv2d` where that is the choice ([`native_conv`]: GPUs);
 /// - the im2col + GEMM form composed from burn ops (`--conv gemm` off flex).
-pub(crate) fn conv(c: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+pub(crate) fn conv(c: &Conv2d, x: Tensor<4>, bf16: bool) -> Tensor<4> {
     let bias = c.bias.as_ref().map(|b| b.val());
     #[cfg(feature = "flex")]
     if let Some(b) = bias.clone() {
         let device = x.device();
-        if is_libtorch(&device) || (!native_conv() && is_flex(&device)) {
-            return crate::model::conv_op::conv2d_same(x, c.weight.val(), b);
+        if is_libtorch(&device) {
+            return crate::model::conv_op::conv2d_same(x, c.weight.val(), b, bf16);
+        }
+        if !native_conv() && is_flex(&device) {
+            return crate::model::conv_op::conv2d_same(x, c.weight.val(), b, false);
         }
     }
+    // Opening a backend refuses bf16 everywhere but libtorch (`BackendKind::check_precision`).
+    let _ = bf16;
     if native_conv() {
         c.forward(x)
     } else {

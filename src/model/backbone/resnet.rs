@@ -3,7 +3,7 @@
 //! BatchNorm, and a 1×1 projection on the skip path when the width changes), `"M"` a 2×2
 //! max-pool.
 
-use super::{conv, norm_act, same_conv, BackboneConfig};
+use super::{conv, max_pool, norm_act, same_conv, BackboneConfig};
 use crate::spec::vgg_layout::VggLayer;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -24,6 +24,9 @@ pub struct BasicBlock {
     /// BatchNorm's batch statistics at evaluation (`backbone.batch_norm_eval = "batch"`).
     #[module(skip)]
     eval_batch: bool,
+    /// Convolutions in bf16 (`train.precision = "bf16"`).
+    #[module(skip)]
+    bf16: bool,
 }
 
 impl BasicBlock {
@@ -40,24 +43,25 @@ impl BasicBlock {
             norm2: bn(),
             project: (cin != cout).then(|| same_conv(cin, cout, 1, device)),
             eval_batch: c.eval_batch_stats,
+            bf16: c.bf16,
         }
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let y = norm_act(
             self.norm1.as_ref(),
-            conv(&self.conv1, x.clone()),
+            conv(&self.conv1, x.clone(), self.bf16),
             true,
             self.eval_batch,
         );
         let y = norm_act(
             self.norm2.as_ref(),
-            conv(&self.conv2, y),
+            conv(&self.conv2, y, self.bf16),
             false,
             self.eval_batch,
         );
         let skip = match &self.project {
-            Some(p) => conv(p, x),
+            Some(p) => conv(p, x, self.bf16),
             None => x,
         };
         relu(y + skip)
@@ -103,7 +107,7 @@ impl ResNet {
         for s in &self.stages {
             x = match s {
                 ResNetStage::Block(b) => b.forward(x),
-                ResNetStage::Pool(p) => p.forward(x),
+                ResNetStage::Pool(p) => max_pool(p, x),
             };
         }
         x

@@ -1,7 +1,7 @@
 //! VGG backbone built from a cfg list: conv (same padding) + BatchNorm + ReLU per integer,
-//! 2×2 max-pool per `"M"`.
+//! 2×2 max-pool per `"M"` (mirun's own op on flex and libtorch).
 
-use super::{conv, norm_act, same_conv, BackboneConfig};
+use super::{conv, max_pool, norm_act, same_conv, BackboneConfig};
 use crate::spec::vgg_layout::VggLayer;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -17,13 +17,16 @@ pub struct ConvBlock {
     /// BatchNorm's batch statistics at evaluation (`backbone.batch_norm_eval = "batch"`).
     #[module(skip)]
     eval_batch: bool,
+    /// Convolutions in bf16 (`train.precision = "bf16"`).
+    #[module(skip)]
+    bf16: bool,
 }
 
 impl ConvBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         norm_act(
             self.norm.as_ref(),
-            conv(&self.conv, x),
+            conv(&self.conv, x, self.bf16),
             true,
             self.eval_batch,
         )
@@ -64,6 +67,7 @@ impl Vgg {
                         conv,
                         norm,
                         eval_batch: c.eval_batch_stats,
+                        bf16: c.bf16,
                     })
                 }
                 VggLayer::Pool => VggStage::Pool(MaxPool2dConfig::new([2, 2]).init()),
@@ -77,7 +81,7 @@ impl Vgg {
         for s in &self.stages {
             x = match s {
                 VggStage::Conv(b) => b.forward(x),
-                VggStage::Pool(p) => p.forward(x),
+                VggStage::Pool(p) => max_pool(p, x),
             };
         }
         x
