@@ -404,10 +404,11 @@ mod libtorch {
         relu: bool,
     ) -> (tch::Tensor, tch::Tensor, tch::Tensor) {
         let none: Option<&tch::Tensor> = None;
-        let (y, mean, invstd) =
+        let (mut y, mean, invstd) =
             tch::Tensor::native_batch_norm(x, Some(g), Some(b), none, none, true, 0.1, epsilon);
         let var = invstd.detach().pow_tensor_scalar(-2.0) - epsilon;
-        let y = if relu { y.relu() } else { y };
+        // In place: the batch norm's backward does not read its output.
+        let y = if relu { y.relu_() } else { y };
         (y, mean.detach(), var)
     }
 
@@ -469,10 +470,9 @@ mod libtorch {
                 let (y, mean, var) = train(&l[0], &l[1], &l[2], epsilon, relu);
                 (y, (mean, var))
             };
-            // A copy: burn-tch may update its outputs in place, and libtorch's ReLU backward
-            // reads the recorded output.
-            let (y, (mean, var)) =
-                recorded::<C, 3, _>([&x, &gamma, &beta], forward, |y| y.detach().copy());
+            // No copy of the output: `recorded` keeps burn-tch from updating it in place
+            // (libtorch's ReLU backward reads it).
+            let (y, (mean, var)) = recorded::<C, 3, _>([&x, &gamma, &beta], forward);
             (y, constant(mean), constant(var))
         }
     }

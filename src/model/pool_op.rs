@@ -274,7 +274,7 @@ mod libtorch {
         fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
             if x.primitive().tensor.device() != tch::Device::Cpu {
                 let forward = |l: &[tch::Tensor]| (libtorch_pool(&l[0]), ());
-                return recorded::<C, 1, _>([&x], forward, |y| y.detach()).0;
+                return recorded::<C, 1, _>([&x], forward).0;
             }
             match MaxPoolBackward
                 .prepare::<C>([x.node()])

@@ -16,6 +16,10 @@ use burn_tch::TchTensor;
 pub(crate) struct Recorded {
     leaves: Vec<tch::Tensor>,
     y: tch::Tensor,
+    /// A second handle on the tensor burn received: while it lives burn-tch sees the buffer as
+    /// shared and never updates it in place (libtorch's backward may read it, e.g. ReLU's),
+    /// without copying the output.
+    _shared: TchTensor,
 }
 
 impl Clone for Recorded {
@@ -23,6 +27,7 @@ impl Clone for Recorded {
         Self {
             leaves: self.leaves.iter().map(|t| t.shallow_clone()).collect(),
             y: self.y.shallow_clone(),
+            _shared: self._shared.clone(),
         }
     }
 }
@@ -67,25 +72,26 @@ impl<const N: usize> Backward<LibTorch, N> for TchBackward {
 }
 
 /// Runs `forward` on leaves made from `inputs` and records it for [`TchBackward`] when the
-/// graph tracks it; `output` turns libtorch's result into the tensor burn sees (detached). Also
-/// returns `forward`'s other results.
+/// graph tracks it; burn receives the result detached. Also returns `forward`'s other results.
 pub(crate) fn recorded<C: CheckpointStrategy, const N: usize, T>(
     inputs: [&FloatTensor<Autodiff<LibTorch, C>>; N],
     forward: impl FnOnce(&[tch::Tensor]) -> (tch::Tensor, T),
-    output: impl FnOnce(&tch::Tensor) -> tch::Tensor,
 ) -> (FloatTensor<Autodiff<LibTorch, C>>, T) {
     let leaves: Vec<tch::Tensor> = inputs
         .iter()
         .map(|t| t.primitive().tensor.detach().set_requires_grad(true))
         .collect();
     let (y, rest) = forward(&leaves);
-    let out = TchTensor::new(output(&y));
+    let out = TchTensor::new(y.detach());
     let tensor = match TchBackward
         .prepare::<C>(inputs.map(|t| t.node()))
         .compute_bound()
         .stateful()
     {
-        OpsKind::Tracked(prep) => prep.finish(Recorded { leaves, y }, out),
+        OpsKind::Tracked(prep) => {
+            let _shared = out.clone();
+            prep.finish(Recorded { leaves, y, _shared }, out)
+        }
         OpsKind::UnTracked(prep) => prep.finish(out),
     };
     (tensor, rest)
