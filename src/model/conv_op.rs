@@ -31,7 +31,7 @@ pub trait SameConvBackend: Backend {
     /// `x` `[N, Cin, H, W]` ⊛ `w` `[Cout, Cin, k, k]` (k odd, zero "same" padding, stride 1)
     /// `+ b` `[Cout]` → `[N, Cout, H, W]`. With `bf16` the inputs, weight and bias are rounded
     /// to bfloat16 and the result is returned in `f32` (libtorch only: flex refuses it, and a
-    /// run never asks flex for it — `BackendKind::check_precision`).
+    /// run never asks flex for it — `BackendKind::check_precision` — and flex computes in f32).
     fn conv2d_same(
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
@@ -305,13 +305,9 @@ fn backward(
     )
 }
 
-/// flex computes in f32 only.
-const NO_BF16: &str =
-    "flex has no bf16 convolution (a run refuses train.precision = \"bf16\" there)";
-
 impl SameConvBackend for Flex {
-    fn conv2d_same(x: FlexTensor, w: FlexTensor, b: FlexTensor, bf16: bool) -> FlexTensor {
-        assert!(!bf16, "{NO_BF16}");
+    /// Always f32: `backbone::conv` never asks flex for bf16, and runs refuse it on flex first.
+    fn conv2d_same(x: FlexTensor, w: FlexTensor, b: FlexTensor, _bf16: bool) -> FlexTensor {
         forward(&x, &w, &b)
     }
 }
@@ -346,9 +342,8 @@ impl<C: CheckpointStrategy> SameConvBackend for Autodiff<Flex, C> {
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
         b: FloatTensor<Self>,
-        bf16: bool,
+        _bf16: bool,
     ) -> FloatTensor<Self> {
-        assert!(!bf16, "{NO_BF16}");
         match SameConvBackward
             .prepare::<C>([x.node(), w.node(), b.node()])
             .compute_bound()
