@@ -148,6 +148,12 @@ fn value_cases() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
     v.push(("model.hidden", mine.clone(), vec!["0", "\"x\""]));
     v.push(("evaluator.probe_epochs", mine.clone(), vec!["0", "\"x\""]));
     v.push((
+        "loss.entropy_weight",
+        iic.clone(),
+        vec!["0.0", "-1.0", "11.0", "nan", "\"x\""],
+    ));
+    v.push(("loss.entropy_weight", mine.clone(), vec!["2.0"]));
+    v.push((
         "loss.ema_rate",
         vec!["loss.kind=\"mine_ema\""],
         vec!["0.0", "2.0", "\"x\""],

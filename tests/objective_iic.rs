@@ -10,7 +10,11 @@ fn t(rows: &[[f32; 2]]) -> Tensor<2> {
 }
 
 fn loss(z: &[[f32; 2]], zt: &[[f32; 2]]) -> f32 {
-    iic_loss(t(z), t(zt), 1e-7).into_scalar::<f32>()
+    weighted_loss(z, zt, 1.0)
+}
+
+fn weighted_loss(z: &[[f32; 2]], zt: &[[f32; 2]], entropy_weight: f64) -> f32 {
+    iic_loss(t(z), t(zt), 1e-7, entropy_weight).into_scalar::<f32>()
 }
 
 #[test]
@@ -19,6 +23,14 @@ fn matches_a_hand_computed_value() {
     // marginals [.45,.55]; Σ P (ln Pi + ln Pj − ln P) = −0.0226162.
     let v = loss(&[[0.8, 0.2], [0.3, 0.7]], &[[0.6, 0.4], [0.1, 0.9]]);
     assert!((v - (-0.022_616_2)).abs() < 1e-5, "got {v}");
+}
+
+#[test]
+fn the_entropy_weight_scales_the_marginal_terms() {
+    // The same P with λ = 2: 2·Σ P (ln Pi + ln Pj) − Σ P ln P
+    // = 2·(2·(.45 ln .45 + .55 ln .55)) + H(P) = −1.3988938.
+    let v = weighted_loss(&[[0.8, 0.2], [0.3, 0.7]], &[[0.6, 0.4], [0.1, 0.9]], 2.0);
+    assert!((v - (-1.398_893_8)).abs() < 1e-5, "got {v}");
 }
 
 #[test]
@@ -65,7 +77,7 @@ fn gradient_is_finite_when_p_has_exact_zeros() {
     let z = Tensor::<1>::from_floats([1.0f32, 0.0, 1.0, 0.0].as_slice(), &d)
         .reshape([2, 2])
         .require_grad();
-    let loss = iic_loss(z.clone(), z.clone(), 1e-7);
+    let loss = iic_loss(z.clone(), z.clone(), 1e-7, 1.0);
     let v: f32 = loss.clone().into_scalar();
     assert!(v.is_finite(), "value {v}");
     let grads = loss.backward();

@@ -29,6 +29,8 @@ pub struct IicConfig {
     pub train: TrainSpec,
     /// Probabilities below this are clipped before taking logs.
     pub eps: f64,
+    /// λ: weight of the marginals' entropy in the loss (1 = minus the mutual information).
+    pub entropy_weight: f64,
     /// How the over-clustering heads share the steps (when there are any).
     pub aux_schedule: Option<AuxSchedule>,
     /// Clustering evaluators reported beside Hungarian accuracy.
@@ -88,6 +90,7 @@ impl IicConfig {
             augment: spec.augment.clone(),
             train: spec.train.clone(),
             eps: spec.loss.eps,
+            entropy_weight: spec.loss.entropy_weight.unwrap_or(1.0),
             aux_schedule: spec.heads.aux_schedule,
             extra: spec.evaluator.extra(),
             lottery: spec.heads.lottery_every.map(|every| Lottery {
@@ -195,7 +198,12 @@ impl<'a> Iic<'a> {
         lr: f64,
     ) -> Result<(IicNet, Vec<f32>), TrainError> {
         let c = &self.config;
-        let (b, copies, eps) = (c.train.batch_size, c.augment.copies, c.eps);
+        let (b, copies, eps, weight) = (
+            c.train.batch_size,
+            c.augment.copies,
+            c.eps,
+            c.entropy_weight,
+        );
         // Main heads train on every step, except the odd steps of the alternating schedule.
         let (main_on, aux_on) = match c.aux_schedule {
             None => (true, false),
@@ -206,7 +214,7 @@ impl<'a> Iic<'a> {
         let pair_loss = |z: Tensor<2>| {
             let originals = z.clone().narrow(0, 0, b);
             let tiled = Tensor::cat(vec![originals; copies], 0);
-            iic_loss(tiled, z.narrow(0, b, copies * b), eps)
+            iic_loss(tiled, z.narrow(0, b, copies * b), eps, weight)
         };
         let main = Tensor::cat(zs.into_iter().map(pair_loss).collect(), 0);
         let values = read_f32(main.clone())?;

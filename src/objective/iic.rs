@@ -7,9 +7,10 @@ use burn::tensor::Tensor;
 ///
 /// `z` and `z_twin` are `[B, K]` softmax outputs for the originals and their transformed twins.
 /// P = Σ_batch z·z̄ᵀ, symmetrised (P+Pᵀ)/2 and normalised to sum 1; with the marginals Pᵢ, Pⱼ and
-/// every entry clipped below at `eps`, the loss is Σ P·(ln Pᵢ + ln Pⱼ − ln P) = −I(z; z̄) in nats.
-/// It is bounded below by −ln K (confident, consistent and balanced assignments).
-pub fn iic_loss(z: Tensor<2>, z_twin: Tensor<2>, eps: f64) -> Tensor<1> {
+/// every entry clipped below at `eps`, the loss is Σ P·(λ ln Pᵢ + λ ln Pⱼ − ln P). With the
+/// entropy weight λ = 1 that is −I(z; z̄) in nats, bounded below by −ln K (confident, consistent
+/// and balanced assignments); λ > 1 weighs the marginals' entropy more (the IIC code's `lamb`).
+pub fn iic_loss(z: Tensor<2>, z_twin: Tensor<2>, eps: f64, entropy_weight: f64) -> Tensor<1> {
     let k = z.dims()[1];
     let p = z.transpose().matmul(z_twin);
     let p = (p.clone() + p.transpose()).div_scalar(2.0);
@@ -19,5 +20,6 @@ pub fn iic_loss(z: Tensor<2>, z_twin: Tensor<2>, eps: f64) -> Tensor<1> {
     let pi = p.clone().sum_dim(1).repeat_dim(1, k).clamp_min(eps);
     let pj = p.clone().sum_dim(0).repeat_dim(0, k).clamp_min(eps);
     let p = p.clamp_min(eps);
-    (p.clone() * (pi.log() + pj.log() - p.log())).sum()
+    let marginals = (pi.log() + pj.log()).mul_scalar(entropy_weight);
+    (p.clone() * (marginals - p.log())).sum()
 }

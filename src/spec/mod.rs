@@ -461,6 +461,9 @@ pub struct LossSpec {
     pub kind: LossKind,
     /// IIC: entries of the joint P below `eps` are clipped to it before taking logs.
     pub eps: f64,
+    /// IIC: weight λ of the marginals' entropy (1 = the mutual information; default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entropy_weight: Option<f64>,
     /// `mine_ema`: rate of the moving average of E_marginal[e^T] (default 0.01).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ema_rate: Option<f64>,
@@ -471,6 +474,7 @@ impl Default for LossSpec {
         Self {
             kind: LossKind::Iic,
             eps: 1e-7,
+            entropy_weight: None,
             ema_rate: None,
         }
     }

@@ -350,6 +350,21 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
     );
     only(
         p,
+        "loss.entropy_weight",
+        spec.loss.entropy_weight.is_some(),
+        method == Method::Iic,
+        "IIC (`loss.kind = \"iic\"`)",
+    );
+    if let Some(w) = spec.loss.entropy_weight {
+        if !(w.is_finite() && w > 0.0 && w <= 10.0) {
+            p.add(
+                "loss.entropy_weight",
+                format!("expected a weight in (0, 10], got {w}"),
+            );
+        }
+    }
+    only(
+        p,
         "loss.ema_rate",
         spec.loss.ema_rate.is_some(),
         spec.loss.kind == LossKind::MineEma,
