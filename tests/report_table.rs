@@ -216,6 +216,24 @@ fn directory_input_reads_summaries_recursively() {
 }
 
 #[test]
+fn augmentation_pipelines_show_as_op_names_except_in_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = r#""[{ op = ""rotate"", max_degrees = 25, p = 0.5 }, { op = ""jitter"", brightness = 0.4 }]""#;
+    let without = r#""[{ op = ""rotate"", max_degrees = 25, p = 0.5 }]""#;
+    let text = format!(
+        "run_id,status,pipeline.seed,augment.transformed,selected_accuracy\n\
+         a,finished,1,{with},0.9\nb,finished,2,{with},0.8\nc,finished,1,{without},0.3\n"
+    );
+    let csv = write(dir.path(), "summary.csv", &text);
+    let t = table(&csv, &TableOptions::default()).unwrap();
+    let md = t.render(Format::Markdown);
+    assert!(md.contains("| rotate → jitter | 0.8500 ± 0.0707 | 2 |"), "{md}");
+    assert!(md.contains("| rotate | 0.3000 ± - | 1 |"), "{md}");
+    let out = t.render(Format::Csv);
+    assert!(out.contains("brightness = 0.4"), "CSV keeps the whole value: {out}");
+}
+
+#[test]
 fn markdown_and_csv_render() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write(dir.path(), "summary.csv", &sweep());

@@ -11,7 +11,10 @@
 //!   (see [`numeric_metrics`](super::collect::numeric_metrics));
 //! - std is the sample std (n − 1), absent when fewer than two values; empty cells are left out
 //!   of a metric's n, and a cell that does not parse is an error naming file, line and column;
-//! - groups are sorted by their key, numerically where values parse as numbers.
+//! - groups are sorted by their key, numerically where values parse as numbers;
+//! - text and markdown show a declared augmentation pipeline (`augment.original` …) by its op
+//!   names, `rotate → crop → resize → jitter`, so the table stays readable; CSV keeps the
+//!   whole value.
 
 use super::collect::{
     cmp_keys, is_metric, is_param, load_summaries, numeric_metrics, render_md, render_text,
@@ -231,7 +234,7 @@ impl Table {
             .groups
             .iter()
             .map(|g| {
-                let mut cells: Vec<String> = g.key.iter().map(|k| dash(k)).collect();
+                let mut cells: Vec<String> = g.key.iter().map(|k| cell_text(k)).collect();
                 cells.extend(g.stats.iter().map(|s| stat_cell(s, g.runs)));
                 cells.push(g.runs.to_string());
                 cells
@@ -283,11 +286,22 @@ impl Table {
     }
 }
 
-fn dash(s: &str) -> String {
+/// A key's cell: `-` when empty, an augmentation pipeline by its op names, else the value.
+fn cell_text(s: &str) -> String {
     if s.is_empty() {
-        "-".to_string()
-    } else {
-        s.to_string()
+        return "-".to_string();
+    }
+    op_names(s).unwrap_or_else(|| s.to_string())
+}
+
+/// `rotate → crop → resize` for a TOML array of inline tables that all have an `op` string.
+fn op_names(s: &str) -> Option<String> {
+    let value: toml::Table = toml::from_str(&format!("v = {s}")).ok()?;
+    let ops = value.get("v")?.as_array()?;
+    let names: Option<Vec<&str>> = ops.iter().map(|t| t.get("op")?.as_str()).collect();
+    match names? {
+        names if names.is_empty() => None,
+        names => Some(names.join(" → ")),
     }
 }
 
