@@ -1,6 +1,8 @@
 //! Augmentations: shapes, determinism, and exact pixels where they can be worked out.
 
-use mirun::data::augment::{apply, centre_crop, crop_resize, jitter, rotate_resize, Augmenter};
+use mirun::data::augment::{
+    affine, apply, centre_crop, crop_resize, jitter, rotate_resize, Augmenter,
+};
 use mirun::data::batch::{copies_batch, pair_batch, prefetch};
 use mirun::data::ImageSet;
 use mirun::spec::{AugmentSpec, Transform};
@@ -59,6 +61,58 @@ fn crop_resize_of_a_constant_image_is_constant() {
             "crop {x0},{y0},{s}"
         );
     }
+}
+
+/// The centre of mass (column) of each row's ink.
+fn row_centres(img: &[f32], side: usize) -> Vec<Option<f64>> {
+    img.chunks(side)
+        .map(|row| {
+            let ink: f64 = row.iter().map(|&v| v as f64).sum();
+            (ink > 0.0).then(|| {
+                row.iter()
+                    .enumerate()
+                    .map(|(c, &v)| c as f64 * v as f64)
+                    .sum::<f64>()
+                    / ink
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn affine_identity_keeps_the_image_and_shear_slants_a_stem_but_not_a_bar() {
+    let img = gradient_image();
+    assert_eq!(affine(&img, 28, 1.0, 1.0, 0.0), img);
+    // A vertical stem (column 14, rows 4..24) and a horizontal bar (row 4, columns 8..20).
+    let mut digit = vec![0f32; 28 * 28];
+    for r in 4..24 {
+        digit[r * 28 + 14] = 1.0;
+    }
+    for c in 8..20 {
+        digit[4 * 28 + c] = 1.0;
+    }
+    let sheared = affine(&digit, 28, 1.0, 1.0, 20.0);
+    let centres = row_centres(&sheared, 28);
+    let (top, bottom) = (centres[6].unwrap(), centres[22].unwrap());
+    // tan 20° ≈ 0.364: 16 rows apart, the stem moves ≈ 5.8 columns, top to the right.
+    let slant = top - bottom;
+    assert!(
+        (slant - 16.0 * 20f64.to_radians().tan()).abs() < 0.5,
+        "slant {slant}"
+    );
+    let bar_row: f32 = sheared[4 * 28..5 * 28].iter().sum();
+    assert!(
+        (bar_row - 12.0).abs() < 1.0,
+        "the bar stays on its row with its ink: {bar_row}"
+    );
+    // Halving the width brings the bar's ends towards the centre: 12 columns → about 6.
+    let narrow = affine(&digit, 28, 0.5, 1.0, 0.0);
+    let bar: Vec<f32> = narrow[4 * 28..5 * 28].to_vec();
+    let wide = bar.iter().filter(|&&v| v > 0.25).count();
+    assert!(
+        (5..=7).contains(&wide),
+        "bar columns after halving: {wide} ({bar:?})"
+    );
 }
 
 #[test]

@@ -88,31 +88,29 @@ fn check_conv_op_against_burn(dev: &Device, cases: &[[usize; 6]]) {
     }
 }
 
+/// `count` shapes drawn from `ranges` with a seeded generator (each range in turn).
+fn random_shapes<const N: usize>(
+    seed: u64,
+    count: usize,
+    ranges: [std::ops::Range<usize>; N],
+) -> Vec<[usize; N]> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| ranges.clone().map(|r| rng.random_range(r)))
+        .collect()
+}
+
 /// The op on flex, on random shapes (odd kernels 1, 3, 5; batch sizes that do not split evenly
 /// into the op's chunks; non-square maps).
 #[test]
 fn the_flex_conv_op_matches_burn_conv2d_and_its_gradients() {
-    use rand::{Rng, SeedableRng};
     let dev = Device::flex().autodiff();
     dev.seed(11);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-    let mut cases: Vec<[usize; 6]> = (0..8)
-        .map(|case| {
-            let k = [1usize, 3, 5][case % 3];
-            let (n, cin, cout) = (
-                rng.random_range(1..12),
-                rng.random_range(1..5),
-                rng.random_range(1..7),
-            );
-            [
-                n,
-                cin,
-                cout,
-                rng.random_range(1..9),
-                rng.random_range(1..9),
-                k,
-            ]
-        })
+    let mut cases: Vec<[usize; 6]> = random_shapes(4, 8, [1..12, 1..5, 1..7, 1..9, 1..9])
+        .into_iter()
+        .enumerate()
+        .map(|(case, [n, cin, cout, h, w])| [n, cin, cout, h, w, [1, 3, 5][case % 3]])
         .collect();
     // These span several of the op's image chunks (about 2048 pixels each), the last partial.
     cases.extend([[70, 2, 3, 9, 9, 5], [45, 3, 4, 7, 11, 3]]);
@@ -199,20 +197,9 @@ fn check_pool_op_against_burn(dev: &Device, cases: &[[usize; 4]]) {
 /// The pool on flex, on random shapes including odd sides and maps smaller than a window.
 #[test]
 fn the_flex_pool_op_matches_burn_max_pool2d_and_its_gradient() {
-    use rand::{Rng, SeedableRng};
     let dev = Device::flex().autodiff();
     dev.seed(13);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
-    let mut cases: Vec<[usize; 4]> = (0..8)
-        .map(|_| {
-            [
-                rng.random_range(1..6),
-                rng.random_range(1..70),
-                rng.random_range(1..10),
-                rng.random_range(1..10),
-            ]
-        })
-        .collect();
+    let mut cases = random_shapes(6, 8, [1..6, 1..70, 1..10, 1..10]);
     cases.extend([[3, 2, 1, 4], [2, 3, 24, 24], [1, 1, 7, 2]]);
     check_pool_op_against_burn(&dev, &cases);
 }

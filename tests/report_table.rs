@@ -227,10 +227,16 @@ fn augmentation_pipelines_show_as_op_names_except_in_csv() {
     let csv = write(dir.path(), "summary.csv", &text);
     let t = table(&csv, &TableOptions::default()).unwrap();
     let md = t.render(Format::Markdown);
-    assert!(md.contains("| rotate → jitter | 0.8500 ± 0.0707 | 2 |"), "{md}");
+    assert!(
+        md.contains("| rotate → jitter | 0.8500 ± 0.0707 | 2 |"),
+        "{md}"
+    );
     assert!(md.contains("| rotate | 0.3000 ± - | 1 |"), "{md}");
     let out = t.render(Format::Csv);
-    assert!(out.contains("brightness = 0.4"), "CSV keeps the whole value: {out}");
+    assert!(
+        out.contains("brightness = 0.4"),
+        "CSV keeps the whole value: {out}"
+    );
 }
 
 #[test]

@@ -414,11 +414,25 @@ const CASES: &[Case] = &[
         "`augment.eval[0].op`: the evaluation view must be the same every time: a crop there needs one size, centre_prob = 1 and p = 1",
     ),
     (
+        "view_eval_affine",
+        "[[augment.eval]]\nop = \"affine\"\nshear = 10\n",
+        &[],
+        &[],
+        "`augment.eval[0].op`: the evaluation view must be the same every time: no affine there",
+    ),
+    (
+        "view_affine_too_strong",
+        "[[augment.transformed]]\nop = \"affine\"\nshear = 60\nscale = 0.6\n",
+        &[],
+        &[],
+        "`augment.transformed[0].shear`: expected degrees in [0, 45], got 60",
+    ),
+    (
         "view_unknown_op",
-        "[[augment.transformed]]\nop = \"shear\"\n",
+        "[[augment.transformed]]\nop = \"warp\"\n",
         &[],
         &[],
-        "shear",
+        "warp",
     ),
     (
         "view_unknown_key",

@@ -1,5 +1,5 @@
-//! Image transforms on `f32` images in [0, 1]: centre crop, rotation, crop, resize and
-//! brightness/contrast jitter, composed as the book's either/or scheme or as a declared
+//! Image transforms on `f32` images in [0, 1]: centre crop, rotation, crop, resize, affine
+//! scale/shear and brightness/contrast jitter, composed as the book's either/or scheme or as a declared
 //! pipeline per view, and resampled bilinearly to the network's input side.
 
 use crate::spec::{AugmentSpec, Transform};
@@ -109,6 +109,27 @@ pub fn rotate_resize(img: &[f32], side: usize, deg: i32, out: usize) -> Vec<f32>
     v
 }
 
+/// The image with width and height scaled by `sx`, `sy`, then sheared horizontally by
+/// `shear_deg` degrees (x grows with height above the centre), about its centre, zeros outside;
+/// the side is kept. The identity at (1, 1, 0) equals the image.
+pub fn affine(img: &[f32], side: usize, sx: f64, sy: f64, shear_deg: f64) -> Vec<f32> {
+    let t = shear_deg.to_radians().tan();
+    let centre = side as f64 / 2.0;
+    let mut v = Vec::with_capacity(side * side);
+    for r in 0..side {
+        // Output offsets from the centre; y grows downwards, so "up" is -dy.
+        let dy = r as f64 + 0.5 - centre;
+        for c in 0..side {
+            let dx = c as f64 + 0.5 - centre;
+            // Inverse of [x', y'] = [sx·x − t·sy·y, sy·y].
+            let y = dy / sy;
+            let x = (dx + t * dy) / sx;
+            v.push(sample_zero(img, side, x + centre - 0.5, y + centre - 0.5));
+        }
+    }
+    v
+}
+
 /// A centred or random `s×s` crop, copied without resampling.
 fn crop(img: &[f32], side: usize, x0: usize, y0: usize, s: usize) -> Vec<f32> {
     (0..s)
@@ -181,6 +202,14 @@ pub fn apply(
                 if to != side {
                     v = crop_resize(&v, side, 0, 0, side, to);
                     side = to;
+                }
+            }
+            Transform::Affine { shear, scale, p } => {
+                if happens(*p, rng) {
+                    let mut factor = || 1.0 + rng.random_range(-1.0..=1.0) * scale;
+                    let (sx, sy) = (factor(), factor());
+                    let deg = rng.random_range(-1.0..=1.0) * shear;
+                    v = affine(&v, side, sx, sy, deg);
                 }
             }
             Transform::Jitter {

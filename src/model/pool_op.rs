@@ -129,6 +129,30 @@ struct PoolState {
 #[derive(Debug)]
 struct MaxPoolBackward;
 
+/// The pool under autodiff on backend `B`: `forward` gives the output and, when the graph
+/// tracks `x`, the state its backward needs.
+fn autodiff_pool<B, C>(
+    x: FloatTensor<Autodiff<B, C>>,
+    forward: impl Fn(&FloatTensor<B>) -> (FloatTensor<B>, PoolState),
+) -> FloatTensor<Autodiff<B, C>>
+where
+    B: Backend,
+    C: CheckpointStrategy,
+    MaxPoolBackward: Backward<B, 1, State = PoolState>,
+{
+    match MaxPoolBackward
+        .prepare::<C>([x.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (y, state) = forward(x.primitive());
+            prep.finish(state, y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive()).0),
+    }
+}
+
 mod flex {
     use super::*;
     use crate::model::flex_buf::{tensor, values};
@@ -173,17 +197,7 @@ mod flex {
 
     impl<C: CheckpointStrategy> MaxPool2x2Backend for Autodiff<Flex, C> {
         fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
-            match MaxPoolBackward
-                .prepare::<C>([x.node()])
-                .compute_bound()
-                .stateful()
-            {
-                OpsKind::Tracked(prep) => {
-                    let (y, state) = forward(x.primitive());
-                    prep.finish(state, y)
-                }
-                OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive()).0),
-            }
+            autodiff_pool::<Flex, C>(x, forward)
         }
     }
 }
@@ -276,19 +290,10 @@ mod libtorch {
                 let forward = |l: &[tch::Tensor]| (libtorch_pool(&l[0]), ());
                 return recorded::<C, 1, _>([&x], forward).0;
             }
-            match MaxPoolBackward
-                .prepare::<C>([x.node()])
-                .compute_bound()
-                .stateful()
-            {
-                OpsKind::Tracked(prep) => {
-                    let (y, state) = forward(&x.primitive().tensor);
-                    prep.finish(state, TchTensor::new(y))
-                }
-                OpsKind::UnTracked(prep) => {
-                    prep.finish(TchTensor::new(forward(&x.primitive().tensor).0))
-                }
-            }
+            autodiff_pool::<LibTorch, C>(x, |t: &TchTensor| {
+                let (y, state) = forward(&t.tensor);
+                (TchTensor::new(y), state)
+            })
         }
     }
 }

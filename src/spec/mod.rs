@@ -231,6 +231,18 @@ pub enum Transform {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         side: Option<usize>,
     },
+    /// With probability `p`, a horizontal shear by an angle drawn from `±shear` degrees (the
+    /// stem slants, horizontal strokes stay horizontal) after scaling width and height by
+    /// factors drawn independently from `1 ± scale`, about the centre (zeros outside); the side
+    /// is kept.
+    Affine {
+        #[serde(default)]
+        shear: f64,
+        #[serde(default)]
+        scale: f64,
+        #[serde(default = "one_f64")]
+        p: f64,
+    },
     /// With probability `p`, scale brightness by a factor drawn from `1 ± brightness`, then
     /// contrast (about the image mean) by one from `1 ± contrast`; pixels clamped to [0, 1].
     Jitter {

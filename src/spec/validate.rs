@@ -479,7 +479,8 @@ fn check_view(
         let prob = match step {
             Transform::Rotate { p, .. }
             | Transform::Crop { p, .. }
-            | Transform::Jitter { p, .. } => Some(*p),
+            | Transform::Jitter { p, .. }
+            | Transform::Affine { p, .. } => Some(*p),
             Transform::Resize { .. } => None,
         };
         if let Some(pr) = prob {
@@ -575,6 +576,30 @@ fn check_view(
                     p.add(
                         &at("op"),
                         "the evaluation view must be the same every time: no jitter there",
+                    );
+                }
+            }
+            Transform::Affine {
+                shear,
+                scale,
+                p: pr,
+            } => {
+                if !(0.0..=45.0).contains(shear) {
+                    p.add(
+                        &at("shear"),
+                        format!("expected degrees in [0, 45], got {shear}"),
+                    );
+                }
+                if !(0.0..0.5).contains(scale) {
+                    p.add(
+                        &at("scale"),
+                        format!("expected a strength in [0, 0.5), got {scale}"),
+                    );
+                }
+                if eval && *pr > 0.0 && (*shear > 0.0 || *scale > 0.0) {
+                    p.add(
+                        &at("op"),
+                        "the evaluation view must be the same every time: no affine there",
                     );
                 }
             }
