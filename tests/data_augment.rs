@@ -116,6 +116,31 @@ fn affine_identity_keeps_the_image_and_shear_slants_a_stem_but_not_a_bar() {
 }
 
 #[test]
+fn erasing_zeroes_one_rectangle_no_larger_than_asked() {
+    let steps = [Transform::Erase { size: 0.5, p: 1.0 }];
+    let img = vec![1f32; 28 * 28];
+    for seed in 0..20 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let v = apply(&steps, &img, 28, 28, &mut rng);
+        let zero: Vec<(usize, usize)> = (0..28 * 28)
+            .filter(|&i| v[i] == 0.0)
+            .map(|i| (i / 28, i % 28))
+            .collect();
+        assert!(!zero.is_empty(), "seed {seed}: nothing erased");
+        let rows = zero.iter().map(|z| z.0);
+        let cols = zero.iter().map(|z| z.1);
+        let (r0, r1) = (rows.clone().min().unwrap(), rows.max().unwrap());
+        let (c0, c1) = (cols.clone().min().unwrap(), cols.max().unwrap());
+        let (h, w) = (r1 - r0 + 1, c1 - c0 + 1);
+        assert!(
+            h <= 14 && w <= 14,
+            "seed {seed}: {h}×{w} is over half the side"
+        );
+        assert_eq!(zero.len(), h * w, "seed {seed}: one filled rectangle");
+    }
+}
+
+#[test]
 fn ninety_degree_rotation_moves_a_square_to_the_expected_corner() {
     // A 4×4 square at rows 2..6, columns 20..24 (top right). Rotating 90° counter-clockwise
     // moves the top-right corner to the top-left: rows 4..8, columns 2..6.

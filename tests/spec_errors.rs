@@ -428,6 +428,20 @@ const CASES: &[Case] = &[
         "`augment.transformed[0].shear`: expected degrees in [0, 45], got 60",
     ),
     (
+        "view_eval_erase",
+        "[[augment.eval]]\nop = \"erase\"\nsize = 0.3\n",
+        &[],
+        &[],
+        "`augment.eval[0].op`: the evaluation view must be the same every time: no erasing there",
+    ),
+    (
+        "view_erase_size",
+        "[[augment.transformed]]\nop = \"erase\"\nsize = 1.5\n",
+        &[],
+        &[],
+        "`augment.transformed[0].size`: expected a fraction of the side in (0, 1], got 1.5",
+    ),
+    (
         "view_unknown_op",
         "[[augment.transformed]]\nop = \"warp\"\n",
         &[],

@@ -1,6 +1,6 @@
 //! Image transforms on `f32` images in [0, 1]: centre crop, rotation, crop, resize, affine
-//! scale/shear and brightness/contrast jitter, composed as the book's either/or scheme or as a declared
-//! pipeline per view, and resampled bilinearly to the network's input side.
+//! scale/shear, erasing and brightness/contrast jitter, composed as the book's either/or scheme
+//! or as a declared pipeline per view, and resampled bilinearly to the network's input side.
 
 use crate::spec::{AugmentSpec, Transform};
 use rand::{Rng, SeedableRng};
@@ -141,6 +141,13 @@ fn crop(img: &[f32], side: usize, x0: usize, y0: usize, s: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Sets the `w×h` rectangle at (`x0`, `y0`) of a `side×side` image to 0.
+pub fn erase(img: &mut [f32], side: usize, x0: usize, y0: usize, w: usize, h: usize) {
+    for row in img.chunks_mut(side).skip(y0).take(h) {
+        row[x0..x0 + w].fill(0.0);
+    }
+}
+
 /// Brightness then contrast (about the mean) scaled by `b` and `c`, clamped to [0, 1].
 pub fn jitter(img: &mut [f32], b: f32, c: f32) {
     for v in img.iter_mut() {
@@ -210,6 +217,17 @@ pub fn apply(
                     let (sx, sy) = (factor(), factor());
                     let deg = rng.random_range(-1.0..=1.0) * shear;
                     v = affine(&v, side, sx, sy, deg);
+                }
+            }
+            Transform::Erase { size, p } => {
+                if happens(*p, rng) {
+                    let most = ((size * side as f64) as usize).clamp(1, side);
+                    let (w, h) = (rng.random_range(1..=most), rng.random_range(1..=most));
+                    let (x0, y0) = (
+                        rng.random_range(0..=side - w),
+                        rng.random_range(0..=side - h),
+                    );
+                    erase(&mut v, side, x0, y0, w, h);
                 }
             }
             Transform::Jitter {

@@ -243,6 +243,13 @@ pub enum Transform {
         #[serde(default = "one_f64")]
         p: f64,
     },
+    /// With probability `p`, set a rectangle to 0 (background): its width and height drawn
+    /// independently from 1 to `size` × the image's side, anywhere in the image.
+    Erase {
+        size: f64,
+        #[serde(default = "one_f64")]
+        p: f64,
+    },
     /// With probability `p`, scale brightness by a factor drawn from `1 ± brightness`, then
     /// contrast (about the image mean) by one from `1 ± contrast`; pixels clamped to [0, 1].
     Jitter {

@@ -480,7 +480,8 @@ fn check_view(
             Transform::Rotate { p, .. }
             | Transform::Crop { p, .. }
             | Transform::Jitter { p, .. }
-            | Transform::Affine { p, .. } => Some(*p),
+            | Transform::Affine { p, .. }
+            | Transform::Erase { p, .. } => Some(*p),
             Transform::Resize { .. } => None,
         };
         if let Some(pr) = prob {
@@ -600,6 +601,20 @@ fn check_view(
                     p.add(
                         &at("op"),
                         "the evaluation view must be the same every time: no affine there",
+                    );
+                }
+            }
+            Transform::Erase { size, p: pr } => {
+                if !(*size > 0.0 && *size <= 1.0) {
+                    p.add(
+                        &at("size"),
+                        format!("expected a fraction of the side in (0, 1], got {size}"),
+                    );
+                }
+                if eval && *pr > 0.0 {
+                    p.add(
+                        &at("op"),
+                        "the evaluation view must be the same every time: no erasing there",
                     );
                 }
             }
