@@ -257,6 +257,21 @@ fn check_plots(run: &Path, out: &Path, data: &Path) {
         (4 * 29 + 1, 10 * 29 + 1)
     );
 
+    // --errors keeps only the images each cluster gets wrong: a different picture, same size.
+    let o = mirun(
+        &["eval", run.to_str().unwrap(), "--grid", "4", "--errors"],
+        data,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let errors = run.join("clusters-last-errors-h0.png");
+    assert_eq!(png_size(&errors), (4 * 29 + 1, 10 * 29 + 1));
+    assert_ne!(
+        std::fs::read(&errors).unwrap(),
+        std::fs::read(run.join("clusters-last-h0.png")).unwrap()
+    );
+    let o = mirun(&["eval", run.to_str().unwrap(), "--errors"], data);
+    assert!(!o.status.success(), "--errors without --grid is refused");
+
     let o = mirun(&["plot", run.to_str().unwrap(), "-o", "x.pdf"], data);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected a .svg or .png"));

@@ -241,6 +241,10 @@ pub struct EvalArgs {
     /// Also write, per head, a PNG of the first K test images of every cluster.
     #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "12")]
     pub grid: Option<usize>,
+    /// With --grid: only the images each cluster gets wrong (their label is not the one the
+    /// Hungarian matching gives the cluster); written as `clusters-<weights>-errors-h<head>.png`.
+    #[arg(long, requires = "grid")]
+    pub errors: bool,
     /// Backend and device (default: the fastest compiled in).
     #[arg(long, value_enum)]
     pub device: Option<BackendKind>,

@@ -12,7 +12,10 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
         a.weights,
         a.device.unwrap_or_else(BackendKind::fastest),
         overrides(&a.sets)?,
-        a.grid,
+        a.grid.map(|k| mirun::pipeline::Grid {
+            k,
+            errors_only: a.errors,
+        }),
         Progress::default(),
     )?;
     Ok(())

@@ -9,6 +9,14 @@ use crate::store::weights::{self, Which};
 use crate::store::write_atomic;
 use crate::train::Progress;
 
+/// `mirun eval --grid`: per head, a PNG of the first `k` test images of every cluster.
+#[derive(Debug, Clone, Copy)]
+pub struct Grid {
+    pub k: usize,
+    /// Only the images whose label is not the cluster's matched label.
+    pub errors_only: bool,
+}
+
 /// Reloads a run's saved weights and scores every head on its test set without training
 /// (`mirun eval`); writes `eval-<last|best>.csv` into the run directory.
 pub fn eval_run(
@@ -16,7 +24,7 @@ pub fn eval_run(
     which: Which,
     backend: BackendKind,
     overrides: Vec<crate::spec::Override>,
-    grid: Option<usize>,
+    grid: Option<Grid>,
     progress: Progress,
 ) -> anyhow::Result<Vec<Scores>> {
     let config = run_dir.join("config.toml");
@@ -54,10 +62,13 @@ pub fn eval_run(
         .iter()
         .map(|a| crate::eval::score(a, &labels, clusters, data.classes))
         .collect();
-    if let Some(k) = grid {
-        for (h, a) in assigned.iter().enumerate() {
-            let path = run_dir.join(format!("clusters-{}-h{h}.png", which.name()));
-            crate::report::plot::cluster_grid(&data.test, a, clusters, k, &path)?;
+    if let Some(g) = grid {
+        let suffix = if g.errors_only { "-errors" } else { "" };
+        for (h, (a, score)) in assigned.iter().zip(&scores).enumerate() {
+            let path = run_dir.join(format!("clusters-{}{suffix}-h{h}.png", which.name()));
+            let wrong = |i: usize| score.mapping.get(a[i]).copied().flatten() != Some(labels[i]);
+            let show = |i: usize| !g.errors_only || wrong(i);
+            crate::report::plot::cluster_grid(&data.test, a, clusters, g.k, show, &path)?;
             progress.info(&format!("head {h}: image grid → {}", path.display()));
         }
     }

@@ -4,7 +4,7 @@
 mod eval;
 mod record;
 
-pub use eval::eval_run;
+pub use eval::{eval_run, Grid};
 
 use crate::backend::BackendKind;
 use crate::method;

@@ -1,5 +1,5 @@
-//! A per-cluster image grid: row c shows the first k test images assigned to cluster c — the
-//! quickest way to see what a head learned.
+//! A per-cluster image grid: row c shows the first k test images assigned to cluster c (or
+//! only those it gets wrong) — the quickest way to see what a head learned.
 
 use super::charts::encode_png;
 use super::{write_out, PlotError};
@@ -7,12 +7,13 @@ use crate::data::{ImageSet, SIDE};
 use std::path::Path;
 
 /// Writes a grayscale PNG of `clusters` rows × `k` columns of 28×28 images (1-pixel grey
-/// separators; empty cells stay black).
+/// separators; empty cells stay black), taking only the images `i` for which `show(i)`.
 pub fn cluster_grid(
     set: &ImageSet,
     assigned: &[usize],
     clusters: usize,
     k: usize,
+    show: impl Fn(usize) -> bool,
     path: &Path,
 ) -> Result<(), PlotError> {
     let cell = SIDE + 1;
@@ -20,7 +21,7 @@ pub fn cluster_grid(
     let mut px = vec![96u8; w * h];
     let mut filled = vec![0usize; clusters];
     for (i, &c) in assigned.iter().enumerate() {
-        if c >= clusters || filled[c] >= k {
+        if c >= clusters || filled[c] >= k || !show(i) {
             continue;
         }
         let (x0, y0) = (1 + filled[c] * cell, 1 + c * cell);
