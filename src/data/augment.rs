@@ -164,6 +164,11 @@ fn happens(p: f64, rng: &mut impl Rng) -> bool {
     p >= 1.0 || rng.random::<f64>() < p
 }
 
+/// A factor drawn uniformly from `1 ± strength`.
+fn around_one(strength: f64, rng: &mut impl Rng) -> f64 {
+    1.0 + rng.random_range(-1.0..=1.0) * strength
+}
+
 /// Runs a declared pipeline on a `side×side` image and resizes the result to `out`.
 pub fn apply(
     steps: &[Transform],
@@ -213,8 +218,7 @@ pub fn apply(
             }
             Transform::Affine { shear, scale, p } => {
                 if happens(*p, rng) {
-                    let mut factor = || 1.0 + rng.random_range(-1.0..=1.0) * scale;
-                    let (sx, sy) = (factor(), factor());
+                    let (sx, sy) = (around_one(*scale, rng), around_one(*scale, rng));
                     let deg = rng.random_range(-1.0..=1.0) * shear;
                     v = affine(&v, side, sx, sy, deg);
                 }
@@ -236,8 +240,8 @@ pub fn apply(
                 p,
             } => {
                 if happens(*p, rng) {
-                    let b = 1.0 + rng.random_range(-1.0..=1.0) * brightness;
-                    let c = 1.0 + rng.random_range(-1.0..=1.0) * contrast;
+                    let b = around_one(*brightness, rng);
+                    let c = around_one(*contrast, rng);
                     jitter(&mut v, b as f32, c as f32);
                 }
             }

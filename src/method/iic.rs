@@ -90,7 +90,7 @@ impl IicConfig {
             augment: spec.augment.clone(),
             train: spec.train.clone(),
             eps: spec.loss.eps,
-            entropy_weight: spec.loss.entropy_weight.unwrap_or(1.0),
+            entropy_weight: spec.loss.entropy_weight.unwrap_or(defaults::ENTROPY_WEIGHT),
             aux_schedule: spec.heads.aux_schedule,
             extra: spec.evaluator.extra(),
             lottery: spec.heads.lottery_every.map(|every| Lottery {

@@ -16,6 +16,8 @@ pub const IMAGES_HIDDEN: usize = 1024;
 /// MINE on images: size of the encoder's code.
 pub const LATENT_DIM: usize = 10;
 /// `mine_ema`: rate of the moving average.
+/// IIC: weight of the marginals' entropy (1: the loss is minus the mutual information).
+pub const ENTROPY_WEIGHT: f64 = 1.0;
 pub const EMA_RATE: f64 = 0.01;
 /// `binned_mi`: bins per axis.
 pub const BINS: usize = 100;

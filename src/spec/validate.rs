@@ -597,6 +597,9 @@ fn check_view(
                         format!("expected a strength in [0, 0.5), got {scale}"),
                     );
                 }
+                if *shear == 0.0 && *scale == 0.0 {
+                    p.add(&at("op"), "an affine step needs `shear` or `scale` above 0");
+                }
                 if eval && *pr > 0.0 && (*shear > 0.0 || *scale > 0.0) {
                     p.add(
                         &at("op"),
