@@ -147,6 +147,17 @@ fn value_cases() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
     v.push(("model.latent_dim", mine.clone(), vec!["0", "\"x\"", "-3"]));
     v.push(("model.hidden", mine.clone(), vec!["0", "\"x\""]));
     v.push(("evaluator.probe_epochs", mine.clone(), vec!["0", "\"x\""]));
+    v.push(("model.critic", mine.clone(), vec!["\"nope\"", "3"]));
+    v.push(("model.critic", iic.clone(), vec!["\"cosine\""]));
+    v.push(("model.critic", gauss.clone(), vec!["\"cosine\""]));
+    let cosine = vec!["loss.kind=\"mine\"", "model.critic=\"cosine\""];
+    v.push((
+        "model.temperature",
+        cosine.clone(),
+        vec!["0.0", "-1.0", "11.0", "nan", "\"x\""],
+    ));
+    v.push(("model.temperature", mine.clone(), vec!["0.5"]));
+    v.push(("model.hidden", cosine, vec!["16"]));
     v.push((
         "loss.entropy_weight",
         iic.clone(),

@@ -516,3 +516,58 @@ fn the_sub_head_lottery_reinitialises_lagging_heads_reproducibly() {
         rows_without_time(&metrics[1])
     );
 }
+
+/// MINE with the cosine critic (`model.critic = "cosine"`): the run trains with no T weights,
+/// its config records the critic and τ (and no hidden width), and `mirun eval` reloads the
+/// encoder and reproduces the recorded probe.
+#[test]
+fn a_cosine_critic_trains_and_reloads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("out");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = repo.join("pipelines/mine_mnist_quick.toml");
+    let o = mirun(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+            "--set",
+            "model.critic=\"cosine\"",
+            "--set",
+            "loss.kind=\"infonce\"",
+            "--set",
+            "dataset.train_size=512",
+            "--set",
+            "dataset.test_size=256",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "train.batch_size=128",
+        ],
+        &data,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = only_dir(&out.join("mine_mnist_quick"));
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(
+        config.contains("critic = \"cosine\"") && config.contains("temperature = 0.1"),
+        "{config}"
+    );
+    assert!(!config.contains("hidden"), "{config}");
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let recorded: Vec<&str> = metrics.lines().nth(1).unwrap().split(',').collect();
+    // InfoNCE never exceeds ln B = ln 128, and its loss is minus the bound.
+    let loss: f64 = recorded[1].parse().unwrap();
+    assert!(loss.is_finite() && -loss <= 128f64.ln() + 1e-6, "{metrics}");
+    let o = mirun(&["eval", run.to_str().unwrap(), "--weights", "last"], &data);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let eval = std::fs::read_to_string(run.join("eval-last.csv")).unwrap();
+    let row: Vec<&str> = eval.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(
+        row[3], recorded[3],
+        "held-out probe reproduced: {eval}\n{metrics}"
+    );
+}

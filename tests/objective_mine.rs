@@ -2,7 +2,7 @@
 //! EMA loss having DV's value with a differently scaled gradient.
 
 use burn::tensor::{Device, Tensor};
-use mirun::model::mine_net::StatisticsNet;
+use mirun::model::mine_net::{CosineCritic, StatisticsNet};
 use mirun::objective::{dv_bound, infonce_bound, mine_ema_loss, mine_loss, nwj_bound, Ema};
 
 fn t(v: &[f32], device: &Device) -> Tensor<1> {
@@ -137,4 +137,41 @@ fn all_pairs_holds_the_joint_values_on_its_diagonal() {
     let y2 = y.narrow(0, 2, 1);
     let t02: f32 = net.forward(x0, y2).into_scalar();
     assert!((pairs[2] - t02).abs() < 1e-5);
+}
+
+#[test]
+fn the_cosine_critic_by_hand() {
+    let d = Device::flex();
+    let x = Tensor::<1>::from_floats([3.0, 4.0, 1.0, 0.0], &d).reshape([2, 2]);
+    let y = Tensor::<1>::from_floats([4.0, 3.0, 0.0, 2.0], &d).reshape([2, 2]);
+    let critic = CosineCritic { temperature: 0.5 };
+    // cos([3, 4], [4, 3]) = 24/25, cos([1, 0], [0, 2]) = 0; divided by τ = 0.5.
+    let joint = critic
+        .forward(x.clone(), y.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert!(
+        (joint[0] - 1.92).abs() < 1e-5 && joint[1].abs() < 1e-5,
+        "{joint:?}"
+    );
+    // Off the diagonal: cos([3, 4], [0, 2]) = 0.8, cos([1, 0], [4, 3]) = 0.8.
+    let pairs = critic
+        .all_pairs(x.clone(), y.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let by_hand = [1.92, 1.6, 1.6, 0.0];
+    for (got, want) in pairs.iter().zip(by_hand) {
+        assert!((got - want).abs() < 1e-5, "{pairs:?}");
+    }
+    // Only directions count: scaling the codes changes nothing.
+    let scaled = critic
+        .all_pairs(x.mul_scalar(7.0), y.mul_scalar(0.1))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    for (a, b) in scaled.iter().zip(&pairs) {
+        assert!((a - b).abs() < 1e-5, "{scaled:?}");
+    }
 }

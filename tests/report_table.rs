@@ -240,6 +240,27 @@ fn augmentation_pipelines_show_as_op_names_except_in_csv() {
 }
 
 #[test]
+fn augmentation_lists_with_the_same_ops_but_other_settings_show_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mild = r#""[{ op = ""rotate"", max_degrees = 10 }]""#;
+    let strong = r#""[{ op = ""rotate"", max_degrees = 40 }]""#;
+    let text = format!(
+        "run_id,status,pipeline.seed,augment.transformed,selected_accuracy\n\
+         a,finished,1,{mild},0.9\nb,finished,1,{strong},0.8\n"
+    );
+    let csv = write(dir.path(), "summary.csv", &text);
+    let md = table(&csv, &TableOptions::default())
+        .unwrap()
+        .render(Format::Markdown);
+    // Two rows reading `rotate` would look like one setting run twice: show the settings.
+    assert!(
+        md.contains("max_degrees = 10") && md.contains("max_degrees = 40"),
+        "{md}"
+    );
+    assert!(!md.contains("| rotate |"), "{md}");
+}
+
+#[test]
 fn markdown_and_csv_render() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write(dir.path(), "summary.csv", &sweep());

@@ -428,6 +428,20 @@ const CASES: &[Case] = &[
         "`augment.transformed[0].shear`: expected degrees in [0, 45], got 60",
     ),
     (
+        "view_affine_scale_too_strong",
+        "[[augment.transformed]]\nop = \"affine\"\nshear = 60\nscale = 0.6\n",
+        &[],
+        &[],
+        "`augment.transformed[0].scale`: expected a strength in [0, 0.5), got 0.6",
+    ),
+    (
+        "view_affine_does_nothing",
+        "[[augment.transformed]]\nop = \"affine\"\n",
+        &[],
+        &[],
+        "`augment.transformed[0].op`: an affine step needs `shear` or `scale` above 0",
+    ),
+    (
         "view_eval_erase",
         "[[augment.eval]]\nop = \"erase\"\nsize = 0.3\n",
         &[],

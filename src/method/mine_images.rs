@@ -8,9 +8,9 @@ use crate::backend::{read_f32, Devices};
 use crate::data::batch::{epoch_order, eval_batch, mix, pair_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::probe::{probe_accuracy, Codes};
-use crate::model::{BackboneConfig, MineImageNet, MineImageNetConfig};
+use crate::model::{BackboneConfig, CriticConfig, MineImageNet, MineImageNetConfig};
 use crate::objective::{dv_bound, Critic, Ema};
-use crate::spec::{defaults, AugmentSpec, EvaluatorKind, LossKind, Spec, TrainSpec};
+use crate::spec::{defaults, AugmentSpec, CriticKind, EvaluatorKind, LossKind, Spec, TrainSpec};
 use crate::train::TrainError;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -48,7 +48,14 @@ impl MineImagesConfig {
                 )?,
                 input_size: spec.augment.size,
                 latent: spec.model.latent_dim.unwrap_or(defaults::LATENT_DIM),
-                hidden: spec.model.hidden.unwrap_or(defaults::IMAGES_HIDDEN),
+                critic: match spec.model.critic.unwrap_or_default() {
+                    CriticKind::Concat => CriticConfig::Concat {
+                        hidden: spec.model.hidden.unwrap_or(defaults::IMAGES_HIDDEN),
+                    },
+                    CriticKind::Cosine => CriticConfig::Cosine {
+                        temperature: spec.model.temperature.unwrap_or(defaults::TEMPERATURE),
+                    },
+                },
             },
             augment: spec.augment.clone(),
             train: spec.train.clone(),
@@ -186,7 +193,7 @@ impl Method for MineImages<'_> {
             |d| Ok::<_, TrainError>(net.init(d)?),
             |m, d| {
                 let z = m.encode(Tensor::zeros([2, c, side, side], d));
-                let _ = m.t.forward(z.clone(), z);
+                let _ = m.critic(z.clone(), z);
             },
         )?;
         self.devices
@@ -233,9 +240,9 @@ impl Method for MineImages<'_> {
         let (z1, z2) = (z.clone().narrow(0, 0, b), z.narrow(0, b, b));
         let perm = Tensor::<1, Int>::from_data(TensorData::new(batch.perm, [b]), dev);
         let critic = Critic::new(
-            model.t.forward(z1.clone(), z2.clone()),
-            model.t.forward(z1.clone(), z2.clone().select(0, perm)),
-            || model.t.all_pairs(z1.clone(), z2.clone()),
+            model.critic(z1.clone(), z2.clone()),
+            model.critic(z1.clone(), z2.clone().select(0, perm)),
+            || model.critic_all_pairs(z1.clone(), z2.clone()),
         );
         let bound_now = dv_bound(critic.joint.clone(), critic.marginal.clone()).detach();
         let mut ema = Ema {

@@ -41,12 +41,25 @@ impl StatisticsNet {
     }
 }
 
-/// MINE on images: encoder E (VGG + linear code) and T on pairs of codes.
+/// MINE on images: encoder E (VGG + linear code) and T on pairs of codes — the learned
+/// [`StatisticsNet`], or with `cosine` set, the separable critic T(x, y) = cos(x, y) / τ.
 #[derive(Module, Debug)]
 pub struct MineImageNet {
     backbone: Backbone,
     code: Linear,
-    pub t: StatisticsNet,
+    t: Option<StatisticsNet>,
+    /// The cosine critic, when T is not learned.
+    #[module(skip)]
+    cosine: Option<CosineCritic>,
+}
+
+/// Which T a [`MineImageNet`] uses on pairs of codes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CriticConfig {
+    /// The learned `simple_mine` T with this many hidden units (the reference's).
+    Concat { hidden: usize },
+    /// T(x, y) = cos(x, y) / τ: separable, no parameters.
+    Cosine { temperature: f64 },
 }
 
 /// Configuration of [`MineImageNet`].
@@ -56,8 +69,8 @@ pub struct MineImageNetConfig {
     pub input_size: usize,
     /// Size of the code E(x).
     pub latent: usize,
-    /// Width of T's hidden layer.
-    pub hidden: usize,
+    /// T on pairs of codes.
+    pub critic: CriticConfig,
 }
 
 impl MineImageNetConfig {
@@ -72,7 +85,16 @@ impl MineImageNetConfig {
         Ok(MineImageNet {
             backbone: self.backbone.init(device),
             code: LinearConfig::new(features, self.latent).init(device),
-            t: StatisticsNet::new(self.latent, self.latent, self.hidden, device),
+            t: match self.critic {
+                CriticConfig::Concat { hidden } => {
+                    Some(StatisticsNet::new(self.latent, self.latent, hidden, device))
+                }
+                CriticConfig::Cosine { .. } => None,
+            },
+            cosine: match self.critic {
+                CriticConfig::Cosine { temperature } => Some(CosineCritic { temperature }),
+                CriticConfig::Concat { .. } => None,
+            },
         })
     }
 }
@@ -82,6 +104,58 @@ impl MineImageNet {
     pub fn encode(&self, x: Tensor<4>) -> Tensor<2> {
         self.code.forward(self.backbone.forward(x).flatten(1, 3))
     }
+
+    /// `[N, latent]` codes of x and y → `[N]` values of T(x_i, y_i).
+    pub fn critic(&self, x: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
+        match (&self.t, &self.cosine) {
+            (Some(t), _) => t.forward(x, y),
+            (None, c) => c.unwrap_or_default().forward(x, y),
+        }
+    }
+
+    /// `[N, latent]` codes of x and y → `[N, N]`: T(x_i, y_j) for every pair.
+    pub fn critic_all_pairs(&self, x: Tensor<2>, y: Tensor<2>) -> Tensor<2> {
+        match (&self.t, &self.cosine) {
+            (Some(t), _) => t.all_pairs(x, y),
+            (None, c) => c.unwrap_or_default().all_pairs(x, y),
+        }
+    }
+}
+
+/// The separable critic T(x, y) = cos(x, y) / τ (no parameters).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CosineCritic {
+    /// τ: T lies in [−1/τ, 1/τ].
+    pub temperature: f64,
+}
+
+impl Default for CosineCritic {
+    fn default() -> Self {
+        Self { temperature: 1.0 }
+    }
+}
+
+impl CosineCritic {
+    /// `[N, d]`, `[N, d]` → `[N]` values of T.
+    pub fn forward(&self, x: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
+        (unit_rows(x) * unit_rows(y))
+            .sum_dim(1)
+            .flatten(0, 1)
+            .div_scalar(self.temperature)
+    }
+
+    /// `[N, d]`, `[N, d]` → `[N, N]`: T(x_i, y_j) for every pair.
+    pub fn all_pairs(&self, x: Tensor<2>, y: Tensor<2>) -> Tensor<2> {
+        unit_rows(x)
+            .matmul(unit_rows(y).transpose())
+            .div_scalar(self.temperature)
+    }
+}
+
+/// Each row divided by its Euclidean norm (rows of zeros stay zero).
+fn unit_rows(z: Tensor<2>) -> Tensor<2> {
+    let norm = z.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-8);
+    z / norm
 }
 
 /// The linear probe: Dense(256) with no activation, then Dense(classes) (softmax in the loss).

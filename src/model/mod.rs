@@ -22,4 +22,6 @@ mod tch_graph;
 
 pub use backbone::{Backbone, BackboneConfig};
 pub use iic_net::{IicNet, IicNetConfig};
-pub use mine_net::{LinearProbe, MineImageNet, MineImageNetConfig, StatisticsNet};
+pub use mine_net::{
+    CosineCritic, CriticConfig, LinearProbe, MineImageNet, MineImageNetConfig, StatisticsNet,
+};

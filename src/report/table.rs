@@ -230,11 +230,17 @@ impl Table {
         header.push("n".to_string());
         let mut right = vec![false; self.by.len()];
         right.extend(std::iter::repeat_n(true, self.metrics.len() + 1));
+        let short = self.short_columns();
         let rows: Vec<Vec<String>> = self
             .groups
             .iter()
             .map(|g| {
-                let mut cells: Vec<String> = g.key.iter().map(|k| cell_text(k)).collect();
+                let mut cells: Vec<String> = g
+                    .key
+                    .iter()
+                    .zip(&short)
+                    .map(|(k, &short)| cell_text(k, short))
+                    .collect();
                 cells.extend(g.stats.iter().map(|s| stat_cell(s, g.runs)));
                 cells.push(g.runs.to_string());
                 cells
@@ -257,6 +263,21 @@ impl Table {
                 out
             }
         }
+    }
+
+    /// Per `by` column: whether its values may be shown short (augmentation lists by their op
+    /// names), i.e. no two different values of the column would then look the same.
+    fn short_columns(&self) -> Vec<bool> {
+        (0..self.by.len())
+            .map(|c| {
+                let mut seen: std::collections::HashMap<String, &str> = Default::default();
+                self.groups.iter().all(|g| {
+                    let raw = g.key[c].as_str();
+                    let shown = cell_text(raw, true);
+                    *seen.entry(shown).or_insert(raw) == raw
+                })
+            })
+            .collect()
     }
 
     fn render_csv(&self) -> String {
@@ -286,12 +307,16 @@ impl Table {
     }
 }
 
-/// A key's cell: `-` when empty, an augmentation pipeline by its op names, else the value.
-fn cell_text(s: &str) -> String {
+/// A key's cell: `-` when empty, with `short` an augmentation pipeline by its op names, else
+/// the value.
+fn cell_text(s: &str, short: bool) -> String {
     if s.is_empty() {
         return "-".to_string();
     }
-    op_names(s).unwrap_or_else(|| s.to_string())
+    match short {
+        true => op_names(s).unwrap_or_else(|| s.to_string()),
+        false => s.to_string(),
+    }
 }
 
 /// `rotate → crop → resize` for a TOML array of inline tables that all have an `op` string.

@@ -15,9 +15,11 @@ pub const GAUSSIAN_HIDDEN: usize = 16;
 pub const IMAGES_HIDDEN: usize = 1024;
 /// MINE on images: size of the encoder's code.
 pub const LATENT_DIM: usize = 10;
-/// `mine_ema`: rate of the moving average.
+/// MINE on images: τ of the cosine critic.
+pub const TEMPERATURE: f64 = 0.1;
 /// IIC: weight of the marginals' entropy (1: the loss is minus the mutual information).
 pub const ENTROPY_WEIGHT: f64 = 1.0;
+/// `mine_ema`: rate of the moving average.
 pub const EMA_RATE: f64 = 0.01;
 /// `binned_mi`: bins per axis.
 pub const BINS: usize = 100;
@@ -69,7 +71,11 @@ pub(super) fn fill(spec: &mut Spec) {
             ]));
         }
         Method::MineImages => {
-            spec.model.hidden.get_or_insert(IMAGES_HIDDEN);
+            if spec.model.critic == Some(super::CriticKind::Cosine) {
+                spec.model.temperature.get_or_insert(TEMPERATURE);
+            } else {
+                spec.model.hidden.get_or_insert(IMAGES_HIDDEN);
+            }
             spec.model.latent_dim.get_or_insert(LATENT_DIM);
             e.kind
                 .get_or_insert(Evaluators::One(EvaluatorKind::LinearProbe));

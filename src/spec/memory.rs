@@ -4,7 +4,7 @@
 //! replaces the machine's available memory as the limit (for big machines or GPUs).
 
 use super::vgg_layout::{VggLayer, VggLayout};
-use super::{BackboneKind, LossKind, Method, Spec};
+use super::{BackboneKind, CriticKind, LossKind, Method, Spec};
 
 const F32: f64 = 4.0;
 const GIB: f64 = (1u64 << 30) as f64;
@@ -174,11 +174,19 @@ fn images(spec: &Spec) -> Vec<Part> {
             } else {
                 2.0 * b
             };
-            parts.push(Part {
-                key: "model.hidden",
-                what: format!("T's {hidden} hidden units on {pairs} pairs, and its weights"),
-                bytes: (pairs * 3.0 * hidden + 4.0 * (2.0 * latent * hidden + hidden)) * F32,
-            });
+            if spec.model.critic == Some(CriticKind::Cosine) {
+                parts.push(Part {
+                    key: "train.batch_size",
+                    what: format!("the cosine critic on {pairs} pairs"),
+                    bytes: pairs * 3.0 * F32,
+                });
+            } else {
+                parts.push(Part {
+                    key: "model.hidden",
+                    what: format!("T's {hidden} hidden units on {pairs} pairs, and its weights"),
+                    bytes: (pairs * 3.0 * hidden + 4.0 * (2.0 * latent * hidden + hidden)) * F32,
+                });
+            }
         }
     }
     parts

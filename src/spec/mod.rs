@@ -461,13 +461,34 @@ pub struct ModelSpec {
     /// Gaussian, 1024 on images).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hidden: Option<usize>,
+    /// Images: which T scores pairs of codes (default `concat`, left out of the config).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critic: Option<CriticKind>,
+    /// τ of `critic = "cosine"` (default 0.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
 }
 
 impl ModelSpec {
     /// True when no key applies (IIC), so the section is not written.
     pub fn is_empty(&self) -> bool {
-        self.latent_dim.is_none() && self.hidden.is_none()
+        self.latent_dim.is_none()
+            && self.hidden.is_none()
+            && self.critic.is_none()
+            && self.temperature.is_none()
     }
+}
+
+/// The statistics network of MINE on images (`model.critic`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CriticKind {
+    /// T(x, y) = Dense(1)(ReLU(Dense_h(x) + Dense_h(y))): the reference's `simple_mine`.
+    #[default]
+    Concat,
+    /// T(x, y) = cos(x, y) / τ: a separable critic with no parameters (as in CPC and SimCLR),
+    /// which asks the codes themselves to carry the match.
+    Cosine,
 }
 
 /// Which objective (`loss.kind`); its MINE bounds are registered in `objective`.

@@ -313,6 +313,7 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         "image pipelines (it sets the backbone's convolutions)",
     );
     let mine_images = method == Method::MineImages;
+    let cosine = spec.model.critic == Some(super::CriticKind::Cosine);
     only(
         p,
         "heads.overcluster",
@@ -345,9 +346,31 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         p,
         "model.hidden",
         spec.model.hidden.is_some(),
-        method != Method::Iic,
-        "MINE losses",
+        method != Method::Iic && !cosine,
+        "MINE's learned T (not with `model.critic = \"cosine\"`, which has no hidden layer)",
     );
+    only(
+        p,
+        "model.critic",
+        spec.model.critic.is_some(),
+        mine_images,
+        "MINE on images",
+    );
+    only(
+        p,
+        "model.temperature",
+        spec.model.temperature.is_some(),
+        cosine,
+        "`model.critic = \"cosine\"`",
+    );
+    if let Some(t) = spec.model.temperature {
+        if !(t.is_finite() && t > 0.0 && t <= 10.0) {
+            p.add(
+                "model.temperature",
+                format!("expected a temperature in (0, 10], got {t}"),
+            );
+        }
+    }
     only(
         p,
         "loss.entropy_weight",
