@@ -47,6 +47,31 @@ fn only_dir(p: &Path) -> PathBuf {
     dirs[0].clone()
 }
 
+/// Runs the shipped `pipelines/<pipeline>` quietly into `out` with `extra` arguments, asserts
+/// it succeeded and returns its run folder (the only one under `out/<pipeline name>`).
+pub(crate) fn run_shipped(pipeline: &str, extra: &[&str], data: &Path, out: &Path) -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = repo.join("pipelines").join(pipeline);
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
+    args.extend(extra);
+    let o = mirun(&args, data);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    only_dir(&out.join(pipeline.trim_end_matches(".toml")))
+}
+
+/// `mirun eval RUN --weights last` (asserted to succeed) and the `eval-last.csv` it wrote.
+pub(crate) fn eval_last(run: &Path, data: &Path) -> String {
+    let o = mirun(&["eval", run.to_str().unwrap(), "--weights", "last"], data);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(run.join("eval-last.csv")).unwrap()
+}
+
 /// Metrics rows without the timing column.
 fn rows_without_time(csv_text: &str) -> Vec<String> {
     csv_text
@@ -348,20 +373,8 @@ fn iic_quick_stays_near_its_committed_reference() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
     let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
-    let file = repo.join("pipelines/iic_quick.toml");
-    let o = mirun(
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-            "--device",
-            "flex",
-        ],
-        &data,
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = run_shipped("iic_quick.toml", &["--device", "flex"], &data, &out);
+    assert_eq!(run, out.join("iic_quick/cab333ee26a0"));
     #[derive(serde::Deserialize)]
     struct Row {
         epoch: usize,
@@ -523,17 +536,10 @@ fn the_sub_head_lottery_reinitialises_lagging_heads_reproducibly() {
 #[test]
 fn a_cosine_critic_trains_and_reloads() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let out = tmp.path().join("out");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let file = repo.join("pipelines/mine_mnist_quick.toml");
-    let o = mirun(
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    let run = run_shipped(
+        "mine_mnist_quick.toml",
         &[
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
             "--set",
             "model.critic=\"cosine\"",
             "--set",
@@ -548,9 +554,8 @@ fn a_cosine_critic_trains_and_reloads() {
             "train.batch_size=128",
         ],
         &data,
+        &out,
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let run = only_dir(&out.join("mine_mnist_quick"));
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(
         config.contains("critic = \"cosine\"") && config.contains("temperature = 0.1"),
@@ -562,9 +567,7 @@ fn a_cosine_critic_trains_and_reloads() {
     // InfoNCE never exceeds ln B = ln 128, and its loss is minus the bound.
     let loss: f64 = recorded[1].parse().unwrap();
     assert!(loss.is_finite() && -loss <= 128f64.ln() + 1e-6, "{metrics}");
-    let o = mirun(&["eval", run.to_str().unwrap(), "--weights", "last"], &data);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let eval = std::fs::read_to_string(run.join("eval-last.csv")).unwrap();
+    let eval = eval_last(&run, &data);
     let row: Vec<&str> = eval.lines().nth(1).unwrap().split(',').collect();
     assert_eq!(
         row[3], recorded[3],

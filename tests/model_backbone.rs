@@ -1,13 +1,12 @@
 //! The backbone seam: a ResNet built from the same layer list as VGG has the same output shape,
 //! its gradients reach every block, and it trains (IIC and MINE) through the same pipeline.
 
-use crate::end_to_end::mirun;
+use crate::end_to_end::{eval_last, run_shipped};
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use mirun::model::BackboneConfig;
 use mirun::spec::vgg_layout::VggLayout;
 use mirun::spec::{BackboneKind, CfgToken, VggCfg};
-use std::path::Path;
 
 fn config(kind: BackboneKind) -> BackboneConfig {
     let cfg = VggCfg::Layers(vec![
@@ -79,7 +78,6 @@ fn a_resnet_trains_iic_and_mine_and_reloads() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let out = tmp.path().join("out");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let common = [
         "--set",
         "backbone.kind=\"resnet\"",
@@ -98,23 +96,8 @@ fn a_resnet_trains_iic_and_mine_and_reloads() {
         ("iic_quick.toml", "accuracy"),
         ("mine_mnist_quick.toml", "probe_heldout"),
     ] {
-        let file = repo.join("pipelines").join(pipeline);
-        let mut args = vec![
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ];
-        args.extend(common);
-        let o = mirun(&args, &data);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let run = run_shipped(pipeline, &common, &data, &out);
         let name = pipeline.trim_end_matches(".toml");
-        let run = std::fs::read_dir(out.join(name))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.is_dir())
-            .unwrap();
         let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
         assert!(config.contains("kind = \"resnet\""), "{config}");
         let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
@@ -123,11 +106,9 @@ fn a_resnet_trains_iic_and_mine_and_reloads() {
             metrics.lines().count(),
             if name == "iic_quick" { 3 } else { 2 }
         );
-        let o = mirun(&["eval", run.to_str().unwrap(), "--weights", "last"], &data);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let eval = eval_last(&run, &data);
         if name != "iic_quick" {
             // MINE: the encoder reloaded and the probe refitted give the recorded numbers.
-            let eval = std::fs::read_to_string(run.join("eval-last.csv")).unwrap();
             let row: Vec<&str> = eval.lines().nth(1).unwrap().split(',').collect();
             assert_eq!(row[1], row[3], "held-out probe reproduced: {eval}");
             assert_eq!(row[2], row[4], "book probe reproduced: {eval}");
