@@ -47,6 +47,18 @@ fn only_dir(p: &Path) -> PathBuf {
     dirs[0].clone()
 }
 
+/// `--set`s for a one-epoch run on 512 training and 256 test images, 128 per step.
+pub(crate) const SMALL_RUN: [&str; 8] = [
+    "--set",
+    "dataset.train_size=512",
+    "--set",
+    "dataset.test_size=256",
+    "--set",
+    "train.epochs=1",
+    "--set",
+    "train.batch_size=128",
+];
+
 /// Runs the shipped `pipelines/<pipeline>` quietly into `out` with `extra` arguments, asserts
 /// it succeeded and returns its run folder (the only one under `out/<pipeline name>`).
 pub(crate) fn run_shipped(pipeline: &str, extra: &[&str], data: &Path, out: &Path) -> PathBuf {
@@ -540,19 +552,15 @@ fn a_cosine_critic_trains_and_reloads() {
     let run = run_shipped(
         "mine_mnist_quick.toml",
         &[
-            "--set",
-            "model.critic=\"cosine\"",
-            "--set",
-            "loss.kind=\"infonce\"",
-            "--set",
-            "dataset.train_size=512",
-            "--set",
-            "dataset.test_size=256",
-            "--set",
-            "train.epochs=1",
-            "--set",
-            "train.batch_size=128",
-        ],
+            &[
+                "--set",
+                "model.critic=\"cosine\"",
+                "--set",
+                "loss.kind=\"infonce\"",
+            ][..],
+            &SMALL_RUN,
+        ]
+        .concat(),
         &data,
         &out,
     );

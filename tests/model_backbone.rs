@@ -1,7 +1,7 @@
 //! The backbone seam: a ResNet built from the same layer list as VGG has the same output shape,
 //! its gradients reach every block, and it trains (IIC and MINE) through the same pipeline.
 
-use crate::end_to_end::{eval_last, run_shipped};
+use crate::end_to_end::{eval_last, run_shipped, SMALL_RUN};
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use mirun::model::BackboneConfig;
@@ -78,20 +78,13 @@ fn a_resnet_trains_iic_and_mine_and_reloads() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let out = tmp.path().join("out");
-    let common = [
+    let resnet = [
         "--set",
         "backbone.kind=\"resnet\"",
         "--set",
         "backbone.cfg=[8, \"M\", 16, \"M\", 32]",
-        "--set",
-        "dataset.train_size=512",
-        "--set",
-        "dataset.test_size=256",
-        "--set",
-        "train.epochs=1",
-        "--set",
-        "train.batch_size=128",
     ];
+    let common = [&resnet[..], &SMALL_RUN].concat();
     for (pipeline, check) in [
         ("iic_quick.toml", "accuracy"),
         ("mine_mnist_quick.toml", "probe_heldout"),
