@@ -116,6 +116,34 @@ fn affine_identity_keeps_the_image_and_shear_slants_a_stem_but_not_a_bar() {
 }
 
 #[test]
+fn a_stripe_zeroes_whole_rows_no_more_than_asked() {
+    let steps = [Transform::Stripe {
+        height: 0.25,
+        p: 1.0,
+    }];
+    let img = vec![1f32; 28 * 28];
+    let mut tops = std::collections::BTreeSet::new();
+    for seed in 0..40 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let v = apply(&steps, &img, 28, 28, &mut rng);
+        let rows: Vec<usize> = (0..28)
+            .filter(|r| v[r * 28..(r + 1) * 28].iter().all(|&x| x == 0.0))
+            .collect();
+        let zeros = v.iter().filter(|&&x| x == 0.0).count();
+        assert!(!rows.is_empty(), "seed {seed}: nothing erased");
+        assert_eq!(zeros, rows.len() * 28, "seed {seed}: only whole rows");
+        assert!(rows.len() <= 7, "seed {seed}: {} rows", rows.len());
+        assert_eq!(
+            rows.last().unwrap() - rows[0] + 1,
+            rows.len(),
+            "seed {seed}: one band"
+        );
+        tops.insert(rows[0]);
+    }
+    assert!(tops.len() > 5, "the band moves: tops {tops:?}");
+}
+
+#[test]
 fn erasing_zeroes_one_rectangle_no_larger_than_asked() {
     let steps = [Transform::Erase { size: 0.5, p: 1.0 }];
     let img = vec![1f32; 28 * 28];

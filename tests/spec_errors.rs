@@ -456,6 +456,20 @@ const CASES: &[Case] = &[
         "`augment.transformed[0].size`: expected a fraction of the side in (0, 1], got 1.5",
     ),
     (
+        "view_eval_stripe",
+        "[[augment.eval]]\nop = \"stripe\"\nheight = 0.1\n",
+        &[],
+        &[],
+        "`augment.eval[0].op`: the evaluation view must be the same every time: no erasing there",
+    ),
+    (
+        "view_stripe_height",
+        "[[augment.transformed]]\nop = \"stripe\"\nheight = 0\n",
+        &[],
+        &[],
+        "`augment.transformed[0].height`: expected a fraction of the side in (0, 1], got 0",
+    ),
+    (
         "view_unknown_op",
         "[[augment.transformed]]\nop = \"warp\"\n",
         &[],

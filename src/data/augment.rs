@@ -234,6 +234,14 @@ pub fn apply(
                     erase(&mut v, side, x0, y0, w, h);
                 }
             }
+            Transform::Stripe { height, p } => {
+                if happens(*p, rng) {
+                    let most = ((height * side as f64) as usize).clamp(1, side);
+                    let h = rng.random_range(1..=most);
+                    let y0 = rng.random_range(0..=side - h);
+                    erase(&mut v, side, 0, y0, side, h);
+                }
+            }
             Transform::Jitter {
                 brightness,
                 contrast,

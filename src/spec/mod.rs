@@ -250,6 +250,13 @@ pub enum Transform {
         #[serde(default = "one_f64")]
         p: f64,
     },
+    /// With probability `p`, set a full-width horizontal band to 0 (background): 1 to
+    /// `height` × the image's side rows, anywhere from top to bottom.
+    Stripe {
+        height: f64,
+        #[serde(default = "one_f64")]
+        p: f64,
+    },
     /// With probability `p`, scale brightness by a factor drawn from `1 ± brightness`, then
     /// contrast (about the image mean) by one from `1 ± contrast`; pixels clamped to [0, 1].
     Jitter {

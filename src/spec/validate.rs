@@ -504,7 +504,8 @@ fn check_view(
             | Transform::Crop { p, .. }
             | Transform::Jitter { p, .. }
             | Transform::Affine { p, .. }
-            | Transform::Erase { p, .. } => Some(*p),
+            | Transform::Erase { p, .. }
+            | Transform::Stripe { p, .. } => Some(*p),
             Transform::Resize { .. } => None,
         };
         if let Some(pr) = prob {
@@ -627,6 +628,20 @@ fn check_view(
                     p.add(
                         &at("op"),
                         "the evaluation view must be the same every time: no affine there",
+                    );
+                }
+            }
+            Transform::Stripe { height, p: pr } => {
+                if !(*height > 0.0 && *height <= 1.0) {
+                    p.add(
+                        &at("height"),
+                        format!("expected a fraction of the side in (0, 1], got {height}"),
+                    );
+                }
+                if eval && *pr > 0.0 {
+                    p.add(
+                        &at("op"),
+                        "the evaluation view must be the same every time: no erasing there",
                     );
                 }
             }
