@@ -631,25 +631,19 @@ fn check_view(
                     );
                 }
             }
-            Transform::Stripe { height, p: pr } => {
-                if !(*height > 0.0 && *height <= 1.0) {
+            Transform::Erase { size: part, p: pr }
+            | Transform::Stripe {
+                height: part,
+                p: pr,
+            } => {
+                let field = match step {
+                    Transform::Stripe { .. } => "height",
+                    _ => "size",
+                };
+                if !(*part > 0.0 && *part <= 1.0) {
                     p.add(
-                        &at("height"),
-                        format!("expected a fraction of the side in (0, 1], got {height}"),
-                    );
-                }
-                if eval && *pr > 0.0 {
-                    p.add(
-                        &at("op"),
-                        "the evaluation view must be the same every time: no erasing there",
-                    );
-                }
-            }
-            Transform::Erase { size, p: pr } => {
-                if !(*size > 0.0 && *size <= 1.0) {
-                    p.add(
-                        &at("size"),
-                        format!("expected a fraction of the side in (0, 1], got {size}"),
+                        &at(field),
+                        format!("expected a fraction of the side in (0, 1], got {part}"),
                     );
                 }
                 if eval && *pr > 0.0 {
