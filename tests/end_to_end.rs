@@ -432,14 +432,6 @@ fn protocol_keys_train_on_test_images_and_evaluate_with_batch_statistics() {
     let file = tmp.path().join("e2e.toml");
     std::fs::write(&file, PIPELINE).unwrap();
     let out = tmp.path().join("out");
-    let common = [
-        "--set",
-        "dataset.train_size=512",
-        "--set",
-        "dataset.test_size=256",
-        "--set",
-        "train.epochs=1",
-    ];
     let run = |extra: &[&str]| {
         let mut args = vec![
             "run",
@@ -447,7 +439,7 @@ fn protocol_keys_train_on_test_images_and_evaluate_with_batch_statistics() {
             "--out",
             out.to_str().unwrap(),
         ];
-        args.extend(common);
+        args.extend(SMALL_RUN);
         args.extend(extra);
         let o = mirun(&args, &data);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -631,29 +631,35 @@ fn check_view(
                     );
                 }
             }
-            Transform::Erase { size: part, p: pr }
-            | Transform::Stripe {
-                height: part,
-                p: pr,
-            } => {
-                let field = match step {
-                    Transform::Stripe { .. } => "height",
-                    _ => "size",
-                };
-                if !(*part > 0.0 && *part <= 1.0) {
-                    p.add(
-                        &at(field),
-                        format!("expected a fraction of the side in (0, 1], got {part}"),
-                    );
-                }
-                if eval && *pr > 0.0 {
-                    p.add(
-                        &at("op"),
-                        "the evaluation view must be the same every time: no erasing there",
-                    );
-                }
+            Transform::Erase { size, p: pr } => {
+                check_erasing(p, (&at("size"), *size), (&at("op"), *pr), eval)
+            }
+            Transform::Stripe { height, p: pr } => {
+                check_erasing(p, (&at("height"), *height), (&at("op"), *pr), eval)
             }
         }
         side = side.min(4 * full);
+    }
+}
+
+/// The rules every erasing step shares: its extent is a fraction of the side in (0, 1], and
+/// the evaluation view cannot erase.
+fn check_erasing(
+    p: &mut Problems,
+    (extent_key, extent): (&str, f64),
+    (op_key, prob): (&str, f64),
+    eval: bool,
+) {
+    if !(extent > 0.0 && extent <= 1.0) {
+        p.add(
+            extent_key,
+            format!("expected a fraction of the side in (0, 1], got {extent}"),
+        );
+    }
+    if eval && prob > 0.0 {
+        p.add(
+            op_key,
+            "the evaluation view must be the same every time: no erasing there",
+        );
     }
 }
