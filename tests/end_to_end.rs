@@ -375,6 +375,78 @@ fn overclustering_heads_and_copies_train_and_reload() {
     );
 }
 
+/// `heads.merge` (both rules): a head with 14 clusters is scored as 10 groups, `merges.csv`
+/// says which cluster joined which group, the confusion counts are per group, and `mirun eval`
+/// merges the same way and reproduces the recorded accuracy.
+#[test]
+fn surplus_clusters_are_merged_down_to_the_classes_without_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let file = tmp.path().join("e2e.toml");
+    std::fs::write(&file, PIPELINE).unwrap();
+    for rule in ["mi", "ward"] {
+        let out = tmp.path().join(rule);
+        let merge = format!("heads.merge=\"{rule}\"");
+        let mut args = vec![
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+            "--set",
+            "heads.clusters=14",
+            "--set",
+            &merge,
+        ];
+        args.extend(SMALL_RUN);
+        let o = mirun(&args, &data);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let run = only_dir(&out.join("e2e"));
+        let merges = std::fs::read_to_string(run.join("merges.csv")).unwrap();
+        let rows: Vec<Vec<usize>> = merges
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+            .collect();
+        assert_eq!(rows.len(), 2 * 14, "a row per head and cluster:\n{merges}");
+        for head in 0..2 {
+            let groups: std::collections::BTreeSet<usize> =
+                rows.iter().filter(|r| r[1] == head).map(|r| r[3]).collect();
+            assert_eq!(
+                groups,
+                (0..10).collect(),
+                "14 clusters in 10 groups:\n{merges}"
+            );
+        }
+        let confusion = std::fs::read_to_string(run.join("confusion.csv")).unwrap();
+        assert!(
+            confusion.lines().skip(1).all(|l| l
+                .split(',')
+                .nth(2)
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+                < 10),
+            "confusion rows are per group:\n{confusion}"
+        );
+        let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+        let recorded: Vec<String> = metrics
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(3).unwrap().to_string())
+            .collect();
+        let o = mirun(&["eval", run.to_str().unwrap()], &data);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let eval = std::fs::read_to_string(run.join("eval-last.csv")).unwrap();
+        let again: Vec<String> = eval
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().to_string())
+            .collect();
+        assert_eq!(recorded, again, "{metrics}\n{eval}");
+    }
+}
+
 /// The committed `iic_quick` reference (made before mirun's own flex ops replaced burn's
 /// composed convolution and batch norm) is still reproduced within a tolerance: the ops change
 /// the rounding, not the maths. Per head and epoch, the loss stays within 0.06 nats and the

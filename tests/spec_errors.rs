@@ -365,6 +365,27 @@ const CASES: &[Case] = &[
         "`heads.lottery_margin`: applies only with `heads.lottery_every` set",
     ),
     (
+        "merge_without_surplus_clusters",
+        "[heads]\nmerge = \"mi\"\n",
+        &[],
+        &[],
+        "`heads.merge`: applies only to heads with more clusters than the 10 classes",
+    ),
+    (
+        "merge_on_mine",
+        "[loss]\nkind = \"mine\"\n[heads]\nclusters = 12\nmerge = \"mi\"\n",
+        &[],
+        &[],
+        "`heads.merge`: applies only to IIC",
+    ),
+    (
+        "merge_unknown_rule",
+        "[heads]\nclusters = 12\nmerge = \"nearest\"\n",
+        &[],
+        &[],
+        "`heads.merge`",
+    ),
+    (
         "lottery_on_mine",
         "[loss]\nkind = \"mine\"\n[heads]\nlottery_every = 10\n",
         &[],

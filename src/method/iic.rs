@@ -7,18 +7,28 @@ use crate::backend::{read_f32, Devices};
 use crate::data::batch::mix;
 use crate::data::batch::{copies_batch, epoch_order, eval_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
-use crate::eval::{score, Scores};
+use crate::eval::{merge_by_mi, merge_by_ward, score, Centroids, Scores};
 use crate::model::{BackboneConfig, IicNet, IicNetConfig};
 use crate::objective::iic_loss;
-use crate::spec::{defaults, AugmentSpec, AuxSchedule, EvaluatorKind, Spec, TrainSpec};
+use crate::spec::{defaults, AugmentSpec, AuxSchedule, EvaluatorKind, MergeRule, Spec, TrainSpec};
 use crate::store::records::{lowest_loss, EpochRecord, HeadScore};
-use crate::store::run_dir::{confusion_rows, evaluator_value, metrics_rows};
+use crate::store::run_dir::{confusion_rows, evaluator_value, merges_rows, metrics_rows};
 use crate::train::TrainError;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::path::Path;
 use std::time::Instant;
+
+/// One head's clustering of the test set, as scored.
+#[derive(Debug, Clone)]
+pub struct HeadEval {
+    /// The cluster of each test image (the merged group's, with `heads.merge`).
+    pub assigned: Vec<usize>,
+    pub scores: Scores,
+    /// With `heads.merge`: `merged[cluster]`, the group the cluster joined.
+    pub merged: Option<Vec<usize>>,
+}
 
 /// An IIC pipeline, resolved once from its spec: only what IIC reads, no options left.
 #[derive(Debug, Clone)]
@@ -37,6 +47,8 @@ pub struct IicConfig {
     pub extra: Vec<EvaluatorKind>,
     /// The sub-head lottery, when it runs.
     pub lottery: Option<Lottery>,
+    /// How surplus clusters are merged down to the classes before scoring, if they are.
+    pub merge: Option<MergeRule>,
 }
 
 /// The sub-head lottery: every `every` steps, re-initialise the heads whose mean loss over
@@ -93,6 +105,7 @@ impl IicConfig {
             entropy_weight: spec.loss.entropy_weight.unwrap_or(defaults::ENTROPY_WEIGHT),
             aux_schedule: spec.heads.aux_schedule,
             extra: spec.evaluator.extra(),
+            merge: spec.heads.merge,
             lottery: spec.heads.lottery_every.map(|every| Lottery {
                 every,
                 margin: spec
@@ -149,15 +162,117 @@ impl<'a> Iic<'a> {
         (1 + self.config.augment.copies) * self.config.train.batch_size
     }
 
-    /// Every head's scores on the test set's centre crops (running BatchNorm statistics).
-    pub fn evaluate(&self, model: &IicNet) -> Result<Vec<Scores>, TrainError> {
+    /// Every head's clustering of the test set's centre crops (running BatchNorm statistics)
+    /// and its scores; with `heads.merge`, after merging its clusters down to the classes.
+    pub fn evaluate(&self, model: &IicNet) -> Result<Vec<HeadEval>, TrainError> {
         let assigned = self.assignments(model, &self.data.test)?;
         let labels: Vec<usize> = self.data.test.labels.iter().map(|&l| l as usize).collect();
-        let clusters = self.config.net.clusters;
+        let (clusters, classes) = (self.config.net.clusters, self.data.classes);
+        let groups: Vec<Option<Vec<usize>>> = match self.config.merge {
+            Some(MergeRule::Mi) if clusters > classes => self
+                .pair_joints(model)?
+                .iter()
+                .map(|p| Some(merge_by_mi(p, classes)))
+                .collect(),
+            Some(MergeRule::Ward) if clusters > classes => self
+                .pixel_means(model)?
+                .iter()
+                .map(|c| Some(merge_by_ward(c, classes)))
+                .collect(),
+            _ => vec![None; assigned.len()],
+        };
         Ok(assigned
-            .iter()
-            .map(|a| score(a, &labels, clusters, self.data.classes))
+            .into_iter()
+            .zip(groups)
+            .map(|(a, merged)| {
+                let (assigned, k): (Vec<usize>, usize) = match &merged {
+                    Some(g) => (a.iter().map(|&c| g[c]).collect(), classes),
+                    None => (a, clusters),
+                };
+                HeadEval {
+                    scores: score(&assigned, &labels, k, classes),
+                    assigned,
+                    merged,
+                }
+            })
             .collect())
+    }
+
+    /// A fixed sample of [`defaults::MERGE_PAIRS`] training images (labels dropped).
+    fn merge_sample(&self) -> ImageSet {
+        let train = &self.data.train;
+        let order = epoch_order(train.len(), self.config.seed, usize::MAX);
+        let order = &order[..defaults::MERGE_PAIRS.min(train.len())];
+        ImageSet {
+            pixels: order
+                .iter()
+                .flat_map(|&i| train.image(i))
+                .copied()
+                .collect(),
+            labels: vec![0; order.len()],
+        }
+    }
+
+    /// Every head's clusters on the merge sample: members and mean pixels (evaluation view).
+    fn pixel_means(&self, model: &IicNet) -> Result<Vec<Centroids>, TrainError> {
+        let sample = self.merge_sample();
+        let k = self.config.net.clusters;
+        let s2 = self.aug.size() * self.aug.size();
+        let pixels = eval_batch(&sample, 0..sample.len(), &self.aug);
+        Ok(self
+            .assignments(model, &sample)?
+            .iter()
+            .map(|assigned| {
+                let mut counts = vec![0usize; k];
+                let mut means = vec![vec![0f64; s2]; k];
+                for (&c, image) in assigned.iter().zip(pixels.chunks(s2)) {
+                    counts[c] += 1;
+                    for (m, &p) in means[c].iter_mut().zip(image) {
+                        *m += f64::from(p);
+                    }
+                }
+                for (m, &n) in means.iter_mut().zip(&counts) {
+                    m.iter_mut().for_each(|v| *v /= n.max(1) as f64);
+                }
+                Centroids { counts, means }
+            })
+            .collect())
+    }
+
+    /// Every head's joint P(z, z̄) (unnormalised, `clusters × clusters`) over a fixed sample
+    /// of training images and one twin each, drawn as in training (running statistics).
+    fn pair_joints(&self, model: &IicNet) -> Result<Vec<Vec<Vec<f64>>>, TrainError> {
+        let valid = model.valid();
+        let c = &self.config;
+        let k = c.net.clusters;
+        let sample = self.merge_sample();
+        let chunk = (self.eval_chunk() / 2).max(1);
+        let mut joints = vec![vec![vec![0f64; k]; k]; valid.heads()];
+        for start in (0..sample.len()).step_by(chunk) {
+            let end = (start + chunk).min(sample.len());
+            let b = end - start;
+            let images: Vec<usize> = (start..end).collect();
+            let rows = copies_batch(&sample, &images, start..end, &self.aug, c.seed, 0, 1);
+            let x = to_tensor(
+                rows,
+                2 * b,
+                self.channels(),
+                self.aug.size(),
+                &self.devices.eval,
+            );
+            for (joint, z) in joints.iter_mut().zip(valid.forward(x)) {
+                let probs = read_f32(z)?;
+                let (x, twin) = probs.split_at(b * k);
+                for (zx, zt) in x.chunks(k).zip(twin.chunks(k)) {
+                    for (row, &px) in joint.iter_mut().zip(zx) {
+                        for (v, &pt) in row.iter_mut().zip(zt) {
+                            *v += f64::from(px) * f64::from(pt);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(joints)
     }
 
     /// Every head's cluster (argmax) for each image of `set` (centre crops, running
@@ -389,11 +504,12 @@ impl Method for Iic<'_> {
             .iter()
             .zip(self.evaluate(model)?)
             .zip(reinits)
-            .map(|((s, scores), reinits)| HeadScore {
+            .map(|((s, e), reinits)| HeadScore {
                 loss: s / history.len().max(1) as f64,
-                accuracy: scores.accuracy,
-                scores,
+                accuracy: e.scores.accuracy,
+                scores: e.scores,
                 reinits,
+                merged: e.merged,
             })
             .collect();
         Ok(EpochRecord {
@@ -409,7 +525,7 @@ impl Method for Iic<'_> {
         let lottery = self.config.lottery.is_some();
         let (header, rows) = metrics_rows(records, &self.config.extra, lottery);
         let (c_header, c_rows) = confusion_rows(records);
-        vec![
+        let mut tables = vec![
             Table {
                 file: "metrics.csv",
                 header,
@@ -420,7 +536,16 @@ impl Method for Iic<'_> {
                 header: c_header,
                 rows: c_rows,
             },
-        ]
+        ];
+        if self.config.merge.is_some() {
+            let (header, rows) = merges_rows(records);
+            tables.push(Table {
+                file: "merges.csv",
+                header,
+                rows,
+            });
+        }
+        tables
     }
 
     fn weights_loss(&self, r: &EpochRecord) -> Option<f64> {

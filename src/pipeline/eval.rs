@@ -55,23 +55,27 @@ pub fn eval_run(
     let iic = Iic::new(IicConfig::resolve(&spec)?, &data, &devices);
     let model = iic.config.net.init(&devices.eval)?;
     let model = weights::load(model, &run_dir.join(which.file_name()))?;
-    let clusters = iic.config.net.clusters;
-    let assigned = iic.assignments(&model, &data.test)?;
-    let labels: Vec<usize> = data.test.labels.iter().map(|&l| l as usize).collect();
-    let scores: Vec<Scores> = assigned
-        .iter()
-        .map(|a| crate::eval::score(a, &labels, clusters, data.classes))
-        .collect();
+    let heads = iic.evaluate(&model)?;
+    let labels = &data.test.labels;
     if let Some(g) = grid {
         let suffix = if g.errors_only { "-errors" } else { "" };
-        for (h, (a, score)) in assigned.iter().zip(&scores).enumerate() {
+        for (h, e) in heads.iter().enumerate() {
             let path = run_dir.join(format!("clusters-{}{suffix}-h{h}.png", which.name()));
-            let wrong = |i: usize| score.mapping.get(a[i]).copied().flatten() != Some(labels[i]);
+            let a = &e.assigned;
+            let wrong = |i: usize| {
+                e.scores.mapping.get(a[i]).copied().flatten() != Some(labels[i] as usize)
+            };
             let show = |i: usize| !g.errors_only || wrong(i);
-            crate::report::plot::cluster_grid(&data.test, a, clusters, g.k, show, &path)?;
+            crate::report::plot::cluster_grid(&data.test, a, e.scores.clusters, g.k, show, &path)?;
             progress.info(&format!("head {h}: image grid → {}", path.display()));
         }
     }
+    for (h, e) in heads.iter().enumerate() {
+        if let Some(g) = &e.merged {
+            progress.info(&format!("head {h}: {}", describe_merges(g)));
+        }
+    }
+    let scores: Vec<Scores> = heads.into_iter().map(|e| e.scores).collect();
     let mut csv = String::from("head,accuracy,nmi,ari,majority\n");
     for (h, s) in scores.iter().enumerate() {
         csv.push_str(&format!(
@@ -87,6 +91,21 @@ pub fn eval_run(
     write_atomic(&out, csv.as_bytes())?;
     progress.info(&format!("scores → {}", out.display()));
     Ok(scores)
+}
+
+/// The groups of more than one cluster, as `merged clusters 3+7 → group 3, 5+10 → group 5`.
+fn describe_merges(group: &[usize]) -> String {
+    let groups = group.iter().copied().max().map_or(0, |g| g + 1);
+    let joined: Vec<String> = (0..groups)
+        .filter_map(|g| {
+            let members: Vec<String> = (0..group.len())
+                .filter(|&c| group[c] == g)
+                .map(|c| c.to_string())
+                .collect();
+            (members.len() > 1).then(|| format!("{} → group {g}", members.join("+")))
+        })
+        .collect();
+    format!("merged clusters {}", joined.join(", "))
 }
 
 /// `mirun eval` of a MINE-on-images run: reloads the encoder, refits the linear probe under

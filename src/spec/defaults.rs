@@ -27,6 +27,8 @@ pub const BINS: usize = 100;
 pub const BINNED_SAMPLES: usize = 1_000_000;
 /// Sub-head lottery: how far a head's mean loss may lag the best (nats).
 pub const LOTTERY_MARGIN: f64 = 0.05;
+/// `heads.merge`: training images (each with one twin) whose joint P(z, z̄) decides the merges.
+pub const MERGE_PAIRS: usize = 10_000;
 /// `linear_probe`: training epochs of the classifier.
 pub const PROBE_EPOCHS: usize = 10;
 

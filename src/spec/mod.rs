@@ -433,6 +433,24 @@ pub struct HeadsSpec {
     /// re-initialised (default 0.05).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lottery_margin: Option<f64>,
+    /// Heads with more clusters than the data set has classes are scored after merging their
+    /// clusters down to the classes, one pair at a time, without labels: `mi` joins the two
+    /// whose union keeps the most mutual information between the cluster of a training image
+    /// and that of its twin (the IIC objective); `ward` the two whose union adds the least
+    /// within-cluster scatter of the training images' pixels (Ward's criterion).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeRule>,
+}
+
+/// How a head's surplus clusters are merged before scoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeRule {
+    /// Keep the most mutual information between a training image's cluster and its twin's.
+    Mi,
+    /// Add the least within-cluster sum of squares of the training images' pixels (as the
+    /// evaluation view shows them).
+    Ward,
 }
 
 /// How over-clustering heads and main heads share the training steps.
@@ -452,6 +470,7 @@ impl Default for HeadsSpec {
             aux_schedule: None,
             lottery_every: None,
             lottery_margin: None,
+            merge: None,
         }
     }
 }

@@ -63,6 +63,17 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
             );
         }
     }
+    if spec.heads.merge.is_some() && spec.clusters() <= spec.classes() {
+        p.add(
+            "heads.merge",
+            format!(
+                "applies only to heads with more clusters than the {} classes; remove it or set \
+                 heads.clusters above {}",
+                spec.classes(),
+                spec.classes()
+            ),
+        );
+    }
     if spec.heads.aux_schedule.is_some() && spec.heads.overcluster.is_none() {
         p.add(
             "heads.aux_schedule",
@@ -318,6 +329,13 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         p,
         "heads.overcluster",
         spec.heads.overcluster.is_some(),
+        method == Method::Iic,
+        "IIC (loss.kind = \"iic\")",
+    );
+    only(
+        p,
+        "heads.merge",
+        spec.heads.merge.is_some(),
         method == Method::Iic,
         "IIC (loss.kind = \"iic\")",
     );

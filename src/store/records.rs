@@ -14,6 +14,8 @@ pub struct HeadScore {
     pub scores: Scores,
     /// Times the sub-head lottery re-initialised this head during the epoch.
     pub reinits: usize,
+    /// With `heads.merge`: `merged[cluster]`, the group (scored as one cluster) it joined.
+    pub merged: Option<Vec<usize>>,
 }
 
 /// What one epoch produced.

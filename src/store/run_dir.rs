@@ -115,6 +115,21 @@ pub fn confusion_rows(records: &[EpochRecord]) -> (String, String) {
     (header, s)
 }
 
+/// `merges.csv` of an IIC run with `heads.merge` as (header, rows): for every epoch, head and
+/// cluster, the group it was merged into (the group is what `confusion.csv` calls a cluster).
+pub fn merges_rows(records: &[EpochRecord]) -> (String, String) {
+    let header = "epoch,head,cluster,group".to_string();
+    let mut s = String::new();
+    for r in records {
+        for (h, score) in r.heads.iter().enumerate() {
+            for (c, g) in score.merged.iter().flatten().enumerate() {
+                s.push_str(&format!("{},{h},{c},{g}\n", r.epoch));
+            }
+        }
+    }
+    (header, s)
+}
+
 /// `metrics.csv` of an IIC run as (header, rows): `epoch,head,loss,accuracy,lr,seconds,selected`,
 /// then one column per extra evaluator (`nmi`, `ari`, `majority`); a row per epoch and head.
 pub fn metrics_rows(
