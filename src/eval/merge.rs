@@ -41,33 +41,20 @@ fn joined(p: &[Vec<f64>], a: usize, b: usize) -> Vec<Vec<f64>> {
 pub fn merge_by_mi(p: &[Vec<f64>], target: usize) -> Vec<usize> {
     let k = p.len();
     let total: f64 = p.iter().flatten().sum::<f64>().max(f64::MIN_POSITIVE);
-    let mut q: Vec<Vec<f64>> = (0..k)
+    let q: Vec<Vec<f64>> = (0..k)
         .map(|i| {
             (0..k)
                 .map(|j| (p[i][j] + p[j][i]) / (2.0 * total))
                 .collect()
         })
         .collect();
-    // members[g]: the clusters of group g, in cluster order.
-    let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
-    while members.len() > target.max(1) {
-        let n = members.len();
-        let mut best = (f64::NEG_INFINITY, 0, 1);
-        for a in 0..n {
-            for b in a + 1..n {
-                let mi = joint_mi(&joined(&q, a, b));
-                if mi > best.0 {
-                    best = (mi, a, b);
-                }
-            }
-        }
-        let (_, a, b) = best;
-        q = joined(&q, a, b);
-        let moved = members.remove(b);
-        members[a].extend(moved);
-        members[a].sort_unstable();
-    }
-    groups_of(&members, k)
+    agglomerate(
+        k,
+        target,
+        q,
+        |q, a, b| -joint_mi(&joined(q, a, b)),
+        |q, a, b| *q = joined(q, a, b),
+    )
 }
 
 /// Each cluster's member count and mean (any feature vector, e.g. pixels).
@@ -82,28 +69,17 @@ pub struct Centroids {
 /// (Ward's criterion: `n_a·n_b / (n_a + n_b) · |μ_a − μ_b|²`, first pair on ties). Groups
 /// are numbered by their lowest cluster.
 pub fn merge_by_ward(c: &Centroids, target: usize) -> Vec<usize> {
-    let k = c.counts.len();
-    let mut n: Vec<f64> = c.counts.iter().map(|&c| c as f64).collect();
-    let mut mu: Vec<Vec<f64>> = c.means.clone();
-    let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
-    while members.len() > target.max(1) {
-        let g = members.len();
-        let mut best = (f64::INFINITY, 0, 1);
-        for a in 0..g {
-            for b in a + 1..g {
-                let d2: f64 = mu[a].iter().zip(&mu[b]).map(|(x, y)| (x - y).powi(2)).sum();
-                let both = n[a] + n[b];
-                let cost = if both > 0.0 {
-                    n[a] * n[b] / both * d2
-                } else {
-                    0.0
-                };
-                if cost < best.0 {
-                    best = (cost, a, b);
-                }
-            }
+    let n: Vec<f64> = c.counts.iter().map(|&c| c as f64).collect();
+    let ward = |(n, mu): &(Vec<f64>, Vec<Vec<f64>>), a: usize, b: usize| {
+        let d2: f64 = mu[a].iter().zip(&mu[b]).map(|(x, y)| (x - y).powi(2)).sum();
+        let both = n[a] + n[b];
+        if both > 0.0 {
+            n[a] * n[b] / both * d2
+        } else {
+            0.0
         }
-        let (_, a, b) = best;
+    };
+    let join = |(n, mu): &mut (Vec<f64>, Vec<Vec<f64>>), a: usize, b: usize| {
         let (nb, mb) = (n.remove(b), mu.remove(b));
         let both = n[a] + nb;
         if both > 0.0 {
@@ -112,15 +88,40 @@ pub fn merge_by_ward(c: &Centroids, target: usize) -> Vec<usize> {
             }
         }
         n[a] = both;
+    };
+    agglomerate(n.len(), target, (n, c.means.clone()), ward, join)
+}
+
+/// Greedy agglomeration of `k` clusters down to `target` groups: while there are too many,
+/// join the pair of groups (a < b) of least `cost(state, a, b)` (first pair on ties) and let
+/// `join(state, a, b)` fold b into a. Returns `group[cluster]`, groups numbered by their
+/// lowest cluster.
+fn agglomerate<S>(
+    k: usize,
+    target: usize,
+    mut state: S,
+    cost: impl Fn(&S, usize, usize) -> f64,
+    join: impl Fn(&mut S, usize, usize),
+) -> Vec<usize> {
+    // members[g]: the clusters of group g, in cluster order.
+    let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
+    while members.len() > target.max(1) {
+        let g = members.len();
+        let mut best = (f64::INFINITY, 0, 1);
+        for a in 0..g {
+            for b in a + 1..g {
+                let c = cost(&state, a, b);
+                if c < best.0 {
+                    best = (c, a, b);
+                }
+            }
+        }
+        let (_, a, b) = best;
+        join(&mut state, a, b);
         let moved = members.remove(b);
         members[a].extend(moved);
         members[a].sort_unstable();
     }
-    groups_of(&members, k)
-}
-
-/// `group[cluster]` from each group's members.
-fn groups_of(members: &[Vec<usize>], k: usize) -> Vec<usize> {
     let mut group = vec![0; k];
     for (g, m) in members.iter().enumerate() {
         for &c in m {
