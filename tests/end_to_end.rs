@@ -47,6 +47,15 @@ fn only_dir(p: &Path) -> PathBuf {
     dirs[0].clone()
 }
 
+/// Runs the test `PIPELINE` (written to `dir/e2e.toml`) quietly into `out`, with one `--set`
+/// per entry of `sets`; asserts it succeeded and returns its run folder.
+fn run_e2e(dir: &Path, out: &Path, sets: &[&str], data: &Path) -> PathBuf {
+    let file = dir.join("e2e.toml");
+    std::fs::write(&file, PIPELINE).unwrap();
+    let extra: Vec<&str> = sets.iter().flat_map(|s| ["--set", s]).collect();
+    run_file(&file, "e2e", &extra, data, out)
+}
+
 /// `--set`s for a one-epoch run on 512 training and 256 test images, 128 per step.
 pub(crate) const SMALL_RUN: [&str; 8] = [
     "--set",
@@ -64,6 +73,12 @@ pub(crate) const SMALL_RUN: [&str; 8] = [
 pub(crate) fn run_shipped(pipeline: &str, extra: &[&str], data: &Path, out: &Path) -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let file = repo.join("pipelines").join(pipeline);
+    run_file(&file, pipeline.trim_end_matches(".toml"), extra, data, out)
+}
+
+/// Runs pipeline `file` (named `name`) quietly into `out` with `extra` arguments, asserts it
+/// succeeded and returns its run folder (the only one under `out/<name>`).
+fn run_file(file: &Path, name: &str, extra: &[&str], data: &Path, out: &Path) -> PathBuf {
     let mut args = vec![
         "run",
         file.to_str().unwrap(),
@@ -74,7 +89,7 @@ pub(crate) fn run_shipped(pipeline: &str, extra: &[&str], data: &Path, out: &Pat
     args.extend(extra);
     let o = mirun(&args, data);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    only_dir(&out.join(pipeline.trim_end_matches(".toml")))
+    only_dir(&out.join(name))
 }
 
 /// `mirun eval RUN --weights last` (asserted to succeed) and the `eval-last.csv` it wrote.
@@ -382,26 +397,14 @@ fn overclustering_heads_and_copies_train_and_reload() {
 fn surplus_clusters_are_merged_down_to_the_classes_without_labels() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let file = tmp.path().join("e2e.toml");
-    std::fs::write(&file, PIPELINE).unwrap();
     for rule in ["mi", "ward"] {
-        let out = tmp.path().join(rule);
         let merge = format!("heads.merge=\"{rule}\"");
-        let mut args = vec![
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-            "--set",
-            "heads.clusters=14",
-            "--set",
-            &merge,
-        ];
-        args.extend(SMALL_RUN);
-        let o = mirun(&args, &data);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let run = only_dir(&out.join("e2e"));
+        let small = SMALL_RUN.iter().skip(1).step_by(2).copied();
+        let sets: Vec<&str> = ["heads.clusters=14", &merge]
+            .into_iter()
+            .chain(small)
+            .collect();
+        let run = run_e2e(tmp.path(), &tmp.path().join(rule), &sets, &data);
         let merges = std::fs::read_to_string(run.join("merges.csv")).unwrap();
         let rows: Vec<Vec<usize>> = merges
             .lines()
@@ -559,35 +562,17 @@ fn protocol_keys_train_on_test_images_and_evaluate_with_batch_statistics() {
 fn the_sub_head_lottery_reinitialises_lagging_heads_reproducibly() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let file = tmp.path().join("e2e.toml");
-    std::fs::write(&file, PIPELINE).unwrap();
     let mut metrics = Vec::new();
     for out in ["a", "b"] {
-        let out = tmp.path().join(out);
-        let o = mirun(
-            &[
-                "run",
-                file.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "-q",
-                "--set",
-                "dataset.train_size=1024",
-                "--set",
-                "dataset.test_size=256",
-                "--set",
-                "train.epochs=1",
-                "--set",
-                "heads.count=4",
-                "--set",
-                "heads.lottery_every=2",
-                "--set",
-                "heads.lottery_margin=0.0",
-            ],
-            &data,
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let run = only_dir(&out.join("e2e"));
+        let sets = [
+            "dataset.train_size=1024",
+            "dataset.test_size=256",
+            "train.epochs=1",
+            "heads.count=4",
+            "heads.lottery_every=2",
+            "heads.lottery_margin=0.0",
+        ];
+        let run = run_e2e(tmp.path(), &tmp.path().join(out), &sets, &data);
         metrics.push(std::fs::read_to_string(run.join("metrics.csv")).unwrap());
     }
     let m = &metrics[0];
