@@ -432,21 +432,14 @@ fn surplus_clusters_are_merged_down_to_the_classes_without_labels() {
                 < 10),
             "confusion rows are per group:\n{confusion}"
         );
+        // Column `n` of every data row.
+        let column = |text: &str, n: usize| -> Vec<String> {
+            let cell = |l: &str| l.split(',').nth(n).unwrap().to_string();
+            text.lines().skip(1).map(cell).collect()
+        };
         let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-        let recorded: Vec<String> = metrics
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').nth(3).unwrap().to_string())
-            .collect();
-        let o = mirun(&["eval", run.to_str().unwrap()], &data);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let eval = std::fs::read_to_string(run.join("eval-last.csv")).unwrap();
-        let again: Vec<String> = eval
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').nth(1).unwrap().to_string())
-            .collect();
-        assert_eq!(recorded, again, "{metrics}\n{eval}");
+        let eval = eval_last(&run, &data);
+        assert_eq!(column(&metrics, 3), column(&eval, 1), "{metrics}\n{eval}");
     }
 }
 

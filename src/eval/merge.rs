@@ -4,7 +4,7 @@
 //! pair whose union adds the least within-cluster scatter of the images (Ward's criterion).
 
 /// Mutual information (nats) of a joint distribution given as a square matrix that sums to 1.
-pub fn joint_mi(p: &[Vec<f64>]) -> f64 {
+fn joint_mi(p: &[Vec<f64>]) -> f64 {
     let k = p.len();
     let rows: Vec<f64> = p.iter().map(|r| r.iter().sum()).collect();
     let cols: Vec<f64> = (0..k).map(|j| p.iter().map(|r| r[j]).sum()).collect();

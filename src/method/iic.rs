@@ -9,7 +9,7 @@ use crate::data::batch::{copies_batch, epoch_order, eval_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::{merge_by_mi, merge_by_ward, score, Centroids, Scores};
 use crate::model::{BackboneConfig, IicNet, IicNetConfig};
-use crate::objective::iic_loss;
+use crate::objective::{iic_loss, joint_counts};
 use crate::spec::{defaults, AugmentSpec, AuxSchedule, EvaluatorKind, MergeRule, Spec, TrainSpec};
 use crate::store::records::{lowest_loss, EpochRecord, HeadScore};
 use crate::store::run_dir::{confusion_rows, evaluator_value, merges_rows, metrics_rows};
@@ -168,18 +168,19 @@ impl<'a> Iic<'a> {
         let assigned = self.assignments(model, &self.data.test)?;
         let labels: Vec<usize> = self.data.test.labels.iter().map(|&l| l as usize).collect();
         let (clusters, classes) = (self.config.net.clusters, self.data.classes);
+        // Validation allows a merge only where there are more clusters than classes.
         let groups: Vec<Option<Vec<usize>>> = match self.config.merge {
-            Some(MergeRule::Mi) if clusters > classes => self
+            Some(MergeRule::Mi) => self
                 .pair_joints(model)?
                 .iter()
                 .map(|p| Some(merge_by_mi(p, classes)))
                 .collect(),
-            Some(MergeRule::Ward) if clusters > classes => self
+            Some(MergeRule::Ward) => self
                 .pixel_means(model)?
                 .iter()
                 .map(|c| Some(merge_by_ward(c, classes)))
                 .collect(),
-            _ => vec![None; assigned.len()],
+            None => vec![None; assigned.len()],
         };
         Ok(assigned
             .into_iter()
@@ -261,14 +262,9 @@ impl<'a> Iic<'a> {
                 &self.devices.eval,
             );
             for (joint, z) in joints.iter_mut().zip(valid.forward(x)) {
-                let probs = read_f32(z)?;
-                let (x, twin) = probs.split_at(b * k);
-                for (zx, zt) in x.chunks(k).zip(twin.chunks(k)) {
-                    for (row, &px) in joint.iter_mut().zip(zx) {
-                        for (v, &pt) in row.iter_mut().zip(zt) {
-                            *v += f64::from(px) * f64::from(pt);
-                        }
-                    }
+                let counts = read_f32(joint_counts(z.clone().narrow(0, 0, b), z.narrow(0, b, b)))?;
+                for (v, &n) in joint.iter_mut().flatten().zip(&counts) {
+                    *v += f64::from(n);
                 }
             }
         }

@@ -12,7 +12,7 @@ use burn::tensor::Tensor;
 /// and balanced assignments); λ > 1 weighs the marginals' entropy more (the IIC code's `lamb`).
 pub fn iic_loss(z: Tensor<2>, z_twin: Tensor<2>, eps: f64, entropy_weight: f64) -> Tensor<1> {
     let k = z.dims()[1];
-    let p = z.transpose().matmul(z_twin);
+    let p = joint_counts(z, z_twin);
     let p = (p.clone() + p.transpose()).div_scalar(2.0);
     let p = p
         .clone()
@@ -22,4 +22,10 @@ pub fn iic_loss(z: Tensor<2>, z_twin: Tensor<2>, eps: f64, entropy_weight: f64) 
     let p = p.clamp_min(eps);
     let marginals = (pi.log() + pj.log()).mul_scalar(entropy_weight);
     (p.clone() * (marginals - p.log())).sum()
+}
+
+/// Σ over the batch of z·z̄ᵀ for `[B, K]` assignments of images and their twins: the joint of
+/// the two assignments, `[K, K]`, not yet symmetrised or normalised.
+pub fn joint_counts(z: Tensor<2>, z_twin: Tensor<2>) -> Tensor<2> {
+    z.transpose().matmul(z_twin)
 }

@@ -3,7 +3,7 @@
 pub mod iic;
 pub mod mine;
 
-pub use iic::iic_loss;
+pub use iic::{iic_loss, joint_counts};
 pub use mine::{
     dv_bound, infonce_bound, mine_ema_loss, mine_loss, nwj_bound, nwj_loss, Critic, Ema, MiBound,
 };
