@@ -104,6 +104,26 @@ fn default_by_is_only_the_varying_parameters() {
     ));
     let s = &t.group(&["1"]).unwrap().stats[0];
     assert!(close(s.std.unwrap(), 0.05 / 2f64.sqrt()));
+
+    // --worst: each group's lowest value (the worst seed) beside mean ± std.
+    let opts = TableOptions {
+        by: vec!["pipeline.seed".into()],
+        worst: true,
+        ..Default::default()
+    };
+    let t = table(&csv, &opts).unwrap();
+    assert!(close(t.group(&["1"]).unwrap().stats[0].min.unwrap(), 0.9));
+    let text = t.render(Format::Text);
+    assert!(text.contains("0.9250 ± 0.0354 (worst 0.9000)"), "{text}");
+    let csv_out = t.render(Format::Csv);
+    assert!(
+        csv_out
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("selected_accuracy_n,selected_accuracy_min,n"),
+        "{csv_out}"
+    );
 }
 
 #[test]
@@ -189,6 +209,7 @@ fn directory_input_reads_summaries_recursively() {
         by: vec![],
         metrics: vec!["selected_nmi".into()],
         format: Format::Text,
+        worst: false,
     };
     let t = table(dir.path(), &opts).unwrap();
     assert_eq!(t.group(&["iic_a"]).unwrap().stats[0].n, 0);

@@ -138,6 +138,59 @@ fn dry_run_lists_points_and_rejects_an_invalid_one() {
 }
 
 #[test]
+fn the_cost_is_said_before_it_is_spent() {
+    let f = Fixture::new();
+    // Nothing has run: no number is invented.
+    let o = f.mirun(&["sweep", "tiny.toml", "--dry-run", "--out", "o"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("4 point(s) left, none timed yet"), "{t}");
+    assert_eq!(t.matches("[not timed yet]").count(), 4, "{t}");
+
+    // A run says its cost after its first steps, and again after its first epoch.
+    let o = f.mirun(&[
+        "run",
+        "tiny.toml",
+        "--sweep-point",
+        "--set",
+        "train.epochs=2",
+        "--out",
+        "r",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let first = t.find("cost: 2 epochs × 8 steps ≈ ").expect(&t);
+    assert!(
+        t[first..].contains("each epoch's evaluation comes on top"),
+        "{t}"
+    );
+    let second = t.find("of it evaluation)").expect(&t);
+    assert!(
+        first < second && second < t.find("epoch 2/2").unwrap(),
+        "{t}"
+    );
+
+    // Seed 1 runs; the dry run then times the seed-2 points from them.
+    let o = f.mirun(&["sweep", "tiny.toml", "--seeds", "1", "--out", "o", "-q"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = f.mirun(&["sweep", "tiny.toml", "--dry-run", "--out", "o"]);
+    let t = text(&o);
+    assert_eq!(t.matches("[done]").count(), 2, "{t}");
+    assert_eq!(t.matches("(from run ").count(), 2, "{t}");
+    assert!(t.contains("cost: 2 point(s) left ≈ "), "{t}");
+    // ... and `run --dry-run` of a finished point says there is nothing to spend.
+    let o = f.mirun(&[
+        "run",
+        "tiny.toml",
+        "--sweep-point",
+        "--dry-run",
+        "--out",
+        "o",
+    ]);
+    assert!(text(&o).contains("cost: done"), "{}", text(&o));
+}
+
+#[test]
 fn killed_sweep_completes_on_rerun_with_every_point_once() {
     let f = Fixture::new();
     // Kill once as soon as the first point has started, once after the first point finished.

@@ -135,6 +135,9 @@ pub struct TableArgs {
     /// CSV with mean, std and n columns.
     #[arg(long)]
     pub csv: bool,
+    /// Also show each metric's lowest value in the group (the worst seed, for accuracies).
+    #[arg(long)]
+    pub worst: bool,
 }
 
 #[derive(Args, Debug)]

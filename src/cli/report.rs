@@ -16,6 +16,7 @@ pub fn table(a: TableArgs) -> anyhow::Result<()> {
         by: a.by,
         metrics: a.metrics,
         format,
+        worst: a.worst,
     };
     let t = table(&a.input, &opts)?;
     print!("{}", t.render(format));

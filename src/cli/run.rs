@@ -41,6 +41,16 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
             parts.first().map_or("-".into(), |p| p.what.clone()),
             parts.first().map_or("-", |p| p.key)
         );
+        let epochs = spec.train.epochs;
+        println!(
+            "cost: {}",
+            match mirun::sweep::cost::of_run(&dir, epochs, state) {
+                mirun::sweep::cost::PointCost::Untimed => {
+                    "not timed yet: the run says it after its first steps".into()
+                }
+                c => mirun::sweep::cost::cell(&c),
+            }
+        );
         return Ok(());
     }
     if a.sweep_point && !a.fresh {

@@ -58,7 +58,7 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         return sweep_on_slurm(&a, &opts, &launcher, &planned);
     }
     if a.dry_run {
-        print!("{}", mirun::sweep::describe(&planned));
+        print!("{}", mirun::sweep::describe(&opts.out, &planned));
         println!(
             "{} point(s), all valid; {} already finished",
             planned.len(),

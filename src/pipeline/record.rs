@@ -81,7 +81,12 @@ pub(super) fn train_and_record<M: Method>(
         at: &ckpt,
         resume: resume.is_some(),
     };
-    let records = driver::fit(method, &spec.train, p, checkpointing, &mut sink)?;
+    let machine = format!(
+        "{}, {} threads",
+        ctx.opts.backend.name(),
+        rayon::current_num_threads()
+    );
+    let records = driver::fit(method, &spec.train, p, &machine, checkpointing, &mut sink)?;
     ckpt.clear();
     let mut row = base_row(spec, ctx.info);
     row.extend(method.summary(&records, dir));

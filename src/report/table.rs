@@ -44,6 +44,8 @@ pub struct TableOptions {
     pub metrics: Vec<String>,
     /// Output format (for the caller; [`Table::render`] takes it explicitly).
     pub format: Format,
+    /// Also show each metric's lowest value over the group (the worst seed, for accuracies).
+    pub worst: bool,
 }
 
 /// Errors while building a table.
@@ -73,6 +75,8 @@ pub struct Stat {
     pub mean: Option<f64>,
     /// Sample standard deviation (n − 1), `None` when n < 2.
     pub std: Option<f64>,
+    /// Lowest value, `None` when n = 0.
+    pub min: Option<f64>,
 }
 
 impl Stat {
@@ -83,7 +87,8 @@ impl Stat {
         let std = mean
             .filter(|_| n > 1)
             .map(|m| (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt());
-        Stat { n, mean, std }
+        let min = values.iter().copied().reduce(f64::min);
+        Stat { n, mean, std, min }
     }
 }
 
@@ -111,6 +116,8 @@ pub struct Table {
     pub groups: Vec<Group>,
     /// Rows not aggregated, counted by status (`""` = empty status).
     pub skipped: BTreeMap<String, usize>,
+    /// Whether each metric's lowest value is shown ([`TableOptions::worst`]).
+    pub worst: bool,
 }
 
 /// Builds the table for `input` (a summary.csv or a results directory).
@@ -204,6 +211,7 @@ pub fn table(input: &Path, opts: &TableOptions) -> Result<Table, TableError> {
         metrics,
         groups,
         skipped,
+        worst: opts.worst,
     })
 }
 
@@ -241,7 +249,7 @@ impl Table {
                     .zip(&short)
                     .map(|(k, &short)| cell_text(k, short))
                     .collect();
-                cells.extend(g.stats.iter().map(|s| stat_cell(s, g.runs)));
+                cells.extend(g.stats.iter().map(|s| stat_cell(s, g.runs, self.worst)));
                 cells.push(g.runs.to_string());
                 cells
             })
@@ -285,6 +293,9 @@ impl Table {
         let mut header = self.by.clone();
         for m in &self.metrics {
             header.extend([format!("{m}_mean"), format!("{m}_std"), format!("{m}_n")]);
+            if self.worst {
+                header.push(format!("{m}_min"));
+            }
         }
         header.push("n".to_string());
         let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
@@ -293,6 +304,9 @@ impl Table {
             let mut cells = g.key.clone();
             for s in &g.stats {
                 cells.extend([opt(s.mean), opt(s.std), s.n.to_string()]);
+                if self.worst {
+                    cells.push(opt(s.min));
+                }
             }
             cells.push(g.runs.to_string());
             records.push(cells);
@@ -331,8 +345,8 @@ fn op_names(s: &str) -> Option<String> {
 }
 
 /// `0.9912 ± 0.0021`; `0.9912 ± -` for one value; `-` for none; `(n=k)` when fewer values
-/// than runs in the group.
-fn stat_cell(s: &Stat, runs: usize) -> String {
+/// than runs in the group; with `worst`, `(worst 0.9870)` after it.
+fn stat_cell(s: &Stat, runs: usize, worst: bool) -> String {
     let Some(mean) = s.mean else {
         return "-".to_string();
     };
@@ -340,6 +354,9 @@ fn stat_cell(s: &Stat, runs: usize) -> String {
     let mut cell = format!("{mean:.4} ± {std}");
     if s.n != runs {
         cell += &format!(" (n={})", s.n);
+    }
+    if let (true, Some(min)) = (worst, s.min) {
+        cell += &format!(" (worst {min:.4})");
     }
     cell
 }

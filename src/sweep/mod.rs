@@ -2,6 +2,7 @@
 //! rest run as child `mirun run` processes (`-j` at a time), each with its own log. A point's
 //! run id is the hash of its resolved config, so rerunning a killed sweep completes it.
 
+pub mod cost;
 pub mod slurm;
 pub mod status;
 
@@ -142,18 +143,22 @@ pub fn state_of(out: &Path, spec: &Spec, id: &str) -> anyhow::Result<PointState>
     Ok(PointState::New)
 }
 
-/// `mirun sweep --dry-run`: one line per point.
-pub fn describe(planned: &[PlannedPoint]) -> String {
+/// `mirun sweep --dry-run`: one line per point (with its expected wall time on the results
+/// tree `out`), then the time the missing points will take.
+pub fn describe(out: &Path, planned: &[PlannedPoint]) -> String {
+    let costs = cost::estimate(out, planned);
     let mut s = String::new();
-    for p in planned {
+    for (p, c) in planned.iter().zip(&costs) {
         s.push_str(&format!(
-            "{:>4}  {}  {:<11}  {}\n",
+            "{:>4}  {}  {:<11}  {}  [{}]\n",
             p.point.index + 1,
             p.run_id,
             p.state.name(),
-            p.point.label()
+            p.point.label(),
+            cost::cell(c)
         ));
     }
+    s.push_str(&format!("cost: {}\n", cost::total_line(&costs)));
     s
 }
 

@@ -3,6 +3,7 @@
 //! state is checkpointed. Every method trains through this one loop.
 
 use super::checkpoint::Checkpointing;
+use super::cost::{duration, CostMeter};
 use super::method::{Method, StepAt};
 use super::progress::Progress;
 use super::schedule::adam;
@@ -18,11 +19,14 @@ pub type Sink<'a, M> =
     dyn FnMut(&<M as Method>::Record, &<M as Method>::Model) -> Result<(), StoreError> + 'a;
 
 /// Trains `method` with Adam (`optim`'s epsilon), continuing from `checkpoint` when it
-/// resumes; returns the records of the epochs trained here.
+/// resumes; returns the records of the epochs trained here. The run's cost is said after its
+/// first steps and again after its first epoch (`machine` names what it runs on), and the
+/// progress bar shows the whole run's time left.
 pub fn fit<M: Method>(
     method: &M,
     optim: &TrainSpec,
     progress: Progress,
+    machine: &str,
     checkpoint: Checkpointing,
     sink: &mut Sink<M>,
 ) -> Result<Vec<M::Record>, TrainError> {
@@ -32,6 +36,7 @@ pub fn fit<M: Method>(
         .map_err(TrainError::Checkpoint)?;
     let (epochs, steps) = (method.epochs(), method.steps());
     let mut records = Vec::with_capacity(epochs.saturating_sub(start));
+    let mut cost = CostMeter::new(epochs.saturating_sub(start), steps);
     for epoch in start..epochs {
         let started = Instant::now();
         let lr = method.lr(epoch);
@@ -55,7 +60,13 @@ pub fn fit<M: Method>(
                 }
                 history.push(values);
                 bar.inc(1);
-                let (message, line) = method.progress(&history);
+                if let Some(e) = cost.step_done(Instant::now()) {
+                    bar.suspend(|| progress.info(&format!("cost: {}", e.describe(machine))));
+                }
+                let (mut message, line) = method.progress(&history);
+                if let Some(left) = cost.left(step + 1) {
+                    message.push_str(&format!("  run left ≈ {}", duration(left)));
+                }
                 bar.set_message(message);
                 if let Some(line) = line {
                     bar.suspend(|| progress.info(&line));
@@ -64,6 +75,7 @@ pub fn fit<M: Method>(
             Ok(model)
         })?;
         bar.finish_and_clear();
+        let trained = started.elapsed().as_secs_f64();
         let at = StepAt {
             epoch,
             step: steps,
@@ -72,6 +84,10 @@ pub fn fit<M: Method>(
         let record = method.end_epoch(&model, &history, at, started)?;
         sink(&record, &model)?;
         records.push(record);
+        let closed = started.elapsed().as_secs_f64() - trained;
+        if let Some(e) = cost.epoch_done(trained, closed) {
+            progress.info(&format!("cost: {}", e.describe(machine)));
+        }
         checkpoint
             .save_between(epoch + 1, epochs, &model, &optim, carry)
             .map_err(TrainError::Checkpoint)?;

@@ -2,6 +2,7 @@
 //! output. What a step does is each method's (`crate::method`).
 
 pub mod checkpoint;
+pub mod cost;
 pub mod driver;
 pub mod method;
 pub mod progress;

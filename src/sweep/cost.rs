@@ -1,0 +1,134 @@
+//! What a sweep's missing points will cost, before any of it is spent (`mirun sweep
+//! --dry-run`): each point's time from the epochs it already ran (an interrupted point), else
+//! from a point of the same config with another seed that ran on this results tree. A point
+//! with neither is said to be untimed — no number is invented for it.
+
+use super::{PlannedPoint, PointState};
+use crate::store::CsvFile;
+use crate::train::cost::duration;
+use std::path::Path;
+
+/// A point's expected wall time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointCost {
+    /// Finished: nothing to spend.
+    Done,
+    /// Seconds still to spend, and the run whose epochs timed them.
+    Timed { secs: f64, from: String },
+    /// No epoch of this config has run here yet.
+    Untimed,
+}
+
+/// Mean seconds of an epoch of the run in `dir`, and how many epochs it has finished (its
+/// `metrics.csv`: one or more rows per epoch, each with the epoch's `seconds`).
+fn epoch_seconds(dir: &Path) -> Option<(f64, usize)> {
+    let csv = CsvFile::read(&dir.join("metrics.csv")).ok()?;
+    let (e, s) = (csv.column("epoch")?, csv.column("seconds")?);
+    let mut seen: Vec<(usize, f64)> = Vec::new();
+    for row in &csv.rows {
+        let epoch = row.fields.get(e)?.parse::<usize>().ok()?;
+        let secs = row.fields.get(s)?.parse::<f64>().ok()?;
+        if !seen.iter().any(|(done, _)| *done == epoch) {
+            seen.push((epoch, secs));
+        }
+    }
+    (!seen.is_empty()).then(|| {
+        let mean = seen.iter().map(|(_, s)| s).sum::<f64>() / seen.len() as f64;
+        (mean, seen.len())
+    })
+}
+
+/// A resolved config as dotted keys and values.
+type ConfigKey = Vec<(String, String)>;
+
+/// The resolved config of `p` without its seed (points that differ only in seed cost the same).
+fn config_key(p: &PlannedPoint) -> ConfigKey {
+    p.spec
+        .flatten()
+        .into_iter()
+        .filter(|(k, _)| k != "pipeline.seed")
+        .collect()
+}
+
+/// Each planned point's cost on the results tree `out`.
+pub fn estimate(out: &Path, planned: &[PlannedPoint]) -> Vec<PointCost> {
+    let dir_of = |p: &PlannedPoint| out.join(&p.spec.pipeline.name).join(&p.run_id);
+    let timed: Vec<(ConfigKey, &str, f64)> = planned
+        .iter()
+        .filter_map(|p| {
+            let (secs, _) = epoch_seconds(&dir_of(p))?;
+            Some((config_key(p), p.run_id.as_str(), secs))
+        })
+        .collect();
+    planned
+        .iter()
+        .map(|p| {
+            let own = of_run(&dir_of(p), p.spec.train.epochs, p.state);
+            if own != PointCost::Untimed {
+                return own;
+            }
+            let epochs = p.spec.train.epochs;
+            let key = config_key(p);
+            match timed.iter().find(|(k, _, _)| *k == key) {
+                Some((_, id, secs)) => PointCost::Timed {
+                    secs: secs * epochs as f64,
+                    from: format!("run {id}"),
+                },
+                None => PointCost::Untimed,
+            }
+        })
+        .collect()
+}
+
+/// The cost of the run in `dir` (`epochs` in all) from its own finished epochs.
+pub fn of_run(dir: &Path, epochs: usize, state: PointState) -> PointCost {
+    if state == PointState::Finished {
+        return PointCost::Done;
+    }
+    match epoch_seconds(dir) {
+        Some((secs, done)) => PointCost::Timed {
+            secs: secs * epochs.saturating_sub(done) as f64,
+            from: format!("its own {done} epoch(s)"),
+        },
+        None => PointCost::Untimed,
+    }
+}
+
+/// The dry run's closing lines: the time the missing points will take, one at a time.
+pub fn total_line(costs: &[PointCost]) -> String {
+    let secs: f64 = costs
+        .iter()
+        .map(|c| match c {
+            PointCost::Timed { secs, .. } => *secs,
+            _ => 0.0,
+        })
+        .sum();
+    let timed = costs
+        .iter()
+        .filter(|c| matches!(c, PointCost::Timed { .. }))
+        .count();
+    let untimed = costs.iter().filter(|c| **c == PointCost::Untimed).count();
+    match (timed, untimed) {
+        (0, 0) => "nothing left to run".into(),
+        (0, n) => format!(
+            "{n} point(s) left, none timed yet: no estimate until a point of each config has \
+             run (each run prints its own estimate after its first steps)"
+        ),
+        (t, 0) => format!("{t} point(s) left ≈ {} one at a time", duration(secs)),
+        (t, n) => format!(
+            "{} point(s) left: {t} ≈ {} one at a time, and {n} not timed yet (no epoch of \
+             their config has run here)",
+            t + n,
+            duration(secs)
+        ),
+    }
+}
+
+/// A point's cost as its dry-run line shows it.
+pub fn cell(c: &PointCost) -> String {
+    match c {
+        PointCost::Done => "done".into(),
+        PointCost::Timed { secs, from } => format!("≈ {} (from {from})", duration(*secs)),
+        PointCost::Untimed => "not timed yet".into(),
+    }
+}
