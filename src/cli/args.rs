@@ -47,16 +47,12 @@ pub enum Command {
 pub struct RunArgs {
     /// Pipeline file.
     pub file: PathBuf,
-    /// Override a value: `--set train.epochs=5` (repeatable; parsed as a TOML value).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub sets: Vec<String>,
-    /// Results root; runs go to OUT/<pipeline-name>/<run-id>/ (the committed reference
-    /// results live in results/, written with --out results).
-    #[arg(long, default_value = "runs")]
-    pub out: PathBuf,
-    /// Backend and device (default: the fastest compiled in).
-    #[arg(long, value_enum)]
-    pub device: Option<BackendKind>,
+    #[command(flatten)]
+    pub sets: Sets,
+    #[command(flatten)]
+    pub out: OutArg,
+    #[command(flatten)]
+    pub device: DeviceArg,
     /// Print only errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -99,12 +95,10 @@ pub struct BenchArgs {
     /// Timed steps per head count (after 2 warm-up steps).
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
-    /// Override a value (as for `run`).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub sets: Vec<String>,
-    /// Backend and device (default: the fastest compiled in).
-    #[arg(long, value_enum)]
-    pub device: Option<BackendKind>,
+    #[command(flatten)]
+    pub sets: Sets,
+    #[command(flatten)]
+    pub device: DeviceArg,
     /// Convolution forms to time the step with (default: the backend's own choice).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub conv: Vec<ConvForm>,
@@ -171,9 +165,8 @@ pub struct SweepArgs {
     /// Replicate every point over these seeds: `--seeds 1,2,3`.
     #[arg(long)]
     pub seeds: Option<String>,
-    /// Override a value in every point (as for `run`).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub sets: Vec<String>,
+    #[command(flatten)]
+    pub sets: Sets,
     /// List and validate every point (overrides, run id, state) without training.
     #[arg(long)]
     pub dry_run: bool,
@@ -195,12 +188,10 @@ pub struct SweepArgs {
     /// Rerun points that already finished.
     #[arg(long)]
     pub force: bool,
-    /// Results root (as for `run`).
-    #[arg(long, default_value = "runs")]
-    pub out: PathBuf,
-    /// Backend and device for every point.
-    #[arg(long, value_enum)]
-    pub device: Option<BackendKind>,
+    #[command(flatten)]
+    pub out: OutArg,
+    #[command(flatten)]
+    pub device: DeviceArg,
     /// Print only failures and the final count.
     #[arg(long, short)]
     pub quiet: bool,
@@ -210,9 +201,8 @@ pub struct SweepArgs {
 pub struct ConfigArgs {
     /// Pipeline file.
     pub file: PathBuf,
-    /// Override a value (as for `run`).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub sets: Vec<String>,
+    #[command(flatten)]
+    pub sets: Sets,
     /// Annotate every value with where it came from.
     #[arg(long)]
     pub explain: bool,
@@ -223,12 +213,10 @@ pub struct CheckArgs {
     /// Pipeline files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Override a value (as for `run`).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub sets: Vec<String>,
-    /// The results root runs would write to (checked for writing).
-    #[arg(long, default_value = "runs")]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub sets: Sets,
+    #[command(flatten)]
+    pub out: OutArg,
 }
 
 #[derive(Args, Debug)]
@@ -238,9 +226,8 @@ pub struct EvalArgs {
     /// Which saved weights.
     #[arg(long, value_enum, default_value = "last")]
     pub weights: mirun::store::weights::Which,
-    /// Override a value of the run's config (e.g. `dataset.kind=fashion-mnist`).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub sets: Vec<String>,
+    #[command(flatten)]
+    pub sets: Sets,
     /// Also write, per head, a PNG of the first K test images of every cluster.
     #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "12")]
     pub grid: Option<usize>,
@@ -248,9 +235,8 @@ pub struct EvalArgs {
     /// Hungarian matching gives the cluster); written as `clusters-<weights>-errors-h<head>.png`.
     #[arg(long, requires = "grid")]
     pub errors: bool,
-    /// Backend and device (default: the fastest compiled in).
-    #[arg(long, value_enum)]
-    pub device: Option<BackendKind>,
+    #[command(flatten)]
+    pub device: DeviceArg,
 }
 
 #[derive(Args, Debug)]
@@ -284,4 +270,51 @@ pub enum Which {
     Mnist,
     FashionMnist,
     All,
+}
+
+/// `--set KEY=VALUE`: the overrides every command that resolves a spec takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Sets {
+    /// Override a value: `--set train.epochs=5` (repeatable; parsed as a TOML value; the last
+    /// layer, above the file and `MIRUN_*` env vars).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+impl std::ops::Deref for Sets {
+    type Target = Vec<String>;
+    fn deref(&self) -> &Vec<String> {
+        &self.sets
+    }
+}
+
+/// `--device`: the backend and device to train or evaluate on.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct DeviceArg {
+    /// Backend and device (default: the fastest compiled in).
+    #[arg(long, value_enum)]
+    pub device: Option<BackendKind>,
+}
+
+impl DeviceArg {
+    /// The backend named, else the fastest compiled in.
+    pub fn backend(self) -> BackendKind {
+        self.device.unwrap_or_else(BackendKind::fastest)
+    }
+}
+
+/// `--out`: the results root.
+#[derive(Args, Debug, Clone)]
+pub struct OutArg {
+    /// Results root; runs go to OUT/<pipeline-name>/<run-id>/ (the committed reference
+    /// results live in results/, written with --out results).
+    #[arg(long, default_value = "runs")]
+    pub out: PathBuf,
+}
+
+impl std::ops::Deref for OutArg {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.out
+    }
 }

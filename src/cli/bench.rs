@@ -2,7 +2,6 @@
 
 use super::args::{BenchArgs, ConvForm};
 use super::source;
-use mirun::backend::BackendKind;
 use mirun::spec;
 
 /// `mirun bench`: prints `metric,value,unit` CSV rows — pairs/s, evaluation seconds, and step
@@ -10,7 +9,7 @@ use mirun::spec;
 pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
     use mirun::bench;
     let base = spec::load(&source(a.file.clone(), &a.sets)?)?;
-    let backend = a.device.unwrap_or_else(BackendKind::fastest);
+    let backend = a.device.backend();
     let devices = backend
         .open_for(base.train.precision)
         .map_err(anyhow::Error::msg)?;

@@ -2,7 +2,6 @@
 
 use super::args::{EvalArgs, ScoreArgs};
 use super::overrides;
-use mirun::backend::BackendKind;
 use mirun::train::Progress;
 
 /// `mirun eval RUN_DIR`: re-scores a run's saved weights without training.
@@ -10,7 +9,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     mirun::pipeline::eval_run(
         &a.run_dir,
         a.weights,
-        a.device.unwrap_or_else(BackendKind::fastest),
+        a.device.backend(),
         overrides(&a.sets)?,
         a.grid.map(|k| mirun::pipeline::Grid {
             k,

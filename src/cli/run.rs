@@ -3,7 +3,6 @@
 use super::args::RunArgs;
 use super::source;
 use anyhow::Context;
-use mirun::backend::BackendKind;
 use mirun::pipeline::{run as run_pipeline, RunOptions};
 use mirun::spec;
 use mirun::train::Progress;
@@ -62,8 +61,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
         }
     }
     let opts = RunOptions {
-        out: a.out,
-        backend: a.device.unwrap_or_else(BackendKind::fastest),
+        out: a.out.out,
+        backend: a.device.backend(),
         overrides: src.overrides.iter().map(|o| o.origin.clone()).collect(),
         progress: Progress { quiet: a.quiet },
         fresh: a.fresh,

@@ -36,8 +36,8 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         sweep,
         sets: sets.clone(),
         overrides: overrides(&sets)?,
-        out: a.out.clone(),
-        backend: a.device,
+        out: a.out.out.clone(),
+        backend: a.device.device,
         jobs: a.jobs,
         force: a.force,
         // Points run here, or on Slurm nodes with `launcher.mem` each (unknown without it).

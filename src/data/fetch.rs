@@ -186,25 +186,46 @@ fn copy_atomic(src: &Path, dst: &Path) -> Result<(), FetchError> {
     Ok(())
 }
 
-fn download(url: &str, dst: &Path) -> Result<(), String> {
+/// Why one source of a data file failed (listed among the places tried).
+#[derive(Debug, thiserror::Error)]
+enum SourceFailed {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("could not run {tool}: {source}")]
+    NoTool {
+        tool: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    ToolFailed(String),
+    #[error("no .deb downloaded")]
+    NoDeb,
+    #[error(transparent)]
+    Copy(#[from] FetchError),
+}
+
+fn download(url: &str, dst: &Path) -> Result<(), SourceFailed> {
     let parent = dst.parent().unwrap_or(Path::new("."));
-    let tmp = crate::store::atomic::temp_in(parent).map_err(|e| e.to_string())?;
+    let tmp = crate::store::atomic::temp_in(parent)?;
     let status = Command::new("curl")
         .args(["-fsSL", "--max-time", "300", "-o"])
         .arg(tmp.path())
         .arg(url)
         .status()
-        .map_err(|e| format!("could not run curl: {e}"))?;
+        .map_err(|source| SourceFailed::NoTool {
+            tool: "curl",
+            source,
+        })?;
     if !status.success() {
-        return Err(format!("curl failed ({status})"));
+        return Err(SourceFailed::ToolFailed(format!("curl failed ({status})")));
     }
-    tmp.persist(dst).map_err(|e| e.error.to_string())?;
+    tmp.persist(dst).map_err(|e| e.error)?;
     Ok(())
 }
 
 /// `apt-get download dataset-fashion-mnist` and unpack its `.gz` files into `folder`.
-fn from_debian(folder: &Path) -> Result<(), String> {
-    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+fn from_debian(folder: &Path) -> Result<(), SourceFailed> {
+    let work = tempfile::tempdir()?;
     // apt's sandbox user must be able to write the download there.
     #[cfg(unix)]
     {
@@ -215,33 +236,38 @@ fn from_debian(folder: &Path) -> Result<(), String> {
         .args(["download", "-qq", "dataset-fashion-mnist"])
         .current_dir(work.path())
         .status()
-        .map_err(|e| format!("no apt-get: {e}"))?
+        .map_err(|source| SourceFailed::NoTool {
+            tool: "apt-get",
+            source,
+        })?
         .success();
     if !ok {
-        return Err("apt-get download failed".into());
+        return Err(SourceFailed::ToolFailed("apt-get download failed".into()));
     }
-    let deb = std::fs::read_dir(work.path())
-        .map_err(|e| e.to_string())?
+    let deb = std::fs::read_dir(work.path())?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .ok_or("no .deb downloaded")?;
+        .ok_or(SourceFailed::NoDeb)?;
     let root = work.path().join("root");
     let ok = Command::new("dpkg")
         .arg("-x")
         .arg(&deb)
         .arg(&root)
         .status()
-        .map_err(|e| format!("no dpkg: {e}"))?
+        .map_err(|source| SourceFailed::NoTool {
+            tool: "dpkg",
+            source,
+        })?
         .success();
     if !ok {
-        return Err("dpkg -x failed".into());
+        return Err(SourceFailed::ToolFailed("dpkg -x failed".into()));
     }
     let src = root.join("usr/share/datasets/fashion-mnist");
     for (file, _) in FILES {
         let gz = src.join(format!("{file}.gz"));
         if gz.is_file() {
-            copy_atomic(&gz, &folder.join(format!("{file}.gz"))).map_err(|e| e.to_string())?;
+            copy_atomic(&gz, &folder.join(format!("{file}.gz")))?;
         }
     }
     Ok(())

@@ -29,6 +29,14 @@ macro_rules! mine_bounds {
         impl LossKind {
             /// The TOML names of the MINE bounds, in registration order.
             pub const MINE_BOUNDS: &[&str] = &[$($name),+];
+
+            /// Whether this is one of the MINE family (needs a statistics network).
+            pub fn is_mine(self) -> bool {
+                match self {
+                    LossKind::Iic => false,
+                    $(LossKind::$variant => true,)+
+                }
+            }
         }
 
         /// The MINE bound a `loss.kind` names (`None` for IIC's loss).
@@ -53,11 +61,4 @@ mine_bounds! {
     /// InfoNCE: E_i[T(x_i, y_i) − ln mean_j e^T(x_i, y_j)] over all pairs of the batch; at
     /// most ln(batch size).
     InfoNce = "infonce" => mine::InfoNce,
-}
-
-impl LossKind {
-    /// Whether this is one of the MINE family (needs a statistics network).
-    pub fn is_mine(self) -> bool {
-        self != LossKind::Iic
-    }
 }

@@ -7,8 +7,8 @@ mod record;
 pub use eval::{eval_run, Grid};
 
 use crate::backend::BackendKind;
-use crate::method;
-use crate::spec::{Method, Spec};
+use crate::method::{self, Pipeline};
+use crate::spec::Spec;
 use crate::store::{git_commit, run_id, summary, RunDir, RunInfo};
 use crate::train::Progress;
 use std::path::PathBuf;
@@ -151,21 +151,20 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
         started,
         summary: summary_path.clone(),
     };
-    // The registry of methods: each resolves its config once from the spec.
-    let outcome = (|| match (spec.method(), &data) {
-        (Method::Iic, Some(data)) => {
-            let config = method::iic::IicConfig::resolve(spec)?;
+    // Each method's config is resolved once from the spec (the registry: `method::Pipeline`).
+    let outcome = (|| match (Pipeline::resolve(spec)?, &data) {
+        (Pipeline::Iic(config), Some(data)) => {
             record::train_and_record(&ctx, &method::Iic::new(config, data, &devices))
         }
-        (Method::MineGaussian, _) => {
-            let config = method::mine_gaussian::GaussianConfig::resolve(spec)?;
+        (Pipeline::MineGaussian(config), _) => {
             record::train_and_record(&ctx, &method::MineGaussian::new(config, &devices))
         }
-        (Method::MineImages, Some(data)) => {
-            let config = method::mine_images::MineImagesConfig::resolve(spec)?;
+        (Pipeline::MineImages(config), Some(data)) => {
             record::train_and_record(&ctx, &method::MineImages::new(config, data, &devices))
         }
-        (_, None) => Err(anyhow::anyhow!("no image data loaded")),
+        (Pipeline::Iic(_) | Pipeline::MineImages(_), None) => {
+            Err(anyhow::anyhow!("no image data loaded"))
+        }
     })();
     match outcome {
         Ok(report) => Ok(report),

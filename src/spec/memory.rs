@@ -87,10 +87,10 @@ fn images(spec: &Spec) -> Vec<Part> {
     let shape = spec.image_shape();
     let side = spec.augment.size.max(1);
     let k = spec.backbone.kernel_size as f64;
-    let blocks = if spec.backbone.kind == BackboneKind::ResNet {
-        2.0
-    } else {
-        1.0
+    // Convolutions per integer of `cfg`.
+    let blocks = match spec.backbone.kind {
+        BackboneKind::Vgg => 1.0,
+        BackboneKind::ResNet => 2.0,
     };
     // Per image: every convolution's output, kept with its normalised and activated copies
     // and their gradients (×4); parameters of the convolutions.
@@ -112,7 +112,7 @@ fn images(spec: &Spec) -> Vec<Part> {
     let b = spec.train.batch_size as f64;
     let rows = match spec.method() {
         Method::Iic => (1 + spec.augment.copies) as f64 * b,
-        _ => 2.0 * b,
+        Method::MineImages | Method::MineGaussian => 2.0 * b,
     };
     let images = {
         let (train, test) = spec.dataset.kind.sizes();
@@ -161,7 +161,7 @@ fn images(spec: &Spec) -> Vec<Part> {
                     * F32,
             });
         }
-        _ => {
+        Method::MineImages | Method::MineGaussian => {
             let latent = spec.model.latent_dim.unwrap_or(10) as f64;
             let hidden = spec.model.hidden.unwrap_or(1024) as f64;
             parts.push(Part {

@@ -84,7 +84,10 @@ impl DatasetKind {
 
     /// Whether the data set is images (read from IDX files) rather than generated.
     pub fn is_image(self) -> bool {
-        self != DatasetKind::Gaussian
+        match self {
+            DatasetKind::Mnist | DatasetKind::FashionMnist => true,
+            DatasetKind::Gaussian => false,
+        }
     }
 
     /// Images in the (train, test) splits (none for generated data).

@@ -138,7 +138,7 @@ impl SweepSpec {
     /// Replaces the seeds from `--seeds 1,2,3` or `--seeds 'range(1,4)'`.
     pub fn set_seeds(&mut self, flag: &str) -> Result<(), SweepError> {
         let vals = split_values(flag)
-            .map_err(|w| err(format!("--seeds {flag}"), w))?
+            .map_err(|w| err(format!("--seeds {flag}"), w.to_string()))?
             .into_iter()
             .map(|v| match v {
                 toml::Value::Integer(i) if i >= 0 => Ok(i as u64),
@@ -256,12 +256,31 @@ fn parse_axis_flag(flag: &str, text: &str) -> Result<(String, Vec<toml::Value>),
     if key.is_empty() || key.split('.').any(str::is_empty) {
         return Err(err(&at, "expected a dotted key such as `heads.count`"));
     }
-    let vals = split_values(raw).map_err(|w| err(&at, w))?;
+    let vals = split_values(raw).map_err(|w| err(&at, w.to_string()))?;
     Ok((key.to_string(), vals))
 }
 
+/// What is wrong with one axis's values (`--grid`, `sweep.grid`, `sweep.seeds`, …).
+#[derive(Debug, thiserror::Error)]
+enum AxisError {
+    #[error("expected at least one value")]
+    Empty,
+    #[error("`{0}`: expected range(start, stop) or range(start, stop, step) of integers")]
+    RangeNotIntegers(String),
+    #[error("`{0}`: expected range(start, stop) or range(start, stop, step > 0)")]
+    RangeShape(String),
+    #[error("`{0}` is empty")]
+    EmptyRange(String),
+    #[error("expected an array of values or \"range(a, b)\", got the string \"{0}\"")]
+    NotARange(String),
+    #[error("expected an array of values or \"range(a, b)\", got {0}")]
+    NotAnArray(&'static str),
+    #[error("expected non-negative integers, got {0}")]
+    NotASeed(toml::Value),
+}
+
 /// `1,2,3` or `range(1,6)` → values.
-fn split_values(raw: &str) -> Result<Vec<toml::Value>, String> {
+fn split_values(raw: &str) -> Result<Vec<toml::Value>, AxisError> {
     let raw = raw.trim();
     if let Some(r) = parse_range(raw)? {
         return Ok(r);
@@ -273,13 +292,13 @@ fn split_values(raw: &str) -> Result<Vec<toml::Value>, String> {
         .map(parse_value)
         .collect();
     if vals.is_empty() {
-        return Err("expected at least one value".into());
+        return Err(AxisError::Empty);
     }
     Ok(vals)
 }
 
 /// `range(a, b)` / `range(a, b, step)`: integers from a up to but excluding b, like Python.
-fn parse_range(raw: &str) -> Result<Option<Vec<toml::Value>>, String> {
+fn parse_range(raw: &str) -> Result<Option<Vec<toml::Value>>, AxisError> {
     let Some(inner) = raw.strip_prefix("range(").and_then(|r| r.strip_suffix(')')) else {
         return Ok(None);
     };
@@ -287,51 +306,37 @@ fn parse_range(raw: &str) -> Result<Option<Vec<toml::Value>>, String> {
         .split(',')
         .map(|s| s.trim().parse::<i64>())
         .collect::<Result<_, _>>()
-        .map_err(|_| {
-            format!("`{raw}`: expected range(start, stop) or range(start, stop, step) of integers")
-        })?;
+        .map_err(|_| AxisError::RangeNotIntegers(raw.into()))?;
     let (a, b, step) = match nums[..] {
         [a, b] => (a, b, 1),
         [a, b, s] if s > 0 => (a, b, s),
-        _ => {
-            return Err(format!(
-                "`{raw}`: expected range(start, stop) or range(start, stop, step > 0)"
-            ))
-        }
+        _ => return Err(AxisError::RangeShape(raw.into())),
     };
     let vals: Vec<toml::Value> = (a..b)
         .step_by(step as usize)
         .map(toml::Value::Integer)
         .collect();
     if vals.is_empty() {
-        return Err(format!("`{raw}` is empty"));
+        return Err(AxisError::EmptyRange(raw.into()));
     }
     Ok(Some(vals))
 }
 
-fn axis_values(v: &toml::Value) -> Result<Vec<toml::Value>, String> {
+fn axis_values(v: &toml::Value) -> Result<Vec<toml::Value>, AxisError> {
     match v {
-        toml::Value::Array(a) if a.is_empty() => Err("expected at least one value".into()),
+        toml::Value::Array(a) if a.is_empty() => Err(AxisError::Empty),
         toml::Value::Array(a) => Ok(a.clone()),
-        toml::Value::String(s) => match parse_range(s)? {
-            Some(r) => Ok(r),
-            None => Err(format!(
-                "expected an array of values or \"range(a, b)\", got the string \"{s}\""
-            )),
-        },
-        other => Err(format!(
-            "expected an array of values or \"range(a, b)\", got {}",
-            other.type_str()
-        )),
+        toml::Value::String(s) => parse_range(s)?.ok_or_else(|| AxisError::NotARange(s.clone())),
+        other => Err(AxisError::NotAnArray(other.type_str())),
     }
 }
 
-fn seed_values(v: &toml::Value) -> Result<Vec<u64>, String> {
+fn seed_values(v: &toml::Value) -> Result<Vec<u64>, AxisError> {
     axis_values(v)?
         .into_iter()
         .map(|x| match x {
             toml::Value::Integer(i) if i >= 0 => Ok(i as u64),
-            other => Err(format!("expected non-negative integers, got {other}")),
+            other => Err(AxisError::NotASeed(other)),
         })
         .collect()
 }

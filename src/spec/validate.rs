@@ -441,9 +441,12 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
     let e = &spec.evaluator;
     for k in e.all() {
         let fits = match k {
-            k if k.is_clustering() => method == Method::Iic,
+            EvaluatorKind::Hungarian
+            | EvaluatorKind::Nmi
+            | EvaluatorKind::Ari
+            | EvaluatorKind::Majority => method == Method::Iic,
             EvaluatorKind::AnalyticMi | EvaluatorKind::BinnedMi => method == Method::MineGaussian,
-            _ => mine_images,
+            EvaluatorKind::LinearProbe => mine_images,
         };
         if !fits {
             let wanted = match method {

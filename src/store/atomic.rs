@@ -29,11 +29,29 @@ pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     b.tempfile_in(dir)
 }
 
+/// Why files cannot be written under a directory.
+#[derive(Debug, thiserror::Error)]
+pub enum NotWritable {
+    #[error("{} is a file, expected a directory", .0.display())]
+    IsFile(std::path::PathBuf),
+    #[error("{} cannot be created: {} is a file", .dir.display(), .at.display())]
+    UnderAFile {
+        dir: std::path::PathBuf,
+        at: std::path::PathBuf,
+    },
+    #[error("{} cannot be written ({}: {source})", .dir.display(), .at.display())]
+    Refused {
+        dir: std::path::PathBuf,
+        at: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// Whether files can be written under `dir` — now, or once it is created: `dir` (or its
 /// nearest existing ancestor) must be a directory that takes a file. Nothing is left behind.
-pub fn check_writable_dir(dir: &Path) -> Result<(), String> {
+pub fn check_writable_dir(dir: &Path) -> Result<(), NotWritable> {
     if dir.exists() && !dir.is_dir() {
-        return Err(format!("{} is a file, expected a directory", dir.display()));
+        return Err(NotWritable::IsFile(dir.to_path_buf()));
     }
     let mut at = dir;
     while !at.exists() {
@@ -46,17 +64,16 @@ pub fn check_writable_dir(dir: &Path) -> Result<(), String> {
         }
     }
     if !at.is_dir() {
-        return Err(format!(
-            "{} cannot be created: {} is a file",
-            dir.display(),
-            at.display()
-        ));
+        return Err(NotWritable::UnderAFile {
+            dir: dir.to_path_buf(),
+            at: at.to_path_buf(),
+        });
     }
-    tempfile::tempfile_in(at).map(drop).map_err(|e| {
-        format!(
-            "{} cannot be written ({}: {e})",
-            dir.display(),
-            at.display()
-        )
-    })
+    tempfile::tempfile_in(at)
+        .map(drop)
+        .map_err(|source| NotWritable::Refused {
+            dir: dir.to_path_buf(),
+            at: at.to_path_buf(),
+            source,
+        })
 }

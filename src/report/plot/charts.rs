@@ -9,6 +9,23 @@ use std::sync::Once;
 
 static FONT: Once = Once::new();
 
+/// Drawing or encoding a chart failed (plotters' or the PNG encoder's reason).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DrawError(String);
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        DrawError(e.to_string())
+    }
+}
+
+impl From<png::EncodingError> for DrawError {
+    fn from(e: png::EncodingError) -> Self {
+        DrawError(e.to_string())
+    }
+}
+
 fn register_font() {
     FONT.call_once(|| {
         let bytes: &'static [u8] = include_bytes!("../../../assets/fonts/DejaVuSansMono.ttf");
@@ -108,7 +125,7 @@ impl Canvas {
                 let mut text = String::new();
                 {
                     let root = SVGBackend::with_string(&mut text, self.size).into_drawing_area();
-                    self.draw(&root).map_err(fail)?;
+                    self.draw(&root).map_err(|e| fail(e.to_string()))?;
                     root.present().map_err(|e| fail(e.to_string()))?;
                 }
                 write_out(path, text.as_bytes())
@@ -118,20 +135,21 @@ impl Canvas {
                 let mut rgb = vec![0u8; (w * h * 3) as usize];
                 {
                     let root = BitMapBackend::with_buffer(&mut rgb, self.size).into_drawing_area();
-                    self.draw(&root).map_err(fail)?;
+                    self.draw(&root).map_err(|e| fail(e.to_string()))?;
                     root.present().map_err(|e| fail(e.to_string()))?;
                 }
                 write_out(
                     path,
-                    &encode_png(&rgb, w, h, png::ColorType::Rgb).map_err(fail)?,
+                    &encode_png(&rgb, w, h, png::ColorType::Rgb)
+                        .map_err(|e| fail(e.to_string()))?,
                 )
             }
             _ => Err(fail("expected a .svg or .png file name".into())),
         }
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+        root.fill(&WHITE)?;
         let areas = root.split_evenly((1, self.panels.len()));
         for (panel, area) in self.panels.iter().zip(areas) {
             match panel {
@@ -176,8 +194,7 @@ fn draw_lines<DB: DrawingBackend>(
     x: &str,
     y: &str,
     series: &[Series],
-) -> Result<(), String> {
-    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+) -> Result<(), DrawError> {
     let xs = span(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let ys = span(series.iter().flat_map(|s| {
         s.points.iter().enumerate().flat_map(move |(i, p)| {
@@ -190,14 +207,8 @@ fn draw_lines<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_desc(x)
-        .y_desc(y)
-        .draw()
-        .map_err(e)?;
+        .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)?;
+    chart.configure_mesh().x_desc(x).y_desc(y).draw()?;
     for (i, s) in series.iter().filter(|s| !s.points.is_empty()).enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let color = if s.faint { color.mix(0.35) } else { color };
@@ -206,23 +217,18 @@ fn draw_lines<DB: DrawingBackend>(
             .draw_series(LineSeries::new(
                 s.points.iter().copied(),
                 color.stroke_width(width),
-            ))
-            .map_err(e)?
+            ))?
             .label(s.label.clone())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
         if s.points.len() <= 50 {
-            chart
-                .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                .map_err(e)?;
+            chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
         }
         if !s.errors.is_empty() {
-            chart
-                .draw_series(s.points.iter().zip(&s.errors).map(|(&(px, py), &err)| {
-                    ErrorBar::new_vertical(px, py - err, py, py + err, color.stroke_width(1), 8)
-                }))
-                .map_err(e)?;
+            chart.draw_series(s.points.iter().zip(&s.errors).map(|(&(px, py), &err)| {
+                ErrorBar::new_vertical(px, py - err, py, py + err, color.stroke_width(1), 8)
+            }))?;
         }
     }
     chart
@@ -230,16 +236,14 @@ fn draw_lines<DB: DrawingBackend>(
         .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
-        .draw()
-        .map_err(e)?;
+        .draw()?;
     Ok(())
 }
 
 fn draw_heat<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &Confusion,
-) -> Result<(), String> {
-    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+) -> Result<(), DrawError> {
     let rows = c.cells.iter().map(|x| x.0 + 1).max().unwrap_or(1);
     let cols = c.cells.iter().map(|x| x.1 + 1).max().unwrap_or(1);
     let max = c.cells.iter().map(|x| x.2).fold(1.0, f64::max);
@@ -248,8 +252,7 @@ fn draw_heat<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d(0..cols, 0..rows)
-        .map_err(e)?;
+        .build_cartesian_2d(0..cols, 0..rows)?;
     chart
         .configure_mesh()
         .disable_mesh()
@@ -257,30 +260,32 @@ fn draw_heat<DB: DrawingBackend>(
         .y_desc("cluster")
         .x_labels(cols)
         .y_labels(rows)
-        .draw()
-        .map_err(e)?;
-    chart
-        .draw_series(c.cells.iter().map(|&(r, l, n)| {
-            let t = (n / max).clamp(0.0, 1.0);
-            let shade = (255.0 * (1.0 - t)) as u8;
-            Rectangle::new(
-                [(l, r), (l + 1, r + 1)],
-                RGBColor(shade, shade, 255).filled(),
-            )
-        }))
-        .map_err(e)?;
+        .draw()?;
+    chart.draw_series(c.cells.iter().map(|&(r, l, n)| {
+        let t = (n / max).clamp(0.0, 1.0);
+        let shade = (255.0 * (1.0 - t)) as u8;
+        Rectangle::new(
+            [(l, r), (l + 1, r + 1)],
+            RGBColor(shade, shade, 255).filled(),
+        )
+    }))?;
     Ok(())
 }
 
 /// PNG bytes of an 8-bit image.
-pub fn encode_png(pixels: &[u8], w: u32, h: u32, color: png::ColorType) -> Result<Vec<u8>, String> {
+pub fn encode_png(
+    pixels: &[u8],
+    w: u32,
+    h: u32,
+    color: png::ColorType,
+) -> Result<Vec<u8>, DrawError> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, w, h);
         enc.set_color(color);
         enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
-        writer.write_image_data(pixels).map_err(|e| e.to_string())?;
+        let mut writer = enc.write_header()?;
+        writer.write_image_data(pixels)?;
     }
     Ok(out)
 }

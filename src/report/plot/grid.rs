@@ -43,7 +43,7 @@ pub fn cluster_grid(
     let bytes = encode_png(&px, w as u32, h as u32, png::ColorType::Grayscale).map_err(|what| {
         PlotError::Output {
             path: path.display().to_string(),
-            what,
+            what: what.to_string(),
         }
     })?;
     write_out(path, &bytes)
