@@ -20,7 +20,22 @@ impl Problems {
             message: message.into(),
         });
     }
+
+    /// A key that is `set` where it does not apply (`applies` is false) would be silently
+    /// ignored: an error naming where it applies instead.
+    fn only(&mut self, key: &str, set: bool, applies: bool, where_: &str) {
+        if set && !applies {
+            self.add(key, format!("applies only to {where_}; remove it"));
+        }
+    }
 }
+
+// Where keys apply, as the errors name it.
+const IMAGES: &str = "image data sets";
+const GAUSSIAN: &str = "dataset.kind = \"gaussian\"";
+const IIC: &str = "IIC (loss.kind = \"iic\")";
+const MINE_IMAGES: &str = "MINE on images";
+const BINNED_MI: &str = "the `binned_mi` evaluator";
 
 /// Returns every broken rule (empty when the spec is valid).
 pub fn validate(spec: &Spec) -> Vec<Problem> {
@@ -255,69 +270,40 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         );
         return;
     }
-    let only = |p: &mut Problems, key: &str, set: bool, ok: bool, where_: &str| {
-        if set && !ok {
-            p.add(key, format!("applies only to {where_}; remove it"));
-        }
-    };
-    only(
-        p,
+    p.only(
         "dataset.train_size",
         d.train_size.is_some(),
         !gaussian,
-        "image data sets",
+        IMAGES,
     );
-    only(
-        p,
+    p.only(
         "dataset.test_size",
         d.test_size.is_some(),
         !gaussian,
-        "image data sets",
+        IMAGES,
     );
-    only(
-        p,
-        "dataset.cov_xy",
-        d.cov_xy.is_some(),
-        gaussian,
-        "dataset.kind = \"gaussian\"",
-    );
-    only(
-        p,
-        "dataset.dim",
-        d.dim.is_some(),
-        gaussian,
-        "dataset.kind = \"gaussian\"",
-    );
-    only(
-        p,
-        "dataset.marginal",
-        d.marginal.is_some(),
-        gaussian,
-        "dataset.kind = \"gaussian\"",
-    );
-    only(
-        p,
+    p.only("dataset.cov_xy", d.cov_xy.is_some(), gaussian, GAUSSIAN);
+    p.only("dataset.dim", d.dim.is_some(), gaussian, GAUSSIAN);
+    p.only("dataset.marginal", d.marginal.is_some(), gaussian, GAUSSIAN);
+    p.only(
         "train.steps",
         spec.train.steps.is_some(),
         gaussian,
         "dataset.kind = \"gaussian\" (images train for `train.epochs`)",
     );
-    only(
-        p,
+    p.only(
         "dataset.train_on",
         !d.train_on.is_train(),
         !gaussian,
-        "image data sets",
+        IMAGES,
     );
-    only(
-        p,
+    p.only(
         "backbone.batch_norm_eval",
         !spec.backbone.batch_norm_eval.is_running(),
         !gaussian && spec.backbone.batch_norm,
         "image pipelines with backbone.batch_norm = true",
     );
-    only(
-        p,
+    p.only(
         "train.precision",
         !spec.train.precision.is_f32(),
         !gaussian,
@@ -325,57 +311,49 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
     );
     let mine_images = method == Method::MineImages;
     let cosine = spec.model.critic == Some(super::CriticKind::Cosine);
-    only(
-        p,
+    p.only(
         "heads.overcluster",
         spec.heads.overcluster.is_some(),
         method == Method::Iic,
-        "IIC (loss.kind = \"iic\")",
+        IIC,
     );
-    only(
-        p,
+    p.only(
         "heads.merge",
         spec.heads.merge.is_some(),
         method == Method::Iic,
-        "IIC (loss.kind = \"iic\")",
+        IIC,
     );
-    only(
-        p,
+    p.only(
         "heads.lottery_every",
         spec.heads.lottery_every.is_some(),
         method == Method::Iic,
-        "IIC (loss.kind = \"iic\")",
+        IIC,
     );
-    only(
-        p,
+    p.only(
         "augment.copies",
         spec.augment.copies != 1,
         method == Method::Iic,
-        "IIC (loss.kind = \"iic\")",
+        IIC,
     );
-    only(
-        p,
+    p.only(
         "model.latent_dim",
         spec.model.latent_dim.is_some(),
         mine_images,
-        "MINE on images",
+        MINE_IMAGES,
     );
-    only(
-        p,
+    p.only(
         "model.hidden",
         spec.model.hidden.is_some(),
         method != Method::Iic && !cosine,
         "MINE's learned T (not with `model.critic = \"cosine\"`, which has no hidden layer)",
     );
-    only(
-        p,
+    p.only(
         "model.critic",
         spec.model.critic.is_some(),
         mine_images,
-        "MINE on images",
+        MINE_IMAGES,
     );
-    only(
-        p,
+    p.only(
         "model.temperature",
         spec.model.temperature.is_some(),
         cosine,
@@ -389,8 +367,7 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
             );
         }
     }
-    only(
-        p,
+    p.only(
         "loss.entropy_weight",
         spec.loss.entropy_weight.is_some(),
         method == Method::Iic,
@@ -404,8 +381,7 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
             );
         }
     }
-    only(
-        p,
+    p.only(
         "loss.ema_rate",
         spec.loss.ema_rate.is_some(),
         spec.loss.kind == LossKind::MineEma,
@@ -467,23 +443,15 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         p.add("evaluator.kind", "expected at least one evaluator");
     }
     let binned = e.has(EvaluatorKind::BinnedMi) || (e.kind.is_none() && gaussian);
-    only(
-        p,
-        "evaluator.bins",
-        e.bins.is_some(),
-        binned,
-        "the `binned_mi` evaluator",
-    );
-    only(
-        p,
+    p.only("evaluator.bins", e.bins.is_some(), binned, BINNED_MI);
+    p.only(
         "evaluator.binned_samples",
         e.binned_samples.is_some(),
         binned,
-        "the `binned_mi` evaluator",
+        BINNED_MI,
     );
     let probe = e.has(EvaluatorKind::LinearProbe) || (e.kind.is_none() && mine_images);
-    only(
-        p,
+    p.only(
         "evaluator.probe_epochs",
         e.probe_epochs.is_some(),
         probe,
