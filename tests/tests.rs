@@ -24,3 +24,4 @@ mod spec_sweep;
 mod store_summary;
 mod sweep_run;
 mod sweep_slurm;
+mod train_driver;

@@ -2,7 +2,7 @@
 //! the MI of the two cluster assignments; every head is scored on the test set after each
 //! epoch and the head with the lowest training loss is the honest pick.
 
-use super::{column_max, read_rows, Method, StepAt, Table};
+use super::{column_max, read_rows, Method, Recorder, StepAt, Table};
 use crate::backend::{read_f32, Devices};
 use crate::data::batch::mix;
 use crate::data::batch::{copies_batch, epoch_order, eval_batch};
@@ -516,7 +516,9 @@ impl Method for Iic<'_> {
             heads: head_scores,
         })
     }
+}
 
+impl Recorder for Iic<'_> {
     fn tables(&self, records: &[EpochRecord]) -> Vec<Table> {
         let lottery = self.config.lottery.is_some();
         let (header, rows) = metrics_rows(records, &self.config.extra, lottery);

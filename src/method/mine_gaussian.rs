@@ -2,7 +2,7 @@
 //! for `train.steps` steps of fresh samples; the estimate (mean of the bound over the last
 //! [`RUNNING_MEAN`] steps) is written beside the analytic MI and a binned estimate.
 
-use super::{bound_of, opt, scalar, Method, StepAt, Table};
+use super::{bound_of, opt, scalar, Method, Recorder, StepAt, Table};
 use crate::backend::Devices;
 use crate::data::batch::mix;
 use crate::data::gaussian::shuffled_rows;
@@ -253,7 +253,9 @@ impl Method for MineGaussian<'_> {
             .collect();
         Ok(GaussianRun { steps })
     }
+}
 
+impl Recorder for MineGaussian<'_> {
     fn intro(&self) -> Option<String> {
         let g = &self.config.gaussian;
         Some(format!(

@@ -3,7 +3,7 @@
 //! and the codes scored by a linear probe after every epoch.
 
 use super::iic::to_tensor;
-use super::{bound_of, column_max, opt, read_rows, scalar, Method, StepAt, Table};
+use super::{bound_of, column_max, opt, read_rows, scalar, Method, Recorder, StepAt, Table};
 use crate::backend::{read_f32, Devices};
 use crate::data::batch::{epoch_order, eval_batch, mix, pair_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
@@ -300,7 +300,9 @@ impl Method for MineImages<'_> {
             probe_book,
         })
     }
+}
 
+impl Recorder for MineImages<'_> {
     fn tables(&self, records: &[MineEpoch]) -> Vec<Table> {
         let mut rows = String::new();
         for r in records {

@@ -11,7 +11,7 @@ pub mod iic;
 pub mod mine_gaussian;
 pub mod mine_images;
 
-pub use crate::train::method::{Method, StepAt, Table};
+pub use crate::train::method::{Method, Recorder, StepAt, Table};
 pub use iic::Iic;
 pub use mine_gaussian::MineGaussian;
 pub use mine_images::MineImages;

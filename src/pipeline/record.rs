@@ -3,7 +3,7 @@
 //! weights and the weights of the lowest loss; at the end the summary row.
 
 use super::{base_row, resume_point, RunContext, RunReport};
-use crate::method::{Method, Table};
+use crate::method::{Recorder, Table};
 use crate::store::weights::{self, Which};
 use crate::store::{write_atomic, CsvFile, StoreError};
 use crate::train::{driver, Checkpoint, Checkpointing};
@@ -33,7 +33,7 @@ fn kept_rows(file: &Path, upto: usize) -> anyhow::Result<String> {
 }
 
 /// Trains `method`, writing its tables and weights after every epoch, then the summary row.
-pub(super) fn train_and_record<M: Method>(
+pub(super) fn train_and_record<M: Recorder>(
     ctx: &RunContext,
     method: &M,
 ) -> anyhow::Result<RunReport> {

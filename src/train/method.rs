@@ -1,7 +1,7 @@
-//! What a training method supplies to the epoch driver ([`super::driver`]) and the run
-//! recorder (`pipeline`): how to build its network, make a batch, take a step (loss, backward,
-//! update), close an epoch (evaluate, record) and write its records. The methods themselves
-//! live in `crate::method`, one file each.
+//! What a training method supplies: to the epoch driver ([`super::driver`]), as [`Method`],
+//! how to build its network, make a batch, take a step (loss, backward, update) and close an
+//! epoch (evaluate); to the run recorder (`pipeline`), as [`Recorder`], its files, summary
+//! columns and console lines. The methods themselves live in `crate::method`.
 
 use super::schedule::lr_at;
 use super::TrainError;
@@ -33,7 +33,7 @@ pub struct Table {
     pub rows: String,
 }
 
-/// What a training method supplies to the epoch driver and the run recorder.
+/// What the epoch driver needs of a training method.
 pub trait Method: Sync {
     /// The trained network.
     type Model: Module + Clone;
@@ -92,7 +92,10 @@ pub trait Method: Sync {
         at: StepAt,
         started: Instant,
     ) -> Result<Self::Record, TrainError>;
+}
 
+/// How a method's epochs become files and lines: what the run recorder needs beyond training.
+pub trait Recorder: Method {
     /// A line printed before training, if any.
     fn intro(&self) -> Option<String> {
         None
