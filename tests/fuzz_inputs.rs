@@ -1,6 +1,7 @@
 //! Property-based fuzzing of the input readers: whatever the bytes, the config loader, the
 //! sweep reader, the data fetcher (gzip + IDX checksum), the summary reader and the score
-//! reader return a result — they never panic. `MIRUN_FUZZ_CASES` sets the cases per target
+//! reader return a result — they never panic — and a config error says where (file, line,
+//! key). `MIRUN_FUZZ_CASES` sets the cases per target
 //! (default 64 in the test suite; the long runs in the closing note used far more).
 
 use mirun::spec::{load, SpecSource, SweepSpec};
@@ -109,15 +110,42 @@ fn toml_like() -> impl Strategy<Value = String> {
     })
 }
 
+/// Loads `bytes` as a pipeline file. An error must say where: it starts with the file's path
+/// (`FILE:LINE:COL: …`, or `N problem(s) in FILE:` followed by one `- FILE:LINE:COL: `key`: …`
+/// line per problem), or names the file that `extends` could not find.
 fn load_config(dir: &Path, bytes: &[u8]) {
     let file = dir.join("fuzz.toml");
     std::fs::write(&file, bytes).unwrap();
-    let _ = load(&SpecSource {
+    let shown = file.display().to_string();
+    if let Err(e) = load(&SpecSource {
         file: Some(file.clone()),
         overrides: Vec::new(),
-    });
-    if let Ok(Some(s)) = SweepSpec::from_file(&file) {
-        let _ = s.points();
+    }) {
+        let msg = format!("{e:#}");
+        let mut lines = msg.lines();
+        let first = lines.next().unwrap_or("");
+        if let Some(rest) = first.split_once(" problem(s) in ").map(|(_, r)| r) {
+            assert_eq!(rest, format!("{shown}:"), "{msg}");
+            for line in lines {
+                let line = line.trim_start();
+                assert!(
+                    line.starts_with(&format!("- {shown}:")) && line.contains('`'),
+                    "each problem names the file, its line and the key: {msg}"
+                );
+            }
+        } else {
+            assert!(
+                first.starts_with(&shown),
+                "the error starts with the file: {msg}"
+            );
+        }
+    }
+    match SweepSpec::from_file(&file) {
+        Ok(Some(s)) => {
+            let _ = s.points();
+        }
+        Ok(None) => {}
+        Err(e) => assert!(e.to_string().contains(&shown), "{e}"),
     }
 }
 

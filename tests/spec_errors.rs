@@ -50,6 +50,15 @@ const CASES: &[Case] = &[
         "unknown_train_key.toml:2:1: unknown key `train.epoch`; did you mean `train.epochs`?",
     ),
     (
+        // A quoted key with a dot is one TOML key: it is named where its table is, not as a
+        // "default" (found by the fuzzer).
+        "quoted_dotted_key",
+        "[augment.rotate]\n\"heads.count\" = 2\n",
+        &[],
+        &[],
+        "quoted_dotted_key.toml:1:10: unknown key `augment.rotate.heads.count`",
+    ),
+    (
         "unknown_heads_key",
         "[heads]\ncont = 5\n",
         &[],

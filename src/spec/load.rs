@@ -20,11 +20,20 @@ pub enum SpecError {
     Syntax(String),
     #[error("{origin}: expected `section.key=value`, got `{text}`")]
     BadOverride { origin: String, text: String },
-    #[error("{} problem(s) in {label}:\n  - {}", .problems.len(), .problems.join("\n  - "))]
+    /// Every broken rule, one line each (a value's own line breaks are shown as `\n`).
+    #[error("{} problem(s) in {label}:\n  - {}", .problems.len(), one_line_each(.problems).join("\n  - "))]
     Problems {
         label: String,
         problems: Vec<String>,
     },
+}
+
+/// The problems with their line breaks written as `\n`, so each stays one line of the list.
+fn one_line_each(problems: &[String]) -> Vec<String> {
+    problems
+        .iter()
+        .map(|p| p.replace('\r', "\\r").replace('\n', "\\n"))
+        .collect()
 }
 
 /// One value set from outside the file: an env var or a `--set` flag.
@@ -153,6 +162,28 @@ impl Resolved {
             .rev()
             .find_map(|f| f.locate(key))
             .unwrap_or_else(|| "default".into())
+    }
+
+    /// Where a key that some layer set came from (an unknown key, a value of the wrong type):
+    /// [`Self::origin`], else the nearest table around it that a layer sets, else the file
+    /// loaded — never `default`, which sets no unknown keys. (A TOML key with a dot in its
+    /// quotes, `"heads.count" = 2`, reads as a dotted key here and is found by its table.)
+    fn set_origin(&self, key: &str) -> String {
+        let found = self.origin(key);
+        if found != "default" {
+            return found;
+        }
+        let mut parts: Vec<&str> = key.split('.').collect();
+        while parts.len() > 1 {
+            parts.pop();
+            let table = parts.join(".");
+            if let Some(at) = self.files.iter().rev().find_map(|f| f.locate(&table)) {
+                return at;
+            }
+        }
+        self.files
+            .last()
+            .map_or_else(|| "default".into(), |f| f.path.display().to_string())
     }
 
     /// The resolved spec as TOML, each value annotated with its origin.
@@ -355,8 +386,8 @@ fn describe(e: &figment::Error, r: &Resolved) -> String {
                     let all: Vec<_> = expected.iter().map(|x| format!("`{x}`")).collect();
                     format!("; expected one of {}", all.join(", "))
                 });
-            format!("{}: unknown key `{key}`{hint}", r.origin(&key))
+            format!("{}: unknown key `{key}`{hint}", r.set_origin(&key))
         }
-        kind => format!("{}: `{parent}`: {kind}", r.origin(&parent)),
+        kind => format!("{}: `{parent}`: {kind}", r.set_origin(&parent)),
     }
 }
