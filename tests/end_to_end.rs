@@ -624,3 +624,66 @@ fn a_cosine_critic_trains_and_reloads() {
         "held-out probe reproduced: {eval}\n{metrics}"
     );
 }
+
+/// `mirun eval --neighbours`: the class's test images split into those the selected head keeps
+/// and those it moves, with the share of 7s among their nearest training images in three
+/// spaces; in pixel space most neighbours of a 7 are 7s (a broken distance would give ~10 %).
+#[test]
+fn the_neighbour_diagnostic_splits_a_class_and_finds_its_neighbours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let small: Vec<&str> = SMALL_RUN.iter().skip(1).step_by(2).copied().collect();
+    let run = run_e2e(tmp.path(), &tmp.path().join("out"), &small, &data);
+    let o = mirun(&["eval", run.to_str().unwrap(), "--neighbours"], &data);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        said.contains("class 7: ") && said.contains("(selected)"),
+        "{said}"
+    );
+    let csv = std::fs::read_to_string(run.join("neighbours-last.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2 * 3 * 3, "groups × spaces × k:\n{csv}");
+    // Every 7 of the first 256 test images is in one of the two groups.
+    let mnist_sevens = {
+        let o = mirun(&["eval", run.to_str().unwrap(), "--neighbours", "7"], &data);
+        assert!(o.status.success());
+        let said = String::from_utf8_lossy(&o.stdout).to_string();
+        let at = said.find("class 7: ").unwrap() + "class 7: ".len();
+        said[at..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+    };
+    let images = |group: &str| -> usize {
+        rows.iter()
+            .find(|r| r[0] == group)
+            .map_or(0, |r| r[3].parse().unwrap())
+    };
+    assert_eq!(images("moved") + images("kept"), mnist_sevens, "{csv}");
+    assert!(mnist_sevens > 10, "{csv}");
+    for r in rows.iter().filter(|r| r[3] != "0") {
+        let (k, both): (f64, f64) = (r[2].parse().unwrap(), r[6].parse().unwrap());
+        assert!(both <= k, "{csv}");
+        // Empty where no image of the group shares a neighbour across the two spaces.
+        if let Ok(share) = r[4].parse::<f64>() {
+            assert!((0.0..=1.0).contains(&share), "{csv}");
+        }
+    }
+    let pixel_share: f64 = rows
+        .iter()
+        .filter(|r| r[1] == "pixels" && r[2] == "5" && r[3] != "0")
+        .map(|r| r[3].parse::<f64>().unwrap() * r[4].parse::<f64>().unwrap())
+        .sum::<f64>()
+        / mnist_sevens as f64;
+    assert!(
+        pixel_share > 0.5,
+        "nearest images of a 7 in pixel space: {pixel_share}\n{csv}"
+    );
+}

@@ -235,6 +235,13 @@ pub struct EvalArgs {
     /// Hungarian matching gives the cluster); written as `clusters-<weights>-errors-h<head>.png`.
     #[arg(long, requires = "grid")]
     pub errors: bool,
+    /// The neighbour diagnostic for the test images of label CLASS (default 7): those the
+    /// selected head gives to another digit's cluster and those it keeps, and the share of
+    /// their 5/10/20 nearest training images of CLASS in pixel space (deskewed, blurred), in
+    /// the trunk's features and in both; written as `neighbours-<weights>.csv`. Labels are
+    /// only looked at, never used to choose.
+    #[arg(long, value_name = "CLASS", num_args = 0..=1, default_missing_value = "7")]
+    pub neighbours: Option<u8>,
     #[command(flatten)]
     pub device: DeviceArg,
 }

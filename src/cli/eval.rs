@@ -11,10 +11,13 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
         a.weights,
         a.device.backend(),
         overrides(&a.sets)?,
-        a.grid.map(|k| mirun::pipeline::Grid {
-            k,
-            errors_only: a.errors,
-        }),
+        mirun::pipeline::EvalExtras {
+            grid: a.grid.map(|k| mirun::pipeline::Grid {
+                k,
+                errors_only: a.errors,
+            }),
+            neighbours: a.neighbours,
+        },
         Progress::default(),
     )?;
     Ok(())

@@ -2,6 +2,7 @@
 
 pub mod augment;
 pub mod batch;
+pub mod deskew;
 pub mod fetch;
 pub mod gaussian;
 pub mod images;

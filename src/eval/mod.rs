@@ -6,6 +6,7 @@ pub mod contingency;
 pub mod hungarian;
 pub mod majority;
 pub mod merge;
+pub mod neighbours;
 pub mod nmi;
 pub mod probe;
 pub mod score;

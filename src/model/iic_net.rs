@@ -59,6 +59,11 @@ impl IicNet {
         self.forward_with_aux(x, false).0
     }
 
+    /// The trunk's features of `[N, C, S, S]` images, flattened: what every head reads.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
+        self.backbone.forward(x).flatten(1, 3)
+    }
+
     /// Main heads' probabilities and, when `aux` is set, the over-clustering heads' too
     /// (one shared encoder pass).
     pub fn forward_with_aux(&self, x: Tensor<4>, aux: bool) -> (Vec<Tensor<2>>, Vec<Tensor<2>>) {

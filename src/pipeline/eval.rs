@@ -17,6 +17,15 @@ pub struct Grid {
     pub errors_only: bool,
 }
 
+/// What `mirun eval` does beyond scoring every head.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EvalExtras {
+    /// Per head, a PNG of each cluster's images.
+    pub grid: Option<Grid>,
+    /// The neighbour diagnostic for the images of this class (see [`neighbours`]).
+    pub neighbours: Option<u8>,
+}
+
 /// Reloads a run's saved weights and scores every head on its test set without training
 /// (`mirun eval`); writes `eval-<last|best>.csv` into the run directory.
 pub fn eval_run(
@@ -24,9 +33,10 @@ pub fn eval_run(
     which: Which,
     backend: BackendKind,
     overrides: Vec<crate::spec::Override>,
-    grid: Option<Grid>,
+    extras: EvalExtras,
     progress: Progress,
 ) -> anyhow::Result<Vec<Scores>> {
+    let grid = extras.grid;
     let config = run_dir.join("config.toml");
     if !config.is_file() {
         anyhow::bail!(
@@ -75,6 +85,23 @@ pub fn eval_run(
             progress.info(&format!("head {h}: {}", describe_merges(g)));
         }
     }
+    if let Some(class) = extras.neighbours {
+        let head = selected_head(run_dir, which)?;
+        let e = heads.get(head).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: metrics.csv selects head {head}, the run has {}",
+                run_dir.display(),
+                heads.len()
+            )
+        })?;
+        let table = neighbours(&iic, &model, &data, e, class, progress)?;
+        let out = run_dir.join(format!("neighbours-{}.csv", which.name()));
+        write_atomic(&out, table.as_bytes())?;
+        progress.info(&format!(
+            "head {head} (selected): neighbours of class {class} → {}",
+            out.display()
+        ));
+    }
     let scores: Vec<Scores> = heads.into_iter().map(|e| e.scores).collect();
     let mut csv = String::from("head,accuracy,nmi,ari,majority\n");
     for (h, s) in scores.iter().enumerate() {
@@ -91,6 +118,163 @@ pub fn eval_run(
     write_atomic(&out, csv.as_bytes())?;
     progress.info(&format!("scores → {}", out.display()));
     Ok(scores)
+}
+
+/// The head the run selected (lowest training loss, no labels) at the epoch the weights are
+/// from: the last epoch, or for `best` the selected row of lowest loss.
+fn selected_head(run_dir: &std::path::Path, which: Which) -> anyhow::Result<usize> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        epoch: usize,
+        head: usize,
+        loss: f64,
+        selected: u8,
+    }
+    let metrics = run_dir.join("metrics.csv");
+    let rows: Vec<Row> = crate::store::CsvFile::read(&metrics)?.deserialize()?;
+    let selected = rows.iter().filter(|r| r.selected == 1);
+    let row = match which {
+        Which::Last => selected.max_by_key(|r| r.epoch),
+        Which::Best => selected.min_by(|a, b| a.loss.total_cmp(&b.loss)),
+    };
+    row.map(|r| r.head)
+        .ok_or_else(|| anyhow::anyhow!("{}: no selected head recorded", metrics.display()))
+}
+
+/// The neighbour diagnostic (issue 31; labels only to look): the test images of `class` that
+/// head `e` gives to a cluster matched to another label (`moved`) and those it keeps with
+/// their class (`kept`), and for k = 5, 10, 20 the share of their k nearest training images
+/// that are of `class` — in pixel space after deskewing and a 3×3 blur, in the trunk's
+/// features (cosine), and among the neighbours both spaces share (over the images that share
+/// any). Returns the CSV text.
+fn neighbours(
+    iic: &Iic,
+    model: &crate::model::IicNet,
+    data: &crate::data::Dataset,
+    e: &crate::method::iic::HeadEval,
+    class: u8,
+    progress: Progress,
+) -> anyhow::Result<String> {
+    use crate::data::deskew::{blur, deskew};
+    use crate::eval::neighbours::{both, nearest, shares, Metric, Rows};
+    const KS: [usize; 3] = [5, 10, 20];
+    let (test, train) = (&data.test, &data.train);
+    let matched = |i: usize| e.scores.mapping.get(e.assigned[i]).copied().flatten();
+    let of_class: Vec<usize> = (0..test.len())
+        .filter(|&i| test.labels[i] == class)
+        .collect();
+    if of_class.is_empty() {
+        anyhow::bail!("no test image has label {class}");
+    }
+    let moved: Vec<usize> = of_class
+        .iter()
+        .copied()
+        .filter(|&i| matched(i) != Some(usize::from(class)))
+        .collect();
+    let kept: Vec<usize> = of_class
+        .iter()
+        .copied()
+        .filter(|&i| matched(i) == Some(usize::from(class)))
+        .collect();
+    let mut went: std::collections::BTreeMap<String, usize> = Default::default();
+    for &i in &moved {
+        let to = matched(i).map_or("an unmatched cluster".into(), |l| {
+            format!("the {l}s' cluster")
+        });
+        *went.entry(to).or_default() += 1;
+    }
+    progress.info(&format!(
+        "class {class}: {} test images, {} kept, {} moved ({})",
+        of_class.len(),
+        kept.len(),
+        moved.len(),
+        went.iter()
+            .map(|(k, n)| format!("{n} to {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let side = crate::data::SIDE;
+    let pixels = |set: &crate::data::ImageSet, idx: &[usize]| -> Vec<f32> {
+        idx.iter()
+            .flat_map(|&i| blur(&deskew(set.image(i), side), side))
+            .collect()
+    };
+    let all_train: Vec<usize> = (0..train.len()).collect();
+    let train_px = pixels(train, &all_train);
+    let train_feat = iic.features(model, train)?;
+    let test_feat = iic.features(model, test)?;
+    let dim = train_feat.len() / train.len().max(1);
+    let k_max = KS[KS.len() - 1];
+    let mut csv =
+        String::from("group,space,k,images,mean_share,majority,mean_neighbours,no_neighbours\n");
+    let pct = |v: Option<f64>| v.map_or("–".into(), |v| format!("{:5.1} %", 100.0 * v));
+    let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
+    for (group, idx) in [("moved", &moved), ("kept", &kept)] {
+        let q_px = pixels(test, idx);
+        let q_feat: Vec<f32> = idx
+            .iter()
+            .flat_map(|&i| test_feat[i * dim..(i + 1) * dim].iter().copied())
+            .collect();
+        let by_px = nearest(
+            &Rows {
+                data: &q_px,
+                dim: side * side,
+            },
+            &Rows {
+                data: &train_px,
+                dim: side * side,
+            },
+            k_max,
+            Metric::Euclidean,
+        );
+        let by_feat = nearest(
+            &Rows { data: &q_feat, dim },
+            &Rows {
+                data: &train_feat,
+                dim,
+            },
+            k_max,
+            Metric::Cosine,
+        );
+        for k in KS {
+            let px: Vec<Vec<usize>> = by_px.iter().map(|l| l[..k.min(l.len())].to_vec()).collect();
+            let ft: Vec<Vec<usize>> = by_feat
+                .iter()
+                .map(|l| l[..k.min(l.len())].to_vec())
+                .collect();
+            let bo: Vec<Vec<usize>> = px.iter().zip(&ft).map(|(a, b)| both(a, b)).collect();
+            for (space, lists) in [("pixels", &px), ("features", &ft), ("both", &bo)] {
+                let s = shares(lists, &train.labels, class);
+                csv.push_str(&format!(
+                    "{group},{space},{k},{},{},{},{:.2},{}\n",
+                    s.images,
+                    cell(s.mean_share),
+                    cell(s.majority),
+                    s.mean_neighbours,
+                    s.without
+                ));
+                if s.images == 0 {
+                    continue;
+                }
+                progress.info(&format!(
+                    "  {group:<5} {space:<8} k={k:<2}  {:>4} images: {} of neighbours are {class}s, \
+                     {} of images have mostly {class}s{}",
+                    s.images,
+                    pct(s.mean_share),
+                    pct(s.majority),
+                    if space == "both" {
+                        format!(
+                            " ({:.1} shared neighbours; {} images share none)",
+                            s.mean_neighbours, s.without
+                        )
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        }
+    }
+    Ok(csv)
 }
 
 /// The groups of more than one cluster, as `merged clusters 3+7 → group 3, 5+10 → group 5`.

@@ -4,7 +4,7 @@
 mod eval;
 mod record;
 
-pub use eval::{eval_run, Grid};
+pub use eval::{eval_run, EvalExtras, Grid};
 
 use crate::backend::BackendKind;
 use crate::method::{self, Pipeline};
