@@ -104,3 +104,12 @@ md += table([("latent", "setting"), ("held-out probe", "honest"), ("worst seed",
 open(base + ".md", "w").write("\n".join(md) + "\n")
 print("\n".join(md))
 print(f"→ {base}.md, {base}.csv")
+
+# The README's Results section opens with these tables, between two markers.
+BEGIN, END = "<!-- headline tables: scripts/headline_tables.py -->", "<!-- end of headline tables -->"
+readme = open("README.md").read()
+if BEGIN in readme and END in readme:
+    head, rest = readme.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    open("README.md", "w").write(head + BEGIN + "\n" + "\n".join(md) + "\n" + END + tail)
+    print("→ README.md (Results)")
