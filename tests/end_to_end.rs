@@ -687,3 +687,104 @@ fn the_neighbour_diagnostic_splits_a_class_and_finds_its_neighbours() {
         "nearest images of a 7 in pixel space: {pixel_share}\n{csv}"
     );
 }
+
+/// `[[stages]]`: two stages in one run directory, the second starting from the first's trunk
+/// and selected head; a run killed between the stages resumes with the second (the first is
+/// skipped) to the same rows; `mirun eval` scores the last stage.
+#[test]
+fn stages_chain_in_one_run_and_resume_between_stages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let file = tmp.path().join("two.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "{PIPELINE}\n[[stages]]\nname = \"cluster\"\n\n[[stages]]\nname = \"refine\"\n\
+             set = {{ \"heads.count\" = 1, \"train.lr\" = 1e-4 }}\n"
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let small: Vec<&str> = SMALL_RUN.to_vec();
+    let args = |quiet: bool| {
+        let mut a = vec![
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if quiet {
+            a.push("-q");
+        }
+        a.extend(small.iter().copied());
+        a
+    };
+    let o = mirun(&args(false), &data);
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        said.contains("stage 2/2 `refine` starts from the trunk and its selected head"),
+        "{said}"
+    );
+    let run = only_dir(&out.join("e2e"));
+    let second = run.join("stage-2-refine");
+    for f in [
+        "stage-1-cluster/metrics.csv",
+        "stage-1-cluster/stage.toml",
+        "stage-2-refine/weights-last.bpk",
+    ] {
+        assert!(run.join(f).is_file(), "{f}");
+    }
+    let summary = std::fs::read_to_string(out.join("e2e/summary.csv")).unwrap();
+    assert!(
+        summary
+            .lines()
+            .next()
+            .unwrap()
+            .contains("stage_cluster_selected_accuracy"),
+        "{summary}"
+    );
+    assert_eq!(
+        summary.lines().count(),
+        2,
+        "one row for the whole run:\n{summary}"
+    );
+    let metrics = std::fs::read_to_string(second.join("metrics.csv")).unwrap();
+    assert_eq!(
+        metrics.lines().count(),
+        2,
+        "one head, one epoch:\n{metrics}"
+    );
+
+    // Killed between the stages: the second stage's folder and the summary row are missing.
+    std::fs::remove_dir_all(&second).unwrap();
+    std::fs::remove_file(out.join("e2e/summary.csv")).unwrap();
+    let o = mirun(&args(false), &data);
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        said.contains("stage 1/2 `cluster`: finished before"),
+        "{said}"
+    );
+    let again = std::fs::read_to_string(second.join("metrics.csv")).unwrap();
+    assert_eq!(rows_without_time(&again), rows_without_time(&metrics));
+    assert!(out.join("e2e/summary.csv").is_file());
+
+    // Scored as its last stage, in that stage's folder.
+    let o = mirun(&["eval", run.to_str().unwrap()], &data);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let eval = std::fs::read_to_string(second.join("eval-last.csv")).unwrap();
+    let accuracy = |text: &str| {
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        accuracy(&eval)[..6],
+        metrics.lines().nth(1).unwrap().split(',').nth(3).unwrap()[..6]
+    );
+}

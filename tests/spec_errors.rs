@@ -50,6 +50,34 @@ const CASES: &[Case] = &[
         "unknown_train_key.toml:2:1: unknown key `train.epoch`; did you mean `train.epochs`?",
     ),
     (
+        "stage_named_twice",
+        "[[stages]]\nname = \"a\"\n[[stages]]\nname = \"a\"\n",
+        &[],
+        &[],
+        "stage_named_twice.toml:1:3: `stages`: stage `a` is named twice",
+    ),
+    (
+        "stage_changes_seed",
+        "[[stages]]\nname = \"a\"\nset = { \"pipeline.seed\" = 2 }\n",
+        &[],
+        &[],
+        "stage `a` cannot change `pipeline.seed`",
+    ),
+    (
+        "stage_unknown_key",
+        "[[stages]]\nname = \"a\"\nset = { \"train.epohs\" = 2 }\n",
+        &[],
+        &[],
+        "stage `a`: unknown key `train.epohs`; did you mean `train.epochs`?",
+    ),
+    (
+        "stage_other_trunk",
+        "[[stages]]\nname = \"a\"\n[[stages]]\nname = \"b\"\nset = { \"backbone.cfg\" = [8, \"M\", 16] }\n",
+        &[],
+        &[],
+        "stage `b`: `backbone` differs from stage `a`'s",
+    ),
+    (
         // A quoted key with a dot is one TOML key: it is named where its table is, not as a
         // "default" (found by the fuzzer).
         "quoted_dotted_key",

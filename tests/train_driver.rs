@@ -77,6 +77,7 @@ impl Fake {
             Progress { quiet: true },
             "test",
             at,
+            None,
             &mut sink,
         )?;
         assert_eq!(

@@ -100,6 +100,38 @@ impl IicNet {
         self
     }
 
+    /// This network with `prev`'s trunk (a multi-stage pipeline's next stage), and `prev`'s
+    /// heads where they fit: all of them when the counts and shapes match, else its head
+    /// `selected` when this network has a single head of that shape; otherwise this network's
+    /// own fresh heads. Over-clustering heads are carried when they match too. Returns the
+    /// network and what it took, in words.
+    pub fn carry_from(mut self, mut prev: IicNet, selected: usize) -> (Self, String) {
+        fn same(a: &[Linear], b: &[Linear]) -> bool {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| x.weight.dims() == y.weight.dims())
+        }
+        self.backbone = prev.backbone;
+        let n = self.heads.len();
+        let what = if same(&self.heads, &prev.heads) {
+            self.heads = prev.heads;
+            format!("the trunk and its {n} head(s)")
+        } else if n == 1
+            && selected < prev.heads.len()
+            && same(&self.heads, &prev.heads[selected..=selected])
+        {
+            self.heads = vec![prev.heads.swap_remove(selected)];
+            format!("the trunk and its selected head {selected}")
+        } else {
+            "the trunk (the heads start afresh)".to_string()
+        };
+        if !self.aux.is_empty() && same(&self.aux, &prev.aux) {
+            self.aux = prev.aux;
+        }
+        (self, what)
+    }
+
     /// Number of heads.
     pub fn heads(&self) -> usize {
         self.heads.len()

@@ -48,6 +48,19 @@ pub fn eval_run(
         file: Some(config),
         overrides,
     })?;
+    // A multi-stage run is scored by its last stage: that stage's spec, folder and weights.
+    let (spec, run_dir) = match (spec.stages.last(), spec.stage_specs.last()) {
+        (Some(stage), Some(last)) => {
+            let dir = run_dir.join(format!("stage-{}-{}", spec.stages.len(), stage.name));
+            progress.info(&format!(
+                "multi-stage run: the last stage, {}",
+                dir.display()
+            ));
+            (last.clone(), dir)
+        }
+        _ => (spec, run_dir.to_path_buf()),
+    };
+    let run_dir = run_dir.as_path();
     match spec.method() {
         Method::Iic => {}
         Method::MineImages => {
@@ -122,7 +135,7 @@ pub fn eval_run(
 
 /// The head the run selected (lowest training loss, no labels) at the epoch the weights are
 /// from: the last epoch, or for `best` the selected row of lowest loss.
-fn selected_head(run_dir: &std::path::Path, which: Which) -> anyhow::Result<usize> {
+pub(super) fn selected_head(run_dir: &std::path::Path, which: Which) -> anyhow::Result<usize> {
     #[derive(serde::Deserialize)]
     struct Row {
         epoch: usize,

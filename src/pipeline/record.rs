@@ -37,7 +37,29 @@ pub(super) fn train_and_record<M: Recorder>(
     ctx: &RunContext,
     method: &M,
 ) -> anyhow::Result<RunReport> {
-    let (spec, p, dir) = (ctx.spec, ctx.opts.progress, &ctx.dir.path);
+    let (columns, records) = train_in(ctx, method, &ctx.dir.path, None)?;
+    let mut row = base_row(ctx.spec, ctx.info);
+    row.extend(columns);
+    let report = ctx.record(row)?;
+    ctx.opts
+        .progress
+        .info(&method.done_line(&records, report.wall_seconds, &report.summary));
+    Ok(report)
+}
+
+/// A summary row's columns, in order.
+pub(super) type Columns = Vec<(String, String)>;
+
+/// Trains `method` in `dir` — its tables, weights and checkpoint there, resuming from that
+/// checkpoint if one is left — from `start` (else the method's initial weights). Returns the
+/// method's summary columns and the records of the epochs trained here.
+pub(super) fn train_in<M: Recorder>(
+    ctx: &RunContext,
+    method: &M,
+    dir: &Path,
+    start: Option<M::Model>,
+) -> anyhow::Result<(Columns, Vec<M::Record>)> {
+    let p = ctx.opts.progress;
     if let Some(line) = method.intro() {
         p.info(&line);
     }
@@ -86,11 +108,16 @@ pub(super) fn train_and_record<M: Recorder>(
         ctx.opts.backend.name(),
         rayon::current_num_threads()
     );
-    let records = driver::fit(method, &spec.train, p, &machine, checkpointing, &mut sink)?;
+    let records = driver::fit(
+        method,
+        method.schedule(),
+        p,
+        &machine,
+        checkpointing,
+        // A resumed run starts from its checkpoint, not from `start`.
+        start.filter(|_| resume.is_none()),
+        &mut sink,
+    )?;
     ckpt.clear();
-    let mut row = base_row(spec, ctx.info);
-    row.extend(method.summary(&records, dir));
-    let report = ctx.record(row)?;
-    p.info(&method.done_line(&records, report.wall_seconds, &report.summary));
-    Ok(report)
+    Ok((method.summary(&records, dir), records))
 }

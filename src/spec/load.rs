@@ -226,8 +226,70 @@ pub fn load(source: &SpecSource) -> Result<Spec, SpecError> {
     resolve(source).map(|r| r.spec)
 }
 
-/// Like [`load`], keeping the layers for [`Resolved::origin`] and [`Resolved::explain`].
+/// Like [`load`], keeping the layers for [`Resolved::origin`] and [`Resolved::explain`]. A
+/// pipeline with `[[stages]]` also gets each stage's spec resolved (`Spec::stage_specs`): the
+/// same layers with the stage's `set` between the file and the env / `--set` overrides, and
+/// the stages checked to chain (one trunk, carried from stage to stage).
 pub fn resolve(source: &SpecSource) -> Result<Resolved, SpecError> {
+    let mut resolved = resolve_layers(source)?;
+    if resolved.spec.stages.is_empty() {
+        return Ok(resolved);
+    }
+    let label = source.file.as_ref().map_or_else(
+        || "the built-in defaults".to_string(),
+        |f| f.display().to_string(),
+    );
+    let mut specs = Vec::new();
+    for stage in &resolved.spec.stages {
+        let mut overrides: Vec<Override> = stage
+            .set
+            .iter()
+            .map(|(key, value)| Override {
+                origin: format!("{}: stage `{}`", resolved.origin("stages"), stage.name),
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect();
+        overrides.extend(source.overrides.iter().cloned());
+        let tag = format!("stage `{}`: ", stage.name);
+        let mut s = resolve_layers(&SpecSource {
+            file: source.file.clone(),
+            overrides,
+        })
+        .map_err(|e| match e {
+            // Every problem says which stage it is in (a key the stage set already does).
+            SpecError::Problems { label, problems } => SpecError::Problems {
+                label,
+                problems: problems
+                    .into_iter()
+                    .map(|p| {
+                        if p.contains(&tag) {
+                            p
+                        } else {
+                            format!("{tag}{p}")
+                        }
+                    })
+                    .collect(),
+            },
+            other => other,
+        })?
+        .spec;
+        s.stages.clear();
+        specs.push(s);
+    }
+    let problems: Vec<String> = super::validate::chain(&resolved.spec.stages, &specs)
+        .into_iter()
+        .map(|p| format!("{}: {}", resolved.origin("stages"), p.message))
+        .collect();
+    if !problems.is_empty() {
+        return Err(SpecError::Problems { label, problems });
+    }
+    resolved.spec.stage_specs = specs;
+    Ok(resolved)
+}
+
+/// One spec from the layers (no stages resolved).
+fn resolve_layers(source: &SpecSource) -> Result<Resolved, SpecError> {
     let mut fig = Figment::from(Serialized::defaults(Spec::default()));
     let mut files = Vec::new();
     let label = match &source.file {

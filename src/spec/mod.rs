@@ -33,6 +33,27 @@ pub struct Spec {
     pub loss: LossSpec,
     pub evaluator: EvaluatorSpec,
     pub train: TrainSpec,
+    /// Trained in order, each stage the pipeline's settings with its own changes, the next
+    /// starting from the previous one's weights; empty: one stage, the pipeline itself.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageSpec>,
+    /// Each stage's resolved spec (filled in by loading; not part of the file).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub stage_specs: Vec<Spec>,
+}
+
+/// `[[stages]]`: one stage of a multi-stage pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// Names the stage's folder in the run directory, `stage-<n>-<name>`.
+    pub name: String,
+    /// What this stage changes from the pipeline's settings, as dotted keys:
+    /// `set = { "heads.count" = 1, "train.epochs" = 4 }`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schemars(with = "std::collections::BTreeMap<String, serde_json::Value>")]
+    pub set: std::collections::BTreeMap<String, toml::Value>,
 }
 
 /// `[pipeline]`: the run's name (its results folder) and its seed.

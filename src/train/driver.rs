@@ -18,8 +18,9 @@ use std::time::Instant;
 pub type Sink<'a, M> =
     dyn FnMut(&<M as Method>::Record, &<M as Method>::Model) -> Result<(), StoreError> + 'a;
 
-/// Trains `method` with Adam (`optim`'s epsilon), continuing from `checkpoint` when it
-/// resumes; returns the records of the epochs trained here. The run's cost is said after its
+/// Trains `method` with Adam (`optim`'s epsilon) from `start` (else the method's initial
+/// weights), continuing from `checkpoint` when it resumes; returns the records of the epochs
+/// trained here. The run's cost is said after its
 /// first steps and again after its first epoch (`machine` names what it runs on), and the
 /// progress bar shows the whole run's time left.
 pub fn fit<M: Method>(
@@ -28,9 +29,13 @@ pub fn fit<M: Method>(
     progress: Progress,
     machine: &str,
     checkpoint: Checkpointing,
+    start: Option<M::Model>,
     sink: &mut Sink<M>,
 ) -> Result<Vec<M::Record>, TrainError> {
-    let model = method.init()?;
+    let model = match start {
+        Some(m) => m,
+        None => method.init()?,
+    };
     let (start, mut model, mut optim, mut carry) = checkpoint
         .restore(model, adam(optim), method.initial_carry())
         .map_err(TrainError::Checkpoint)?;

@@ -1,0 +1,111 @@
+//! A multi-stage pipeline (`[[stages]]`): each stage trains in its own folder of the run
+//! directory, `stage-<n>-<name>/` (its metrics, confusion, weights and checkpoint), starting
+//! from the previous stage's last weights — the trunk always, the heads where they fit (see
+//! `IicNet::carry_from`). A finished stage leaves `stage.toml` with its summary columns, so a
+//! run killed between or inside stages resumes where it stopped. The run's one summary row is
+//! the last stage's columns plus each stage's selected accuracy.
+
+use super::eval::selected_head;
+use super::record::train_in;
+use super::{base_row, RunContext, RunReport};
+use crate::data::Dataset;
+use crate::method::{Iic, Method, Pipeline, Recorder};
+use crate::store::weights::{self, Which};
+use crate::store::write_atomic;
+use std::path::Path;
+
+/// What `stage.toml` holds: that the stage finished, and its summary columns.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StageDone {
+    finished: bool,
+    /// (column, value) in the method's order.
+    summary: Vec<(String, String)>,
+}
+
+fn read_done(path: &Path) -> anyhow::Result<Option<StageDone>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path)?;
+    let done: StageDone = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    Ok(done.finished.then_some(done))
+}
+
+/// Trains every stage of `ctx.spec` in order (IIC stages: validation refuses others) and
+/// records the run's summary row.
+pub(super) fn run_stages(ctx: &RunContext, data: &Dataset) -> anyhow::Result<RunReport> {
+    let p = ctx.opts.progress;
+    let spec = ctx.spec;
+    let n = spec.stage_specs.len();
+    let mut columns: Vec<(String, String)> = Vec::new();
+    let mut per_stage: Vec<(String, String)> = Vec::new();
+    let mut previous: Option<(crate::method::iic::IicConfig, std::path::PathBuf)> = None;
+    for (i, (stage, stage_spec)) in spec.stages.iter().zip(&spec.stage_specs).enumerate() {
+        let dir = ctx.dir.path.join(format!("stage-{}-{}", i + 1, stage.name));
+        std::fs::create_dir_all(&dir)?;
+        let Pipeline::Iic(config) = Pipeline::resolve(stage_spec)? else {
+            anyhow::bail!("stage `{}`: only IIC stages can be chained", stage.name);
+        };
+        let marker = dir.join("stage.toml");
+        let summary = match read_done(&marker)? {
+            Some(done) => {
+                p.info(&format!(
+                    "stage {}/{n} `{}`: finished before ({}); skipped",
+                    i + 1,
+                    stage.name,
+                    dir.display()
+                ));
+                done.summary
+            }
+            None => {
+                p.info(&format!(
+                    "stage {}/{n} `{}` → {}",
+                    i + 1,
+                    stage.name,
+                    dir.display()
+                ));
+                let method = Iic::new(config.clone(), data, ctx.devices);
+                let start = match &previous {
+                    None => None,
+                    Some((before, before_dir)) => {
+                        let fresh = method.init()?;
+                        let trained = weights::load(
+                            before.net.init(&ctx.devices.train)?,
+                            &before_dir.join(Which::Last.file_name()),
+                        )?;
+                        let selected = selected_head(before_dir, Which::Last)?;
+                        let (model, what) = fresh.carry_from(trained, selected);
+                        p.info(&format!(
+                            "stage {}/{n} `{}` starts from {what} of the stage before",
+                            i + 1,
+                            stage.name
+                        ));
+                        Some(model)
+                    }
+                };
+                let (summary, records) = train_in(ctx, &method, &dir, start)?;
+                let done = StageDone {
+                    finished: true,
+                    summary: summary.clone(),
+                };
+                let text = toml::to_string(&done)?;
+                write_atomic(&marker, text.as_bytes())?;
+                p.info(&method.done_line(&records, ctx.started.elapsed().as_secs_f64(), &marker));
+                summary
+            }
+        };
+        if let Some((_, acc)) = summary.iter().find(|(k, _)| k == "selected_accuracy") {
+            per_stage.push((
+                format!("stage_{}_selected_accuracy", stage.name),
+                acc.clone(),
+            ));
+        }
+        columns = summary;
+        previous = Some((config, dir));
+    }
+    let mut row = base_row(spec, ctx.info);
+    row.extend(columns);
+    row.extend(per_stage);
+    ctx.record(row)
+}
