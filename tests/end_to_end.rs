@@ -688,9 +688,9 @@ fn the_neighbour_diagnostic_splits_a_class_and_finds_its_neighbours() {
     );
 }
 
-/// `[[stages]]`: two stages in one run directory, the second starting from the first's trunk
-/// and selected head; a run killed between the stages resumes with the second (the first is
-/// skipped) to the same rows; `mirun eval` scores the last stage.
+/// `[[stages]]`: two stages in one run directory, the second (self-labelling) starting from the
+/// first's trunk and selected head; a run killed between the stages resumes with the second
+/// (the first is skipped) to the same rows; `mirun eval` scores the last stage.
 #[test]
 fn stages_chain_in_one_run_and_resume_between_stages() {
     let tmp = tempfile::tempdir().unwrap();
@@ -700,7 +700,8 @@ fn stages_chain_in_one_run_and_resume_between_stages() {
         &file,
         format!(
             "{PIPELINE}\n[[stages]]\nname = \"cluster\"\n\n[[stages]]\nname = \"refine\"\n\
-             set = {{ \"heads.count\" = 1, \"train.lr\" = 1e-4 }}\n"
+             set = {{ \"heads.count\" = 1, \"train.lr\" = 1e-4, \"loss.kind\" = \"selflabel\", \
+             \"loss.threshold\" = 0.3 }}\n"
         ),
     )
     .unwrap();
@@ -755,6 +756,17 @@ fn stages_chain_in_one_run_and_resume_between_stages() {
         2,
         "one head, one epoch:\n{metrics}"
     );
+    // A cross-entropy (self-labelling), not IIC's minus mutual information.
+    let loss: f64 = metrics
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(loss > 0.0, "{metrics}");
 
     // Killed between the stages: the second stage's folder and the summary row are missing.
     std::fs::remove_dir_all(&second).unwrap();

@@ -50,6 +50,13 @@ const CASES: &[Case] = &[
         "unknown_train_key.toml:2:1: unknown key `train.epoch`; did you mean `train.epochs`?",
     ),
     (
+        "threshold_without_selflabel",
+        "[loss]\nthreshold = 0.9\n",
+        &[],
+        &[],
+        "`loss.threshold`: applies only to `loss.kind = \"selflabel\"`; remove it",
+    ),
+    (
         "stage_named_twice",
         "[[stages]]\nname = \"a\"\n[[stages]]\nname = \"a\"\n",
         &[],

@@ -9,8 +9,10 @@ use crate::data::batch::{copies_batch, epoch_order, eval_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::{merge_by_mi, merge_by_ward, score, Centroids, Scores};
 use crate::model::{BackboneConfig, IicNet, IicNetConfig};
-use crate::objective::{iic_loss, joint_counts};
-use crate::spec::{defaults, AugmentSpec, AuxSchedule, EvaluatorKind, MergeRule, Spec, TrainSpec};
+use crate::objective::{confident_targets, iic_loss, joint_counts, self_label_loss};
+use crate::spec::{
+    defaults, AugmentSpec, AuxSchedule, EvaluatorKind, LossKind, MergeRule, Spec, TrainSpec,
+};
 use crate::store::records::{lowest_loss, EpochRecord, HeadScore};
 use crate::store::run_dir::{confusion_rows, evaluator_value, merges_rows, metrics_rows};
 use crate::train::TrainError;
@@ -41,6 +43,8 @@ pub struct IicConfig {
     pub eps: f64,
     /// λ: weight of the marginals' entropy in the loss (1 = minus the mutual information).
     pub entropy_weight: f64,
+    /// What the main heads minimise (`loss.kind`).
+    pub loss: HeadLoss,
     /// How the over-clustering heads share the steps (when there are any).
     pub aux_schedule: Option<AuxSchedule>,
     /// Clustering evaluators reported beside Hungarian accuracy.
@@ -49,6 +53,15 @@ pub struct IicConfig {
     pub lottery: Option<Lottery>,
     /// How surplus clusters are merged down to the classes before scoring, if they are.
     pub merge: Option<MergeRule>,
+}
+
+/// What an IIC pipeline's main heads minimise.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HeadLoss {
+    /// Minus the mutual information of the two views' cluster assignments.
+    Iic,
+    /// The twins learn the argmax of the originals whose top probability reaches `threshold`.
+    SelfLabel { threshold: f64 },
 }
 
 /// The sub-head lottery: every `every` steps, re-initialise the heads whose mean loss over
@@ -103,6 +116,17 @@ impl IicConfig {
             train: spec.train.clone(),
             eps: spec.loss.eps,
             entropy_weight: spec.loss.entropy_weight.unwrap_or(defaults::ENTROPY_WEIGHT),
+            loss: match spec.loss.kind {
+                LossKind::Iic => HeadLoss::Iic,
+                LossKind::SelfLabel => HeadLoss::SelfLabel {
+                    threshold: spec.loss.threshold.unwrap_or(defaults::SELFLABEL_THRESHOLD),
+                },
+                other => {
+                    return Err(TrainError::Model(format!(
+                        "loss.kind {other:?} is a MINE bound, not a loss for clustering heads"
+                    )))
+                }
+            },
             aux_schedule: spec.heads.aux_schedule,
             extra: spec.evaluator.extra(),
             merge: spec.heads.merge,
@@ -342,7 +366,25 @@ impl<'a> Iic<'a> {
             let tiled = Tensor::cat(vec![originals; copies], 0);
             iic_loss(tiled, z.narrow(0, b, copies * b), eps, weight)
         };
-        let main = Tensor::cat(zs.into_iter().map(pair_loss).collect(), 0);
+        // Self-labelling: the originals' confident argmax, read back, labels their twins.
+        let self_label = |z: Tensor<2>, threshold: f64| -> Result<Tensor<1>, TrainError> {
+            let k = z.dims()[1];
+            let weak = read_f32(z.clone().narrow(0, 0, b))?;
+            let (targets, weights) = confident_targets(&weak, k, threshold);
+            Ok(self_label_loss(
+                z.narrow(0, b, copies * b),
+                &targets,
+                &weights,
+                eps,
+            ))
+        };
+        let main = match c.loss {
+            HeadLoss::Iic => Tensor::cat(zs.into_iter().map(pair_loss).collect(), 0),
+            HeadLoss::SelfLabel { threshold } => {
+                let losses = zs.into_iter().map(|z| self_label(z, threshold));
+                Tensor::cat(losses.collect::<Result<Vec<_>, _>>()?, 0)
+            }
+        };
         let values = read_f32(main.clone())?;
         if values.iter().any(|v| !v.is_finite()) {
             return Ok((model, values));

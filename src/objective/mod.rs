@@ -2,11 +2,13 @@
 
 pub mod iic;
 pub mod mine;
+pub mod selflabel;
 
 pub use iic::{iic_loss, joint_counts};
 pub use mine::{
     dv_bound, infonce_bound, mine_ema_loss, mine_loss, nwj_bound, nwj_loss, Critic, Ema, MiBound,
 };
+pub use selflabel::{confident_targets, self_label_loss};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -23,6 +25,11 @@ macro_rules! mine_bounds {
             #[default]
             #[serde(rename = "iic")]
             Iic,
+            /// Self-labelling (SCAN's last stage): the twins learn, by class-balanced
+            /// cross-entropy, the argmax of the originals a head is confident about
+            /// (`loss.threshold`); a second stage after IIC.
+            #[serde(rename = "selflabel")]
+            SelfLabel,
             $($(#[$attr])* #[serde(rename = $name)] $variant,)+
         }
 
@@ -33,7 +40,7 @@ macro_rules! mine_bounds {
             /// Whether this is one of the MINE family (needs a statistics network).
             pub fn is_mine(self) -> bool {
                 match self {
-                    LossKind::Iic => false,
+                    LossKind::Iic | LossKind::SelfLabel => false,
                     $(LossKind::$variant => true,)+
                 }
             }
@@ -42,7 +49,7 @@ macro_rules! mine_bounds {
         /// The MINE bound a `loss.kind` names (`None` for IIC's loss).
         pub fn mi_bound(kind: LossKind) -> Option<&'static dyn MiBound> {
             match kind {
-                LossKind::Iic => None,
+                LossKind::Iic | LossKind::SelfLabel => None,
                 $(LossKind::$variant => Some(&$bound),)+
             }
         }

@@ -19,6 +19,8 @@ pub const LATENT_DIM: usize = 10;
 pub const TEMPERATURE: f64 = 0.1;
 /// IIC: weight of the marginals' entropy (1: the loss is minus the mutual information).
 pub const ENTROPY_WEIGHT: f64 = 1.0;
+/// `selflabel`: the confidence an original needs to lend its label (SCAN's).
+pub const SELFLABEL_THRESHOLD: f64 = 0.99;
 /// `mine_ema`: rate of the moving average.
 pub const EMA_RATE: f64 = 0.01;
 /// `binned_mi`: bins per axis.
@@ -48,6 +50,9 @@ pub(super) fn fill(spec: &mut Spec) {
     }
     if spec.loss.kind == super::LossKind::MineEma {
         spec.loss.ema_rate.get_or_insert(EMA_RATE);
+    }
+    if spec.loss.kind == super::LossKind::SelfLabel {
+        spec.loss.threshold.get_or_insert(SELFLABEL_THRESHOLD);
     }
     let e = &mut spec.evaluator;
     match method {

@@ -557,6 +557,10 @@ pub struct LossSpec {
     /// `mine_ema`: rate of the moving average of E_marginal[e^T] (default 0.01).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ema_rate: Option<f64>,
+    /// `selflabel`: the probability an original's top cluster needs before its twins learn it
+    /// (default 0.99, SCAN's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
 }
 
 impl Default for LossSpec {
@@ -566,6 +570,7 @@ impl Default for LossSpec {
             eps: 1e-7,
             entropy_weight: None,
             ema_rate: None,
+            threshold: None,
         }
     }
 }

@@ -264,7 +264,7 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
     let method = spec.method();
     let d = &spec.dataset;
     let gaussian = d.kind == DatasetKind::Gaussian;
-    if gaussian && spec.loss.kind == LossKind::Iic {
+    if gaussian && !spec.loss.kind.is_mine() {
         p.add(
             "dataset.kind",
             "the gaussian data set needs a MINE loss: set `loss.kind` to `mine`, `mine_ema` or `nwj` (`iic` clusters images)",
@@ -371,9 +371,23 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
     p.only(
         "loss.entropy_weight",
         spec.loss.entropy_weight.is_some(),
-        method == Method::Iic,
+        spec.loss.kind == LossKind::Iic,
         "IIC (`loss.kind = \"iic\"`)",
     );
+    p.only(
+        "loss.threshold",
+        spec.loss.threshold.is_some(),
+        spec.loss.kind == LossKind::SelfLabel,
+        "`loss.kind = \"selflabel\"`",
+    );
+    if let Some(t) = spec.loss.threshold {
+        if !(t.is_finite() && t > 0.0 && t <= 1.0) {
+            p.add(
+                "loss.threshold",
+                format!("expected a probability in (0, 1], got {t}"),
+            );
+        }
+    }
     if let Some(w) = spec.loss.entropy_weight {
         if !(w.is_finite() && w > 0.0 && w <= 10.0) {
             p.add(
