@@ -800,3 +800,48 @@ fn stages_chain_in_one_run_and_resume_between_stages() {
         metrics.lines().nth(1).unwrap().split(',').nth(3).unwrap()[..6]
     );
 }
+
+/// `heads.select = "fixed_pass"`: every head's IIC loss over one fixed augmented pass of the
+/// training set is recorded, and the selected head is the one where it is lowest.
+#[test]
+fn the_fixed_pass_selects_the_head_of_lowest_pass_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let small = SMALL_RUN.iter().skip(1).step_by(2).copied();
+    let sets: Vec<&str> = [
+        "heads.count=3",
+        "heads.select=\"fixed_pass\"",
+        "train.epochs=2",
+    ]
+    .into_iter()
+    .chain(small.filter(|s| !s.starts_with("train.epochs")))
+    .collect();
+    let run = run_e2e(tmp.path(), &tmp.path().join("out"), &sets, &data);
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    let (pass, selected, epoch) = (col("pass_loss"), col("selected"), col("epoch"));
+    let rows: Vec<Vec<&str>> = metrics
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2 * 3, "{metrics}");
+    for e in ["1", "2"] {
+        let of_epoch: Vec<&Vec<&str>> = rows.iter().filter(|r| r[epoch] == e).collect();
+        let loss = |r: &Vec<&str>| r[pass].parse::<f64>().unwrap();
+        assert!(
+            of_epoch
+                .iter()
+                .all(|r| loss(r).is_finite() && loss(r) <= 0.0),
+            "{metrics}"
+        );
+        let lowest = of_epoch
+            .iter()
+            .map(|r| loss(r))
+            .fold(f64::INFINITY, f64::min);
+        let chosen: Vec<&&Vec<&str>> = of_epoch.iter().filter(|r| r[selected] == "1").collect();
+        assert_eq!(chosen.len(), 1, "{metrics}");
+        assert_eq!(loss(chosen[0]), lowest, "{metrics}");
+    }
+}

@@ -85,3 +85,26 @@ fn gradient_is_finite_when_p_has_exact_zeros() {
     let g = g.into_data().try_to_vec::<f32>().unwrap();
     assert!(g.iter().all(|x| x.is_finite()), "gradient {g:?}");
 }
+
+#[test]
+fn the_loss_of_a_summed_joint_is_the_loss_of_the_whole_batch() {
+    // Two halves of a batch summed as joints give the loss of the batch in one piece.
+    use mirun::objective::{iic_loss_of_joint, joint_counts};
+    let z = [[0.8, 0.2], [0.3, 0.7], [0.55, 0.45], [0.05, 0.95]];
+    let zt = [[0.6, 0.4], [0.1, 0.9], [0.7, 0.3], [0.2, 0.8]];
+    let mut joint = vec![vec![0f64; 2]; 2];
+    for half in [0..2, 2..4] {
+        let j = joint_counts(t(&z[half.clone()]), t(&zt[half])).into_data();
+        let j = j.try_to_vec::<f32>().unwrap();
+        for (v, x) in joint.iter_mut().flatten().zip(j) {
+            *v += f64::from(x);
+        }
+    }
+    let whole = iic_loss(t(&z), t(&zt), 1e-7, 1.5).into_scalar::<f32>();
+    let summed = iic_loss_of_joint(&joint, 1e-7, 1.5);
+    assert!(
+        (summed - f64::from(whole)).abs() < 1e-5,
+        "{summed} vs {whole}"
+    );
+    assert!(iic_loss_of_joint(&[vec![0.0; 2], vec![0.0; 2]], 1e-7, 1.0).is_nan());
+}

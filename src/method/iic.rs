@@ -9,9 +9,12 @@ use crate::data::batch::{copies_batch, epoch_order, eval_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::{merge_by_mi, merge_by_ward, score, Centroids, Scores};
 use crate::model::{BackboneConfig, IicNet, IicNetConfig};
-use crate::objective::{confident_targets, iic_loss, joint_counts, self_label_loss};
+use crate::objective::{
+    confident_targets, iic_loss, iic_loss_of_joint, joint_counts, self_label_loss,
+};
 use crate::spec::{
-    defaults, AugmentSpec, AuxSchedule, EvaluatorKind, LossKind, MergeRule, Spec, TrainSpec,
+    defaults, AugmentSpec, AuxSchedule, EvaluatorKind, HeadSelect, LossKind, MergeRule, Spec,
+    TrainSpec,
 };
 use crate::store::records::{lowest_loss, EpochRecord, HeadScore};
 use crate::store::run_dir::{confusion_rows, evaluator_value, merges_rows, metrics_rows};
@@ -45,6 +48,8 @@ pub struct IicConfig {
     pub entropy_weight: f64,
     /// What the main heads minimise (`loss.kind`).
     pub loss: HeadLoss,
+    /// How the reported head is chosen.
+    pub select: HeadSelect,
     /// How the over-clustering heads share the steps (when there are any).
     pub aux_schedule: Option<AuxSchedule>,
     /// Clustering evaluators reported beside Hungarian accuracy.
@@ -128,6 +133,7 @@ impl IicConfig {
                 }
             },
             aux_schedule: spec.heads.aux_schedule,
+            select: spec.heads.select.unwrap_or_default(),
             extra: spec.evaluator.extra(),
             merge: spec.heads.merge,
             lottery: spec.heads.lottery_every.map(|every| Lottery {
@@ -267,17 +273,37 @@ impl<'a> Iic<'a> {
     /// Every head's joint P(z, z̄) (unnormalised, `clusters × clusters`) over a fixed sample
     /// of training images and one twin each, drawn as in training (running statistics).
     fn pair_joints(&self, model: &IicNet) -> Result<Vec<Vec<Vec<f64>>>, TrainError> {
+        self.joints_over(model, &self.merge_sample())
+    }
+
+    /// Every head's IIC loss over one fixed augmented pass of the training set: every image
+    /// and one twin, drawn the same way at every epoch (`heads.select = "fixed_pass"`).
+    fn pass_losses(&self, model: &IicNet) -> Result<Vec<f64>, TrainError> {
+        let c = &self.config;
+        Ok(self
+            .joints_over(model, &self.data.train)?
+            .iter()
+            .map(|j| iic_loss_of_joint(j, c.eps, c.entropy_weight))
+            .collect())
+    }
+
+    /// Every head's joint P(z, z̄) (unnormalised) over `sample` and one twin of each image
+    /// (drawn with the run's seed, as at epoch 0), running statistics.
+    fn joints_over(
+        &self,
+        model: &IicNet,
+        sample: &ImageSet,
+    ) -> Result<Vec<Vec<Vec<f64>>>, TrainError> {
         let valid = model.valid();
         let c = &self.config;
         let k = c.net.clusters;
-        let sample = self.merge_sample();
         let chunk = (self.eval_chunk() / 2).max(1);
         let mut joints = vec![vec![vec![0f64; k]; k]; valid.heads()];
         for start in (0..sample.len()).step_by(chunk) {
             let end = (start + chunk).min(sample.len());
             let b = end - start;
             let images: Vec<usize> = (start..end).collect();
-            let rows = copies_batch(&sample, &images, start..end, &self.aug, c.seed, 0, 1);
+            let rows = copies_batch(sample, &images, start..end, &self.aug, c.seed, 0, 1);
             let x = to_tensor(
                 rows,
                 2 * b,
@@ -553,23 +579,41 @@ impl Method for Iic<'_> {
                 *r += *v as usize;
             }
         }
+        let pass: Vec<Option<f64>> = match self.config.select {
+            HeadSelect::TrainLoss => vec![None; heads],
+            HeadSelect::FixedPass => self.pass_losses(model)?.into_iter().map(Some).collect(),
+        };
         let head_scores: Vec<HeadScore> = sums
             .iter()
             .zip(self.evaluate(model)?)
             .zip(reinits)
-            .map(|((s, e), reinits)| HeadScore {
+            .zip(pass)
+            .map(|(((s, e), reinits), pass_loss)| HeadScore {
                 loss: s / history.len().max(1) as f64,
                 accuracy: e.scores.accuracy,
                 scores: e.scores,
                 reinits,
                 merged: e.merged,
+                pass_loss,
             })
             .collect();
+        let selected = match self.config.select {
+            HeadSelect::TrainLoss => lowest_loss(&head_scores),
+            HeadSelect::FixedPass => head_scores
+                .iter()
+                .enumerate()
+                .min_by(|a, b| {
+                    a.1.pass_loss
+                        .unwrap_or(f64::NAN)
+                        .total_cmp(&b.1.pass_loss.unwrap_or(f64::NAN))
+                })
+                .map_or(0, |(i, _)| i),
+        };
         Ok(EpochRecord {
             epoch: at.epoch + 1,
             lr: at.lr,
             seconds: started.elapsed().as_secs_f64(),
-            selected: lowest_loss(&head_scores),
+            selected,
             heads: head_scores,
         })
     }
@@ -578,7 +622,8 @@ impl Method for Iic<'_> {
 impl Recorder for Iic<'_> {
     fn tables(&self, records: &[EpochRecord]) -> Vec<Table> {
         let lottery = self.config.lottery.is_some();
-        let (header, rows) = metrics_rows(records, &self.config.extra, lottery);
+        let pass = self.config.select == HeadSelect::FixedPass;
+        let (header, rows) = metrics_rows(records, &self.config.extra, lottery, pass);
         let (c_header, c_rows) = confusion_rows(records);
         let mut tables = vec![
             Table {

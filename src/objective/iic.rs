@@ -24,6 +24,35 @@ pub fn iic_loss(z: Tensor<2>, z_twin: Tensor<2>, eps: f64, entropy_weight: f64) 
     (p.clone() * (marginals - p.log())).sum()
 }
 
+/// [`iic_loss`] of a joint already summed ([`joint_counts`] over any number of batches, `K×K`,
+/// unnormalised), in f64 on the CPU: the loss a head has over a whole pass of a data set.
+pub fn iic_loss_of_joint(joint: &[Vec<f64>], eps: f64, entropy_weight: f64) -> f64 {
+    let k = joint.len();
+    let total: f64 = joint.iter().flatten().sum();
+    if total <= 0.0 {
+        return f64::NAN;
+    }
+    let p: Vec<Vec<f64>> = (0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| (joint[i][j] + joint[j][i]) / 2.0 / total)
+                .collect()
+        })
+        .collect();
+    let pi: Vec<f64> = (0..k).map(|i| p[i].iter().sum::<f64>().max(eps)).collect();
+    let pj: Vec<f64> = (0..k)
+        .map(|j| (0..k).map(|i| p[i][j]).sum::<f64>().max(eps))
+        .collect();
+    let mut loss = 0.0;
+    for i in 0..k {
+        for j in 0..k {
+            let pij = p[i][j].max(eps);
+            loss += pij * (entropy_weight * (pi[i].ln() + pj[j].ln()) - pij.ln());
+        }
+    }
+    loss
+}
+
 /// Σ over the batch of z·z̄ᵀ for `[B, K]` assignments of images and their twins: the joint of
 /// the two assignments, `[K, K]`, not yet symmetrised or normalised.
 pub fn joint_counts(z: Tensor<2>, z_twin: Tensor<2>) -> Tensor<2> {

@@ -4,7 +4,7 @@ pub mod iic;
 pub mod mine;
 pub mod selflabel;
 
-pub use iic::{iic_loss, joint_counts};
+pub use iic::{iic_loss, iic_loss_of_joint, joint_counts};
 pub use mine::{
     dv_bound, infonce_bound, mine_ema_loss, mine_loss, nwj_bound, nwj_loss, Critic, Ema, MiBound,
 };

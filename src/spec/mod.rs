@@ -464,6 +464,23 @@ pub struct HeadsSpec {
     /// within-cluster scatter of the training images' pixels (Ward's criterion).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merge: Option<MergeRule>,
+    /// How the reported head is chosen, without labels: `train_loss` (the default: the lowest
+    /// mean training loss over the epoch's steps) or `fixed_pass` (the lowest IIC loss over one
+    /// fixed augmented pass of the training set — every image and one twin, the same for every
+    /// head and epoch — as the IIC authors' code selects its sub-head).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<HeadSelect>,
+}
+
+/// How the reported head is chosen (`heads.select`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadSelect {
+    /// The lowest mean training loss over the epoch's steps.
+    #[default]
+    TrainLoss,
+    /// The lowest IIC loss over one fixed augmented pass of the training set.
+    FixedPass,
 }
 
 /// How a head's surplus clusters are merged before scoring.
@@ -495,6 +512,7 @@ impl Default for HeadsSpec {
             lottery_every: None,
             lottery_margin: None,
             merge: None,
+            select: None,
         }
     }
 }

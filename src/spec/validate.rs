@@ -319,6 +319,12 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         IIC,
     );
     p.only(
+        "heads.select",
+        spec.heads.select.is_some(),
+        spec.loss.kind == LossKind::Iic,
+        IIC,
+    );
+    p.only(
         "heads.merge",
         spec.heads.merge.is_some(),
         method == Method::Iic,

@@ -16,6 +16,8 @@ pub struct HeadScore {
     pub reinits: usize,
     /// With `heads.merge`: `merged[cluster]`, the group (scored as one cluster) it joined.
     pub merged: Option<Vec<usize>>,
+    /// With `heads.select = "fixed_pass"`: the IIC loss over the fixed pass of the training set.
+    pub pass_loss: Option<f64>,
 }
 
 /// What one epoch produced.

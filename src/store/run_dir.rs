@@ -131,11 +131,13 @@ pub fn merges_rows(records: &[EpochRecord]) -> (String, String) {
 }
 
 /// `metrics.csv` of an IIC run as (header, rows): `epoch,head,loss,accuracy,lr,seconds,selected`,
-/// then one column per extra evaluator (`nmi`, `ari`, `majority`); a row per epoch and head.
+/// then one column per extra evaluator (`nmi`, `ari`, `majority`), `reinits` with the lottery
+/// and `pass_loss` with `heads.select = "fixed_pass"`; a row per epoch and head.
 pub fn metrics_rows(
     records: &[EpochRecord],
     extra: &[EvaluatorKind],
     lottery: bool,
+    pass: bool,
 ) -> (String, String) {
     let mut header = String::from("epoch,head,loss,accuracy,lr,seconds,selected");
     for k in extra {
@@ -144,6 +146,9 @@ pub fn metrics_rows(
     }
     if lottery {
         header.push_str(",reinits");
+    }
+    if pass {
+        header.push_str(",pass_loss");
     }
     let mut s = String::new();
     for r in records {
@@ -163,6 +168,10 @@ pub fn metrics_rows(
             }
             if lottery {
                 s.push_str(&format!(",{}", score.reinits));
+            }
+            if pass {
+                let v = score.pass_loss.map_or(String::new(), |v| format!("{v:.6}"));
+                s.push_str(&format!(",{v}"));
             }
             s.push('\n');
         }
