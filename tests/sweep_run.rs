@@ -146,6 +146,20 @@ fn the_cost_is_said_before_it_is_spent() {
     assert!(o.status.success(), "{t}");
     assert!(t.contains("4 point(s) left, none timed yet"), "{t}");
     assert_eq!(t.matches("[not timed yet]").count(), 4, "{t}");
+    // ... unless asked to time a few steps of each config now.
+    let o = f.mirun(&[
+        "sweep",
+        "tiny.toml",
+        "--dry-run",
+        "--calibrate",
+        "--out",
+        "o",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert_eq!(t.matches("(calibrated: steps only)]").count(), 4, "{t}");
+    assert!(t.contains("cost: 4 point(s) left ≈ "), "{t}");
+    assert!(!f.path("o").exists(), "a calibration writes nothing");
 
     // A run says its cost after its first steps, and again after its first epoch.
     let o = f.mirun(&[

@@ -167,9 +167,13 @@ pub struct SweepArgs {
     pub seeds: Option<String>,
     #[command(flatten)]
     pub sets: Sets,
-    /// List and validate every point (overrides, run id, state) without training.
+    /// List and validate every point (overrides, run id, state, cost) without training.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: time a few training steps of each config that has not run on this
+    /// results tree, so that every point gets an estimate (training steps only).
+    #[arg(long, requires = "dry_run")]
+    pub calibrate: bool,
     /// Points to run at once, each in its own process (local launcher).
     #[arg(short, long, default_value_t = 1)]
     pub jobs: usize,

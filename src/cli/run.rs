@@ -45,7 +45,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
             "cost: {}",
             match mirun::sweep::cost::of_run(&dir, epochs, state) {
                 mirun::sweep::cost::PointCost::Untimed => {
-                    "not timed yet: the run says it after its first steps".into()
+                    "not timed yet: the run says it after its first steps (`mirun sweep FILE \
+                     --dry-run --calibrate` times a few now)"
+                        .into()
                 }
                 c => mirun::sweep::cost::cell(&c),
             }

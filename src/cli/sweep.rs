@@ -58,7 +58,16 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         return sweep_on_slurm(&a, &opts, &launcher, &planned);
     }
     if a.dry_run {
-        print!("{}", mirun::sweep::describe(&opts.out, &planned));
+        let backend = a.device.backend();
+        let calibrate = |spec: &mirun::spec::Spec| mirun::pipeline::calibrate(spec, backend, 3);
+        let calibrate: Option<&mirun::sweep::cost::Calibrate> = match a.calibrate {
+            true => Some(&calibrate),
+            false => None,
+        };
+        print!(
+            "{}",
+            mirun::sweep::describe(&opts.out, &planned, calibrate)?
+        );
         println!(
             "{} point(s), all valid; {} already finished",
             planned.len(),

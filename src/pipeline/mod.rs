@@ -186,6 +186,48 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
     }
 }
 
+/// The seconds a run of `spec` spends in training steps here, from a quick calibration:
+/// `steps` timed steps of every stage (after a warm-up step), times its steps; evaluation is
+/// not counted. `None` when an epoch has a single step (nothing to time after the warm-up).
+pub fn calibrate(spec: &Spec, backend: BackendKind, steps: usize) -> anyhow::Result<Option<f64>> {
+    use crate::train::cost::time_steps;
+    fn whole<M: crate::train::method::Method>(
+        m: &M,
+        steps: usize,
+    ) -> Result<Option<f64>, crate::train::TrainError> {
+        Ok(time_steps(m, steps)?.map(|s| s * m.steps() as f64 * m.epochs() as f64))
+    }
+    let devices = backend.open_for(spec.train.precision)?;
+    let data = match spec.dataset.kind.is_image() {
+        true => Some(crate::data::load(&spec.dataset)?),
+        false => None,
+    };
+    let stages: Vec<&Spec> = match spec.stage_specs.is_empty() {
+        true => vec![spec],
+        false => spec.stage_specs.iter().collect(),
+    };
+    let mut total = 0.0;
+    for s in stages {
+        let secs = match (Pipeline::resolve(s)?, &data) {
+            (Pipeline::Iic(c), Some(d)) => whole(&method::Iic::new(c, d, &devices), steps)?,
+            (Pipeline::MineGaussian(c), _) => {
+                whole(&method::MineGaussian::new(c, &devices), steps)?
+            }
+            (Pipeline::MineImages(c), Some(d)) => {
+                whole(&method::MineImages::new(c, d, &devices), steps)?
+            }
+            (Pipeline::Iic(_) | Pipeline::MineImages(_), None) => {
+                anyhow::bail!("no image data loaded")
+            }
+        };
+        match secs {
+            Some(s) => total += s,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(total))
+}
+
 /// Another process holds the run's lock. `mirun run` exits with [`RunLocked::EXIT_CODE`] for
 /// it, so a sweep can tell "someone else is running this point" from a failure.
 #[derive(Debug, thiserror::Error)]

@@ -15,6 +15,9 @@ pub enum PointCost {
     Done,
     /// Seconds still to spend, and the run whose epochs timed them.
     Timed { secs: f64, from: String },
+    /// Seconds of training steps from a quick calibration (`--calibrate`); evaluation not
+    /// counted.
+    Calibrated { secs: f64 },
     /// No epoch of this config has run here yet.
     Untimed,
 }
@@ -50,8 +53,17 @@ fn config_key(p: &PlannedPoint) -> ConfigKey {
         .collect()
 }
 
-/// Each planned point's cost on the results tree `out`.
-pub fn estimate(out: &Path, planned: &[PlannedPoint]) -> Vec<PointCost> {
+/// Times a config's training steps on this machine (a quick calibration).
+pub type Calibrate<'a> = dyn Fn(&crate::spec::Spec) -> anyhow::Result<Option<f64>> + 'a;
+
+/// Each planned point's cost on the results tree `out`; with `calibrate`, the points of a
+/// config that has not run there are timed by a calibration of that config (once for all its
+/// seeds).
+pub fn estimate(
+    out: &Path,
+    planned: &[PlannedPoint],
+    calibrate: Option<&Calibrate>,
+) -> anyhow::Result<Vec<PointCost>> {
     let dir_of = |p: &PlannedPoint| out.join(&p.spec.pipeline.name).join(&p.run_id);
     let timed: Vec<(ConfigKey, &str, f64)> = planned
         .iter()
@@ -60,7 +72,7 @@ pub fn estimate(out: &Path, planned: &[PlannedPoint]) -> Vec<PointCost> {
             Some((config_key(p), p.run_id.as_str(), secs))
         })
         .collect();
-    planned
+    let costs: Vec<PointCost> = planned
         .iter()
         .map(|p| {
             let own = of_run(&dir_of(p), p.spec.train.epochs, p.state);
@@ -77,7 +89,29 @@ pub fn estimate(out: &Path, planned: &[PlannedPoint]) -> Vec<PointCost> {
                 None => PointCost::Untimed,
             }
         })
-        .collect()
+        .collect();
+    let Some(calibrate) = calibrate else {
+        return Ok(costs);
+    };
+    let mut calibrated: Vec<(ConfigKey, Option<f64>)> = Vec::new();
+    let mut out_costs = Vec::with_capacity(costs.len());
+    for (p, c) in planned.iter().zip(costs) {
+        if c != PointCost::Untimed {
+            out_costs.push(c);
+            continue;
+        }
+        let key = config_key(p);
+        let secs = match calibrated.iter().find(|(k, _)| *k == key) {
+            Some((_, s)) => *s,
+            None => {
+                let s = calibrate(&p.spec)?;
+                calibrated.push((key, s));
+                s
+            }
+        };
+        out_costs.push(secs.map_or(PointCost::Untimed, |secs| PointCost::Calibrated { secs }));
+    }
+    Ok(out_costs)
 }
 
 /// The cost of the run in `dir` (`epochs` in all) from its own finished epochs.
@@ -99,25 +133,34 @@ pub fn total_line(costs: &[PointCost]) -> String {
     let secs: f64 = costs
         .iter()
         .map(|c| match c {
-            PointCost::Timed { secs, .. } => *secs,
-            _ => 0.0,
+            PointCost::Timed { secs, .. } | PointCost::Calibrated { secs } => *secs,
+            PointCost::Done | PointCost::Untimed => 0.0,
         })
         .sum();
     let timed = costs
         .iter()
-        .filter(|c| matches!(c, PointCost::Timed { .. }))
+        .filter(|c| matches!(c, PointCost::Timed { .. } | PointCost::Calibrated { .. }))
         .count();
+    let calibrated = costs
+        .iter()
+        .any(|c| matches!(c, PointCost::Calibrated { .. }));
+    let note = if calibrated {
+        " (calibrated points: training steps only)"
+    } else {
+        ""
+    };
     let untimed = costs.iter().filter(|c| **c == PointCost::Untimed).count();
     match (timed, untimed) {
         (0, 0) => "nothing left to run".into(),
         (0, n) => format!(
             "{n} point(s) left, none timed yet: no estimate until a point of each config has \
-             run (each run prints its own estimate after its first steps)"
+             run (each run prints its own estimate after its first steps; --calibrate times a \
+             few steps of each config now)"
         ),
-        (t, 0) => format!("{t} point(s) left ≈ {} one at a time", duration(secs)),
+        (t, 0) => format!("{t} point(s) left ≈ {} one at a time{note}", duration(secs)),
         (t, n) => format!(
-            "{} point(s) left: {t} ≈ {} one at a time, and {n} not timed yet (no epoch of \
-             their config has run here)",
+            "{} point(s) left: {t} ≈ {} one at a time{note}, and {n} not timed yet (no epoch \
+             of their config has run here; --calibrate times them)",
             t + n,
             duration(secs)
         ),
@@ -129,6 +172,7 @@ pub fn cell(c: &PointCost) -> String {
     match c {
         PointCost::Done => "done".into(),
         PointCost::Timed { secs, from } => format!("≈ {} (from {from})", duration(*secs)),
+        PointCost::Calibrated { secs } => format!("≈ {} (calibrated: steps only)", duration(*secs)),
         PointCost::Untimed => "not timed yet".into(),
     }
 }

@@ -145,8 +145,12 @@ pub fn state_of(out: &Path, spec: &Spec, id: &str) -> anyhow::Result<PointState>
 
 /// `mirun sweep --dry-run`: one line per point (with its expected wall time on the results
 /// tree `out`), then the time the missing points will take.
-pub fn describe(out: &Path, planned: &[PlannedPoint]) -> String {
-    let costs = cost::estimate(out, planned);
+pub fn describe(
+    out: &Path,
+    planned: &[PlannedPoint],
+    calibrate: Option<&cost::Calibrate>,
+) -> anyhow::Result<String> {
+    let costs = cost::estimate(out, planned, calibrate)?;
     let mut s = String::new();
     for (p, c) in planned.iter().zip(&costs) {
         s.push_str(&format!(
@@ -159,7 +163,7 @@ pub fn describe(out: &Path, planned: &[PlannedPoint]) -> String {
         ));
     }
     s.push_str(&format!("cost: {}\n", cost::total_line(&costs)));
-    s
+    Ok(s)
 }
 
 /// Runs the points not yet finished (all with `force`), `jobs` at a time.

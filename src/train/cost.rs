@@ -2,6 +2,9 @@
 //! first steps (the first step is left out: it warms caches and the allocator), refined by the
 //! first epoch as a whole (evaluation included), and the time the whole run has left.
 
+use super::method::{Method, StepAt};
+use super::schedule::adam;
+use super::TrainError;
 use std::time::Instant;
 
 /// Steps timed after the warm-up step before the first estimate is printed.
@@ -83,6 +86,33 @@ pub fn duration(secs: f64) -> String {
     } else {
         format!("{:.1} days", secs / ONE_DAY)
     }
+}
+
+/// Seconds of one training step of `method` here: a fresh model takes one warm-up step and
+/// then `steps` timed ones on epoch 0's batches, and is thrown away (a quick calibration, for
+/// `mirun sweep --dry-run --calibrate`). `None` when the epoch has no step to time.
+pub fn time_steps<M: Method>(method: &M, steps: usize) -> Result<Option<f64>, TrainError> {
+    let n = steps.min(method.steps().saturating_sub(1));
+    let mut model = method.init()?;
+    let mut optim = adam(method.schedule());
+    let mut carry = method.initial_carry();
+    let mut make = method.batches(0);
+    let mut history: Vec<Vec<f64>> = Vec::new();
+    let mut timed_from = None;
+    for step in 0..=n {
+        if step == 1 {
+            timed_from = Some(Instant::now());
+        }
+        let at = StepAt {
+            epoch: 0,
+            step,
+            lr: method.lr(0),
+        };
+        let (m, values) = method.step(model, &mut optim, make(step), at, &mut carry, &history)?;
+        model = m;
+        history.push(values);
+    }
+    Ok(timed_from.map(|t| t.elapsed().as_secs_f64() / n as f64))
 }
 
 /// Times a run as it trains: when its estimate can first be made, and how long it has left.
