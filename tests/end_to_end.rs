@@ -648,19 +648,10 @@ fn the_neighbour_diagnostic_splits_a_class_and_finds_its_neighbours() {
         .map(|l| l.split(',').collect())
         .collect();
     assert_eq!(rows.len(), 2 * 3 * 3, "groups × spaces × k:\n{csv}");
-    // Every 7 of the first 256 test images is in one of the two groups.
-    let mnist_sevens = {
-        let o = mirun(&["eval", run.to_str().unwrap(), "--neighbours", "7"], &data);
-        assert!(o.status.success());
-        let said = String::from_utf8_lossy(&o.stdout).to_string();
-        let at = said.find("class 7: ").unwrap() + "class 7: ".len();
-        said[at..]
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse::<usize>()
-            .unwrap()
-    };
+    // Every 7 of the first 256 test images is in one of the two groups (counted from the
+    // IDX labels themselves: 8 header bytes, then one byte per image).
+    let labels = std::fs::read(data.join("mnist/t10k-labels-idx1-ubyte")).unwrap();
+    let mnist_sevens = labels[8..8 + 256].iter().filter(|&&l| l == 7).count();
     let images = |group: &str| -> usize {
         rows.iter()
             .find(|r| r[0] == group)
@@ -786,6 +777,17 @@ fn stages_chain_in_one_run_and_resume_between_stages() {
     let o = mirun(&["eval", run.to_str().unwrap()], &data);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let eval = std::fs::read_to_string(second.join("eval-last.csv")).unwrap();
+
+    // --fresh starts the whole run over, finished stages included.
+    let mut fresh = args(false);
+    fresh.push("--fresh");
+    let o = mirun(&fresh, &data);
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        !said.contains("finished before") && said.contains("stage 1/2 `cluster` →"),
+        "{said}"
+    );
     let accuracy = |text: &str| {
         text.lines()
             .nth(1)

@@ -110,3 +110,44 @@ fn a_resnet_trains_iic_and_mine_and_reloads() {
         }
     }
 }
+
+/// A next stage's network takes the previous one's trunk, and its selected head when it has
+/// one head of that shape: on the same images it then gives that head's very outputs; a head
+/// of another shape starts afresh.
+#[test]
+fn a_stage_carries_the_trunk_and_the_selected_head() {
+    use mirun::model::IicNetConfig;
+    let dev = Device::flex();
+    let net = |heads: usize, clusters: usize| IicNetConfig {
+        backbone: config(BackboneKind::Vgg),
+        input_size: 8,
+        heads,
+        clusters,
+        overcluster: None,
+    };
+    dev.seed(1);
+    let before = net(3, 10).init(&dev).unwrap();
+    let x = Tensor::<4>::random([4, 1, 8, 8], Distribution::Default, &dev);
+    let outputs = before.forward(x.clone());
+    let trunk = before.features(x.clone());
+    dev.seed(2);
+    let (after, what) = net(1, 10).init(&dev).unwrap().carry_from(before.clone(), 2);
+    assert!(what.contains("selected head 2"), "{what}");
+    let same = |a: Tensor<2>, b: Tensor<2>| (a - b).abs().max().into_scalar::<f32>();
+    assert_eq!(
+        same(after.forward(x.clone()).remove(0), outputs[2].clone()),
+        0.0
+    );
+    assert_eq!(same(after.features(x.clone()), trunk.clone()), 0.0);
+    // All heads when the counts match; fresh heads (same trunk) when the shapes differ.
+    let (all, what) = net(3, 10).init(&dev).unwrap().carry_from(before.clone(), 0);
+    assert!(what.contains("its 3 head(s)"), "{what}");
+    assert_eq!(
+        same(all.forward(x.clone()).remove(1), outputs[1].clone()),
+        0.0
+    );
+    let (fresh, what) = net(1, 12).init(&dev).unwrap().carry_from(before, 0);
+    assert!(what.contains("start afresh"), "{what}");
+    assert_eq!(same(fresh.features(x.clone()), trunk), 0.0);
+    assert_eq!(fresh.forward(x).remove(0).dims(), [4, 12]);
+}

@@ -57,6 +57,20 @@ const CASES: &[Case] = &[
         "`loss.threshold`: applies only to `loss.kind = \"selflabel\"`; remove it",
     ),
     (
+        "selflabel_heads",
+        "[loss]\nkind = \"selflabel\"\n[heads]\ncount = 3\n",
+        &[],
+        &[],
+        "`heads.count`: `loss.kind = \"selflabel\"` trains one head",
+    ),
+    (
+        "override_of_a_stage_key",
+        "[[stages]]\nname = \"a\"\nset = { \"heads.count\" = 2 }\n",
+        &["--set", "heads.count=3"],
+        &[],
+        "--set heads.count=3: `heads.count`: stage `a` sets `heads.count` itself",
+    ),
+    (
         "stage_named_twice",
         "[[stages]]\nname = \"a\"\n[[stages]]\nname = \"a\"\n",
         &[],

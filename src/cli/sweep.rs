@@ -59,7 +59,9 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
     }
     if a.dry_run {
         let backend = a.device.backend();
-        let calibrate = |spec: &mirun::spec::Spec| mirun::pipeline::calibrate(spec, backend, 3);
+        let calibrate = |spec: &mirun::spec::Spec| {
+            mirun::pipeline::calibrate(spec, backend, mirun::train::cost::TIMED_STEPS)
+        };
         let calibrate: Option<&mirun::sweep::cost::Calibrate> = match a.calibrate {
             true => Some(&calibrate),
             false => None,

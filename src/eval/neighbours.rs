@@ -53,9 +53,9 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// For every query row, the indices of its `k` nearest `base` rows, nearest first (ties: the
 /// lower index first, so the result does not depend on the thread count).
 pub fn nearest(queries: &Rows, base: &Rows, k: usize, metric: Metric) -> Vec<Vec<usize>> {
-    let norms: Vec<f32> = (0..base.len())
+    let squares: Vec<f32> = (0..base.len())
         .into_par_iter()
-        .map(|j| dot(base.row(j), base.row(j)).sqrt())
+        .map(|j| dot(base.row(j), base.row(j)))
         .collect();
     (0..queries.len())
         .into_par_iter()
@@ -67,8 +67,8 @@ pub fn nearest(queries: &Rows, base: &Rows, k: usize, metric: Metric) -> Vec<Vec
                 .map(|j| {
                     let qb = dot(q, base.row(j));
                     let s = match metric {
-                        Metric::Euclidean => 2.0 * qb - norms[j] * norms[j],
-                        Metric::Cosine => qb / (qn * norms[j]).max(f32::MIN_POSITIVE),
+                        Metric::Euclidean => 2.0 * qb - squares[j],
+                        Metric::Cosine => qb / (qn * squares[j].sqrt()).max(f32::MIN_POSITIVE),
                     };
                     (s, j)
                 })

@@ -1,6 +1,7 @@
 //! IIC (Ji et al. 2019): a backbone with N softmax heads trained on (x, G(x)) pairs to maximise
 //! the MI of the two cluster assignments; every head is scored on the test set after each
-//! epoch and the head with the lowest training loss is the honest pick.
+//! epoch and the head with the lowest loss — its training loss, or its loss over a fixed pass
+//! of the training set (`heads.select`) — is the honest pick.
 
 use super::{column_max, read_rows, Method, Recorder, StepAt, Table};
 use crate::backend::{read_f32, Devices};
@@ -58,6 +59,26 @@ pub struct IicConfig {
     pub lottery: Option<Lottery>,
     /// How surplus clusters are merged down to the classes before scoring, if they are.
     pub merge: Option<MergeRule>,
+}
+
+/// The columns of a `metrics.csv` row that say which head was selected and by what loss (the
+/// same definitions `weights-best.bpk` is chosen by, read back on resume and by `mirun eval`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SelectedRow {
+    pub epoch: usize,
+    pub head: usize,
+    pub loss: f64,
+    pub selected: u8,
+    /// With `heads.select = "fixed_pass"`.
+    #[serde(default)]
+    pub pass_loss: Option<f64>,
+}
+
+impl SelectedRow {
+    /// The loss the head was selected by (and the best weights kept by).
+    pub fn criterion(&self) -> f64 {
+        self.pass_loss.unwrap_or(self.loss)
+    }
 }
 
 /// What an IIC pipeline's main heads minimise.
@@ -648,21 +669,18 @@ impl Recorder for Iic<'_> {
         tables
     }
 
+    /// The selected head's loss by the run's own criterion: its training loss, or with
+    /// `heads.select = "fixed_pass"` its loss over the fixed pass.
     fn weights_loss(&self, r: &EpochRecord) -> Option<f64> {
-        Some(r.heads[r.selected].loss)
+        let h = &r.heads[r.selected];
+        Some(h.pass_loss.unwrap_or(h.loss))
     }
 
     fn kept_best_loss(&self, metrics: &Path, upto: usize) -> f64 {
-        #[derive(serde::Deserialize)]
-        struct Row {
-            epoch: usize,
-            loss: f64,
-            selected: u8,
-        }
-        read_rows::<Row>(metrics)
+        read_rows::<SelectedRow>(metrics)
             .into_iter()
             .filter(|r| r.epoch <= upto && r.selected == 1)
-            .map(|r| r.loss)
+            .map(|r| r.criterion())
             .fold(f64::INFINITY, f64::min)
     }
 
@@ -704,7 +722,7 @@ impl Recorder for Iic<'_> {
     fn done_line(&self, records: &[EpochRecord], wall_seconds: f64, summary: &Path) -> String {
         match records.last() {
             Some(last) => format!(
-                "done in {wall_seconds:.1}s: selected head {} (lowest training loss) accuracy \
+                "done in {wall_seconds:.1}s: selected head {} (lowest loss, no labels) accuracy \
                  {:.4}; summary → {}",
                 last.selected,
                 last.heads[last.selected].accuracy,

@@ -51,7 +51,7 @@ pub fn eval_run(
     // A multi-stage run is scored by its last stage: that stage's spec, folder and weights.
     let (spec, run_dir) = match (spec.stages.last(), spec.stage_specs.last()) {
         (Some(stage), Some(last)) => {
-            let dir = run_dir.join(format!("stage-{}-{}", spec.stages.len(), stage.name));
+            let dir = super::stages::stage_dir(run_dir, spec.stages.len() - 1, &stage.name);
             progress.info(&format!(
                 "multi-stage run: the last stage, {}",
                 dir.display()
@@ -107,7 +107,13 @@ pub fn eval_run(
                 heads.len()
             )
         })?;
-        let table = neighbours(&iic, &model, &data, e, class, progress)?;
+        // Under `train+test` the training set ends with the test images: neighbours come from
+        // the training images proper, so no test image finds itself.
+        let train_only = match spec.dataset.train_on {
+            crate::spec::TrainOn::Train => data.train.len(),
+            crate::spec::TrainOn::TrainAndTest => data.train.len() - data.test.len(),
+        };
+        let table = neighbours(&iic, &model, &data, train_only, e, class, progress)?;
         let out = run_dir.join(format!("neighbours-{}.csv", which.name()));
         write_atomic(&out, table.as_bytes())?;
         progress.info(&format!(
@@ -133,22 +139,17 @@ pub fn eval_run(
     Ok(scores)
 }
 
-/// The head the run selected (lowest training loss, no labels) at the epoch the weights are
-/// from: the last epoch, or for `best` the selected row of lowest loss.
+/// The head the run selected (no labels: by training loss, or by the fixed pass) at the epoch
+/// the weights are from: the last epoch, or for `best` the selected row of lowest loss by the
+/// same criterion.
 pub(super) fn selected_head(run_dir: &std::path::Path, which: Which) -> anyhow::Result<usize> {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        epoch: usize,
-        head: usize,
-        loss: f64,
-        selected: u8,
-    }
+    use crate::method::iic::SelectedRow;
     let metrics = run_dir.join("metrics.csv");
-    let rows: Vec<Row> = crate::store::CsvFile::read(&metrics)?.deserialize()?;
+    let rows: Vec<SelectedRow> = crate::store::CsvFile::read(&metrics)?.deserialize()?;
     let selected = rows.iter().filter(|r| r.selected == 1);
     let row = match which {
         Which::Last => selected.max_by_key(|r| r.epoch),
-        Which::Best => selected.min_by(|a, b| a.loss.total_cmp(&b.loss)),
+        Which::Best => selected.min_by(|a, b| a.criterion().total_cmp(&b.criterion())),
     };
     row.map(|r| r.head)
         .ok_or_else(|| anyhow::anyhow!("{}: no selected head recorded", metrics.display()))
@@ -164,6 +165,7 @@ fn neighbours(
     iic: &Iic,
     model: &crate::model::IicNet,
     data: &crate::data::Dataset,
+    train_only: usize,
     e: &crate::method::iic::HeadEval,
     class: u8,
     progress: Progress,
@@ -212,11 +214,12 @@ fn neighbours(
             .flat_map(|&i| blur(&deskew(set.image(i), side), side))
             .collect()
     };
-    let all_train: Vec<usize> = (0..train.len()).collect();
+    let all_train: Vec<usize> = (0..train_only).collect();
     let train_px = pixels(train, &all_train);
-    let train_feat = iic.features(model, train)?;
     let test_feat = iic.features(model, test)?;
-    let dim = train_feat.len() / train.len().max(1);
+    let dim = test_feat.len() / test.len().max(1);
+    let mut train_feat = iic.features(model, train)?;
+    train_feat.truncate(train_only * dim);
     let k_max = KS[KS.len() - 1];
     let mut csv =
         String::from("group,space,k,images,mean_share,majority,mean_neighbours,no_neighbours\n");

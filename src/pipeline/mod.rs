@@ -154,9 +154,9 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
     };
     // Each method's config is resolved once from the spec (the registry: `method::Pipeline`).
     let outcome = (|| match (Pipeline::resolve(spec)?, &data) {
-        (Pipeline::Iic(_), Some(data)) if !spec.stage_specs.is_empty() => {
-            stages::run_stages(&ctx, data)
-        }
+        // A staged run trains its stages (each checked to be IIC), whatever the file's own
+        // settings would train.
+        (_, Some(data)) if !spec.stage_specs.is_empty() => stages::run_stages(&ctx, data),
         (Pipeline::Iic(config), Some(data)) => {
             record::train_and_record(&ctx, &method::Iic::new(config, data, &devices))
         }

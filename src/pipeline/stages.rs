@@ -3,7 +3,7 @@
 //! from the previous stage's last weights — the trunk always, the heads where they fit (see
 //! `IicNet::carry_from`). A finished stage leaves `stage.toml` with its summary columns, so a
 //! run killed between or inside stages resumes where it stopped. The run's one summary row is
-//! the last stage's columns plus each stage's selected accuracy.
+//! the last stage's parameters and columns, the stage list, and each stage's selected accuracy.
 
 use super::eval::selected_head;
 use super::record::train_in;
@@ -32,6 +32,11 @@ fn read_done(path: &Path) -> anyhow::Result<Option<StageDone>> {
     Ok(done.finished.then_some(done))
 }
 
+/// The folder of stage `index` (0-based) named `name` in a run directory.
+pub(super) fn stage_dir(run_dir: &Path, index: usize, name: &str) -> std::path::PathBuf {
+    run_dir.join(format!("stage-{}-{name}", index + 1))
+}
+
 /// Trains every stage of `ctx.spec` in order (IIC stages: validation refuses others) and
 /// records the run's summary row.
 pub(super) fn run_stages(ctx: &RunContext, data: &Dataset) -> anyhow::Result<RunReport> {
@@ -42,7 +47,11 @@ pub(super) fn run_stages(ctx: &RunContext, data: &Dataset) -> anyhow::Result<Run
     let mut per_stage: Vec<(String, String)> = Vec::new();
     let mut previous: Option<(crate::method::iic::IicConfig, std::path::PathBuf)> = None;
     for (i, (stage, stage_spec)) in spec.stages.iter().zip(&spec.stage_specs).enumerate() {
-        let dir = ctx.dir.path.join(format!("stage-{}-{}", i + 1, stage.name));
+        let dir = stage_dir(&ctx.dir.path, i, &stage.name);
+        if ctx.opts.fresh && dir.exists() {
+            // `--fresh` starts the whole run over, finished stages included.
+            std::fs::remove_dir_all(&dir)?;
+        }
         std::fs::create_dir_all(&dir)?;
         let Pipeline::Iic(config) = Pipeline::resolve(stage_spec)? else {
             anyhow::bail!("stage `{}`: only IIC stages can be chained", stage.name);
@@ -104,7 +113,15 @@ pub(super) fn run_stages(ctx: &RunContext, data: &Dataset) -> anyhow::Result<Run
         columns = summary;
         previous = Some((config, dir));
     }
-    let mut row = base_row(spec, ctx.info);
+    // The parameters of the model the run ends with (the last stage's), with the stage list.
+    let last = spec.stage_specs.last().unwrap_or(spec);
+    let mut row = base_row(last, ctx.info);
+    if let Some(stages) = base_row(spec, ctx.info)
+        .into_iter()
+        .find(|(k, _)| k == "stages")
+    {
+        row.push(stages);
+    }
     row.extend(columns);
     row.extend(per_stage);
     ctx.record(row)

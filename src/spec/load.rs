@@ -239,6 +239,33 @@ pub fn resolve(source: &SpecSource) -> Result<Resolved, SpecError> {
         || "the built-in defaults".to_string(),
         |f| f.display().to_string(),
     );
+    // An override (env, `--set`, a sweep axis) applies to every stage: one of a key a stage
+    // sets itself would silently undo that stage's choice.
+    let clash: Vec<String> = resolved
+        .spec
+        .stages
+        .iter()
+        .flat_map(|stage| {
+            stage.set.keys().filter_map(|key| {
+                let o = source.overrides.iter().find(|o| {
+                    o.key == *key
+                        || key.starts_with(&format!("{}.", o.key))
+                        || o.key.starts_with(&format!("{key}."))
+                })?;
+                Some(format!(
+                    "{}: `{}`: stage `{}` sets `{key}` itself, and an override applies to every \
+                     stage; change it in that stage's `set`",
+                    o.origin, o.key, stage.name
+                ))
+            })
+        })
+        .collect();
+    if !clash.is_empty() {
+        return Err(SpecError::Problems {
+            label,
+            problems: clash,
+        });
+    }
     let mut specs = Vec::new();
     for stage in &resolved.spec.stages {
         let mut overrides: Vec<Override> = stage

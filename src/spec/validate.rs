@@ -386,6 +386,20 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         spec.loss.kind == LossKind::SelfLabel,
         "`loss.kind = \"selflabel\"`",
     );
+    if spec.loss.kind == LossKind::SelfLabel {
+        // One head: with several, a head confident about nothing has loss 0 and would be the
+        // one selected (and a lottery would restart the others; with one head it never draws).
+        if spec.heads.count != 1 {
+            p.add(
+                "heads.count",
+                format!(
+                    "`loss.kind = \"selflabel\"` trains one head (the previous stage's selected \
+                     one), got {}; set heads.count = 1",
+                    spec.heads.count
+                ),
+            );
+        }
+    }
     if let Some(t) = spec.loss.threshold {
         if !(t.is_finite() && t > 0.0 && t <= 1.0) {
             p.add(

@@ -28,7 +28,8 @@ pub struct EpochRecord {
     pub lr: f64,
     pub seconds: f64,
     pub heads: Vec<HeadScore>,
-    /// The head with the lowest training loss this epoch: the honest pick, made without labels.
+    /// The head with the lowest loss this epoch (training loss, or the fixed pass's): the
+    /// honest pick, made without labels.
     pub selected: usize,
 }
 

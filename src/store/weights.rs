@@ -1,5 +1,6 @@
 //! Model weights in a run directory (burn's burnpack format): `weights-last.bpk` after every
-//! epoch and `weights-best.bpk` at the epoch whose selected head had the lowest training loss.
+//! epoch and `weights-best.bpk` at the epoch whose selected head had the lowest loss (by the
+//! run's selection criterion).
 
 use super::StoreError;
 use burn::module::Module;
@@ -11,7 +12,8 @@ use std::path::Path;
 pub enum Which {
     /// After the last finished epoch.
     Last,
-    /// At the lowest training loss (of the selected head) — chosen without labels.
+    /// At the lowest loss of the selected head (by the run's selection criterion) — chosen
+    /// without labels.
     Best,
 }
 

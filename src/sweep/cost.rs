@@ -28,9 +28,12 @@ fn epoch_seconds(dir: &Path) -> Option<(f64, usize)> {
     let csv = CsvFile::read(&dir.join("metrics.csv")).ok()?;
     let (e, s) = (csv.column("epoch")?, csv.column("seconds")?);
     let mut seen: Vec<(usize, f64)> = Vec::new();
+    // A row that does not parse is skipped, not the whole run.
     for row in &csv.rows {
-        let epoch = row.fields.get(e)?.parse::<usize>().ok()?;
-        let secs = row.fields.get(s)?.parse::<f64>().ok()?;
+        let cell = |i: usize| row.fields.get(i).map(String::as_str).unwrap_or("");
+        let (Ok(epoch), Ok(secs)) = (cell(e).parse::<usize>(), cell(s).parse::<f64>()) else {
+            continue;
+        };
         if !seen.iter().any(|(done, _)| *done == epoch) {
             seen.push((epoch, secs));
         }
