@@ -12,22 +12,15 @@ import csv
 import os
 import statistics
 
+from results_io import metric_max, rows
+
 BOOK_IIC = {1: 99.49, 2: 99.47, 3: 99.54, 4: 99.52, 5: 99.53}
 BOOK_MINE = {10: 93.86}
 IIC, IIC_BOOK, MINE = "results/iic_heads_cpu", "results/iic_heads_book_cpu", "results/mine_latent_cpu"
 
 
-def rows(d):
-    p = os.path.join(d, "summary.csv")
-    if not os.path.exists(p):
-        return []
-    return [r for r in csv.DictReader(open(p)) if r.get("status") == "finished"]
 
 
-def metric_max(d, run, col):
-    """The best value of `col` over the run's epochs (and heads): the test-set selection."""
-    vals = [float(r[col]) for r in csv.DictReader(open(os.path.join(d, run, "metrics.csv"))) if r.get(col)]
-    return max(vals) if vals else float("nan")
 
 
 def pct(vals):

@@ -5,6 +5,8 @@ the book probe protocol, picked on the test set) likewise, and the book's figure
 import csv
 import os
 import statistics
+
+from results_io import metric_max, rows
 import sys
 
 scale, iic_dir, mine_dir, g05_dir, g08_dir = sys.argv[1:6]
@@ -13,17 +15,8 @@ BOOK_IIC = {1: 99.49, 2: 99.47, 3: 99.54, 4: 99.52, 5: 99.53}
 BOOK_MINE = {10: 93.86}
 
 
-def rows(d):
-    p = os.path.join(d, "summary.csv")
-    if not os.path.exists(p):
-        return []
-    return [r for r in csv.DictReader(open(p)) if r.get("status") == "finished"]
 
 
-def metric_max(d, run, col):
-    p = os.path.join(d, run, "metrics.csv")
-    vals = [float(r[col]) for r in csv.DictReader(open(p)) if r.get(col)]
-    return max(vals) if vals else float("nan")
 
 
 def last_epoch_min(d, run):

@@ -346,15 +346,10 @@ impl<'a> Iic<'a> {
     /// row-major `len × features`.
     pub fn features(&self, model: &IicNet, set: &ImageSet) -> Result<Vec<f32>, TrainError> {
         let valid = model.valid();
-        let (side, chunk) = (self.aug.size(), self.eval_chunk());
-        let mut out = Vec::new();
-        for start in (0..set.len()).step_by(chunk) {
-            let end = (start + chunk).min(set.len());
-            let rows = eval_batch(set, start..end, &self.aug);
-            let x = to_tensor(rows, end - start, self.channels(), side, &self.devices.eval);
-            out.extend(read_f32(valid.features(x))?);
-        }
-        Ok(out)
+        let at = (self.eval_chunk(), self.channels());
+        super::eval_rows(set, &self.aug, at, &self.devices.eval, |x| {
+            valid.features(x)
+        })
     }
 
     /// Every head's cluster (argmax) for each image of `set` (centre crops, running

@@ -4,8 +4,8 @@
 
 use super::iic::to_tensor;
 use super::{bound_of, column_max, opt, read_rows, scalar, Method, Recorder, StepAt, Table};
-use crate::backend::{read_f32, Devices};
-use crate::data::batch::{epoch_order, eval_batch, mix, pair_batch};
+use crate::backend::Devices;
+use crate::data::batch::{epoch_order, mix, pair_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::probe::{probe_accuracy, Codes};
 use crate::model::{BackboneConfig, CriticConfig, MineImageNet, MineImageNetConfig};
@@ -119,16 +119,9 @@ impl<'a> MineImages<'a> {
     /// Codes of every image's centre crop, with the running BatchNorm statistics.
     pub fn encode_all(&self, model: &MineImageNet, set: &ImageSet) -> Result<Vec<f32>, TrainError> {
         let valid = model.valid();
-        let side = self.aug.size();
         let chunk = self.devices.eval_chunk(self.config.net.largest_map());
-        let mut out = Vec::new();
-        for start in (0..set.len()).step_by(chunk) {
-            let end = (start + chunk).min(set.len());
-            let rows = eval_batch(set, start..end, &self.aug);
-            let x = to_tensor(rows, end - start, self.channels(), side, &self.devices.eval);
-            out.extend(read_f32(valid.encode(x))?);
-        }
-        Ok(out)
+        let at = (chunk, self.channels());
+        super::eval_rows(set, &self.aug, at, &self.devices.eval, |x| valid.encode(x))
     }
 
     /// (held-out, book) probe accuracies of the current codes.

@@ -49,6 +49,26 @@ impl Pipeline {
     }
 }
 
+/// `f`'s rows for every image of `set` in its evaluation view, `chunk` images at a time on
+/// `device`, concatenated row-major (the trunk's features, a MINE code, …).
+pub(crate) fn eval_rows(
+    set: &crate::data::ImageSet,
+    aug: &crate::data::Augmenter,
+    (chunk, channels): (usize, usize),
+    device: &burn::tensor::Device,
+    f: impl Fn(Tensor<4>) -> Tensor<2>,
+) -> Result<Vec<f32>, TrainError> {
+    let side = aug.size();
+    let mut out = Vec::new();
+    for start in (0..set.len()).step_by(chunk.max(1)) {
+        let end = (start + chunk.max(1)).min(set.len());
+        let rows = crate::data::batch::eval_batch(set, start..end, aug);
+        let x = iic::to_tensor(rows, end - start, channels, side, device);
+        out.extend(read_f32(f(x))?);
+    }
+    Ok(out)
+}
+
 /// `v` with six decimals, or empty when there is none.
 pub(crate) fn opt(v: Option<f64>) -> String {
     v.map_or(String::new(), |x| format!("{x:.6}"))
