@@ -660,7 +660,7 @@ fn the_neighbour_diagnostic_splits_a_class_and_finds_its_neighbours() {
     assert_eq!(images("moved") + images("kept"), mnist_sevens, "{csv}");
     assert!(mnist_sevens > 10, "{csv}");
     for r in rows.iter().filter(|r| r[3] != "0") {
-        let (k, both): (f64, f64) = (r[2].parse().unwrap(), r[6].parse().unwrap());
+        let (k, both): (f64, f64) = (r[2].parse().unwrap(), r[8].parse().unwrap());
         assert!(both <= k, "{csv}");
         // Empty where no image of the group shares a neighbour across the two spaces.
         if let Ok(share) = r[4].parse::<f64>() {

@@ -1,8 +1,10 @@
 //! Who a cluster's stray members resemble (issue 31's label-free diagnostic, labels used only
 //! to look): for the images of one class that a head gives to another class's cluster, the
-//! share of their k nearest training images that belong to their own class — in pixel space
-//! (after deskewing and a small blur), in the trained trunk's features, and in both at once.
-//! Neighbour-based objectives (SCAN) can only pull such images back if these shares are high.
+//! share of their k nearest training images that belong to their own class, and the share
+//! that the head puts in their class's cluster — in pixel space (after deskewing and a small
+//! blur), in the trained trunk's features, and in both at once. A neighbour-based objective
+//! (SCAN) pulls an image towards its neighbours' cluster: it can only bring such images back if
+//! their neighbours sit in their class's cluster, not merely if they share its label.
 
 use rayon::prelude::*;
 
@@ -104,11 +106,12 @@ pub struct Shares {
     pub majority: Option<f64>,
 }
 
-/// [`Shares`] of `lists` (indices into `labels`) for `class`.
-pub fn shares(lists: &[Vec<usize>], labels: &[u8], class: u8) -> Shares {
+/// [`Shares`] of `lists` (indices of base rows) for the rows `hit` says yes to: those of the
+/// class, or those a head puts in the class's cluster.
+pub fn shares(lists: &[Vec<usize>], hit: impl Fn(usize) -> bool) -> Shares {
     let (mut sum, mut majority, mut neighbours, mut with) = (0.0, 0usize, 0usize, 0usize);
     for l in lists.iter().filter(|l| !l.is_empty()) {
-        let same = l.iter().filter(|&&j| labels[j] == class).count();
+        let same = l.iter().filter(|&&j| hit(j)).count();
         neighbours += l.len();
         with += 1;
         sum += same as f64 / l.len() as f64;
@@ -154,13 +157,13 @@ mod tests {
     fn shares_count_neighbours_of_the_class() {
         let labels = [7, 7, 2, 2, 7];
         let lists = vec![vec![0, 1, 2], vec![2, 3, 4], vec![]];
-        let s = shares(&lists, &labels, 7);
+        let s = shares(&lists, |j| labels[j] == 7);
         assert_eq!((s.images, s.without), (3, 1));
         // The image without neighbours is left out of the shares.
         assert!((s.mean_share.unwrap() - (2.0 / 3.0 + 1.0 / 3.0) / 2.0).abs() < 1e-12);
         assert!((s.majority.unwrap() - 0.5).abs() < 1e-12);
         assert!((s.mean_neighbours - 2.0).abs() < 1e-12);
-        assert_eq!(shares(&[], &labels, 7).mean_share, None);
+        assert_eq!(shares(&[], |j| labels[j] == 7).mean_share, None);
         assert_eq!(both(&[4, 1, 9], &[9, 4]), vec![4, 9]);
     }
 }

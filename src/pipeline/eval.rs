@@ -113,7 +113,16 @@ pub fn eval_run(
             crate::spec::TrainOn::Train => data.train.len(),
             crate::spec::TrainOn::TrainAndTest => data.train.len() - data.test.len(),
         };
-        let table = neighbours(&iic, &model, &data, train_only, e, class, progress)?;
+        let train_clusters = iic.assignments(&model, &data.train)?.swap_remove(head);
+        let table = neighbours(
+            &iic,
+            &model,
+            &data,
+            (train_only, &train_clusters),
+            e,
+            class,
+            progress,
+        )?;
         let out = run_dir.join(format!("neighbours-{}.csv", which.name()));
         write_atomic(&out, table.as_bytes())?;
         progress.info(&format!(
@@ -158,14 +167,14 @@ pub(super) fn selected_head(run_dir: &std::path::Path, which: Which) -> anyhow::
 /// The neighbour diagnostic (issue 31; labels only to look): the test images of `class` that
 /// head `e` gives to a cluster matched to another label (`moved`) and those it keeps with
 /// their class (`kept`), and for k = 5, 10, 20 the share of their k nearest training images
-/// that are of `class` — in pixel space after deskewing and a 3×3 blur, in the trunk's
-/// features (cosine), and among the neighbours both spaces share (over the images that share
-/// any). Returns the CSV text.
+/// that are of `class`, and the share the head puts in `class`'s cluster — in pixel space
+/// after deskewing and a 3×3 blur, in the trunk's features (cosine), and among the neighbours
+/// both spaces share (over the images that share any). Returns the CSV text.
 fn neighbours(
     iic: &Iic,
     model: &crate::model::IicNet,
     data: &crate::data::Dataset,
-    train_only: usize,
+    (train_only, train_clusters): (usize, &[usize]),
     e: &crate::method::iic::HeadEval,
     class: u8,
     progress: Progress,
@@ -221,8 +230,14 @@ fn neighbours(
     let mut train_feat = iic.features(model, train)?;
     train_feat.truncate(train_only * dim);
     let k_max = KS[KS.len() - 1];
-    let mut csv =
-        String::from("group,space,k,images,mean_share,majority,mean_neighbours,no_neighbours\n");
+    let mut csv = String::from(
+        "group,space,k,images,mean_share,majority,mean_in_cluster,majority_in_cluster,\
+         mean_neighbours,no_neighbours\n",
+    );
+    // A training image the head puts in the class's own cluster (by the test set's matching).
+    let in_cluster = |j: usize| {
+        e.scores.mapping.get(train_clusters[j]).copied().flatten() == Some(usize::from(class))
+    };
     let pct = |v: Option<f64>| v.map_or("–".into(), |v| format!("{:5.1} %", 100.0 * v));
     let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
     for (group, idx) in [("moved", &moved), ("kept", &kept)] {
@@ -260,12 +275,15 @@ fn neighbours(
                 .collect();
             let bo: Vec<Vec<usize>> = px.iter().zip(&ft).map(|(a, b)| both(a, b)).collect();
             for (space, lists) in [("pixels", &px), ("features", &ft), ("both", &bo)] {
-                let s = shares(lists, &train.labels, class);
+                let s = shares(lists, |j| train.labels[j] == class);
+                let c = shares(lists, in_cluster);
                 csv.push_str(&format!(
-                    "{group},{space},{k},{},{},{},{:.2},{}\n",
+                    "{group},{space},{k},{},{},{},{},{},{:.2},{}\n",
                     s.images,
                     cell(s.mean_share),
                     cell(s.majority),
+                    cell(c.mean_share),
+                    cell(c.majority),
                     s.mean_neighbours,
                     s.without
                 ));
@@ -274,9 +292,10 @@ fn neighbours(
                 }
                 progress.info(&format!(
                     "  {group:<5} {space:<8} k={k:<2}  {:>4} images: {} of neighbours are {class}s, \
-                     {} of images have mostly {class}s{}",
+                     {} in the {class}s' cluster; {} of images have mostly {class}s{}",
                     s.images,
                     pct(s.mean_share),
+                    pct(c.mean_share),
                     pct(s.majority),
                     if space == "both" {
                         format!(
