@@ -47,12 +47,18 @@ pub enum Command {
 pub struct RunArgs {
     /// Pipeline file.
     pub file: PathBuf,
-    #[command(flatten)]
-    pub sets: Sets,
-    #[command(flatten)]
-    pub out: OutArg,
-    #[command(flatten)]
-    pub device: DeviceArg,
+    /// Override a value: `--set train.epochs=5` (repeatable; parsed as a TOML value).
+    // Plain fields here, not the shared flattened ones: `mirun FILE.toml` parses RunArgs as an
+    // optional flattened group, which clap leaves empty when it holds flattened groups.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Results root; runs go to OUT/<pipeline-name>/<run-id>/ (the committed reference
+    /// results live in results/, written with --out results).
+    #[arg(long, default_value = "runs")]
+    pub out: PathBuf,
+    /// Backend and device (default: the fastest compiled in).
+    #[arg(long, value_enum)]
+    pub device: Option<BackendKind>,
     /// Print only errors.
     #[arg(long, short)]
     pub quiet: bool,

@@ -63,8 +63,10 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
         }
     }
     let opts = RunOptions {
-        out: a.out.out,
-        backend: a.device.backend(),
+        out: a.out,
+        backend: a
+            .device
+            .unwrap_or_else(mirun::backend::BackendKind::fastest),
         overrides: src.overrides.iter().map(|o| o.origin.clone()).collect(),
         progress: Progress { quiet: a.quiet },
         fresh: a.fresh,
