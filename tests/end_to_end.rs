@@ -698,25 +698,26 @@ fn stages_chain_in_one_run_and_resume_between_stages() {
     .unwrap();
     let out = tmp.path().join("out");
     let small: Vec<&str> = SMALL_RUN.to_vec();
-    let args = |quiet: bool| {
+    let args = || {
         let mut a = vec![
             "run",
             file.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
         ];
-        if quiet {
-            a.push("-q");
-        }
         a.extend(small.iter().copied());
         a
     };
-    let o = mirun(&args(false), &data);
-    let said = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Runs mirun, asserts it succeeded, and returns what it printed.
+    let said = |args: &[&str]| {
+        let o = mirun(args, &data);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let first = said(&args());
     assert!(
-        said.contains("stage 2/2 `refine` starts from the trunk and its selected head"),
-        "{said}"
+        first.contains("stage 2/2 `refine` starts from the trunk and its selected head"),
+        "{first}"
     );
     let run = only_dir(&out.join("e2e"));
     let second = run.join("stage-2-refine");
@@ -762,12 +763,10 @@ fn stages_chain_in_one_run_and_resume_between_stages() {
     // Killed between the stages: the second stage's folder and the summary row are missing.
     std::fs::remove_dir_all(&second).unwrap();
     std::fs::remove_file(out.join("e2e/summary.csv")).unwrap();
-    let o = mirun(&args(false), &data);
-    let said = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let resumed = said(&args());
     assert!(
-        said.contains("stage 1/2 `cluster`: finished before"),
-        "{said}"
+        resumed.contains("stage 1/2 `cluster`: finished before"),
+        "{resumed}"
     );
     let again = std::fs::read_to_string(second.join("metrics.csv")).unwrap();
     assert_eq!(rows_without_time(&again), rows_without_time(&metrics));
@@ -779,14 +778,12 @@ fn stages_chain_in_one_run_and_resume_between_stages() {
     let eval = std::fs::read_to_string(second.join("eval-last.csv")).unwrap();
 
     // --fresh starts the whole run over, finished stages included.
-    let mut fresh = args(false);
+    let mut fresh = args();
     fresh.push("--fresh");
-    let o = mirun(&fresh, &data);
-    let said = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rerun = said(&fresh);
     assert!(
-        !said.contains("finished before") && said.contains("stage 1/2 `cluster` →"),
-        "{said}"
+        !rerun.contains("finished before") && rerun.contains("stage 1/2 `cluster` →"),
+        "{rerun}"
     );
     let accuracy = |text: &str| {
         text.lines()

@@ -17,7 +17,7 @@ use crate::spec::{
     defaults, AugmentSpec, AuxSchedule, EvaluatorKind, HeadSelect, LossKind, MergeRule, Spec,
     TrainSpec,
 };
-use crate::store::records::{lowest_loss, EpochRecord, HeadScore};
+use crate::store::records::{lowest_by, lowest_loss, EpochRecord, HeadScore};
 use crate::store::run_dir::{confusion_rows, evaluator_value, merges_rows, metrics_rows};
 use crate::train::TrainError;
 use burn::module::Module;
@@ -615,15 +615,7 @@ impl Method for Iic<'_> {
             .collect();
         let selected = match self.config.select {
             HeadSelect::TrainLoss => lowest_loss(&head_scores),
-            HeadSelect::FixedPass => head_scores
-                .iter()
-                .enumerate()
-                .min_by(|a, b| {
-                    a.1.pass_loss
-                        .unwrap_or(f64::NAN)
-                        .total_cmp(&b.1.pass_loss.unwrap_or(f64::NAN))
-                })
-                .map_or(0, |(i, _)| i),
+            HeadSelect::FixedPass => lowest_by(&head_scores, |h| h.pass_loss.unwrap_or(f64::NAN)),
         };
         Ok(EpochRecord {
             epoch: at.epoch + 1,

@@ -116,10 +116,7 @@ pub(super) fn run_stages(ctx: &RunContext, data: &Dataset) -> anyhow::Result<Run
     // The parameters of the model the run ends with (the last stage's), with the stage list.
     let last = spec.stage_specs.last().unwrap_or(spec);
     let mut row = base_row(last, ctx.info);
-    if let Some(stages) = base_row(spec, ctx.info)
-        .into_iter()
-        .find(|(k, _)| k == "stages")
-    {
+    if let Some(stages) = spec.flatten().into_iter().find(|(k, _)| k == "stages") {
         row.push(stages);
     }
     row.extend(columns);

@@ -35,10 +35,15 @@ pub struct EpochRecord {
 
 /// Index of the lowest loss (first on ties).
 pub fn lowest_loss(heads: &[HeadScore]) -> usize {
+    lowest_by(heads, |h| h.loss)
+}
+
+/// Index of the head whose `key` is lowest (first on ties; NaN counts as highest).
+pub fn lowest_by(heads: &[HeadScore], key: impl Fn(&HeadScore) -> f64) -> usize {
     heads
         .iter()
         .enumerate()
-        .min_by(|a, b| a.1.loss.total_cmp(&b.1.loss))
+        .min_by(|a, b| key(a.1).total_cmp(&key(b.1)))
         .map(|(i, _)| i)
         .unwrap_or(0)
 }

@@ -189,10 +189,11 @@ impl CostMeter {
             None => close_secs,
             Some(c) => c + (close_secs - c) / n,
         });
-        (self.done == 1 && self.epochs > 1).then(|| Estimate {
-            epochs: self.epochs,
-            ..self.estimate().expect("step time was just set")
-        })
+        if self.done == 1 && self.epochs > 1 {
+            self.estimate()
+        } else {
+            None
+        }
     }
 
     /// Seconds the whole run has left when `steps_into` steps of the current epoch are done,
