@@ -69,6 +69,16 @@ pub(crate) fn eval_rows(
     Ok(out)
 }
 
+/// A value the spec's defaults fill (`spec::defaults`): missing only from a spec whose
+/// defaults were never filled, which resolving prevents.
+pub(crate) fn filled<T>(v: Option<T>, key: &str) -> Result<T, TrainError> {
+    v.ok_or_else(|| {
+        TrainError::Model(format!(
+            "{key} has no value: the spec's defaults were not filled"
+        ))
+    })
+}
+
 /// `v` with six decimals, or empty when there is none.
 pub(crate) fn opt(v: Option<f64>) -> String {
     v.map_or(String::new(), |x| format!("{x:.6}"))

@@ -152,9 +152,9 @@ pub fn eval_run(
 /// the weights are from: the last epoch, or for `best` the selected row of lowest loss by the
 /// same criterion.
 pub(super) fn selected_head(run_dir: &std::path::Path, which: Which) -> anyhow::Result<usize> {
-    use crate::method::iic::SelectedRow;
+    use crate::method::iic::MetricsRow;
     let metrics = run_dir.join("metrics.csv");
-    let rows: Vec<SelectedRow> = crate::store::CsvFile::read(&metrics)?.deserialize()?;
+    let rows: Vec<MetricsRow> = crate::store::CsvFile::read(&metrics)?.deserialize()?;
     let selected = rows.iter().filter(|r| r.selected == 1);
     let row = match which {
         Which::Last => selected.max_by_key(|r| r.epoch),
@@ -337,19 +337,13 @@ fn eval_mine_images(
     backend: BackendKind,
     progress: Progress,
 ) -> anyhow::Result<(f64, f64)> {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        epoch: usize,
-        loss: f64,
-        probe_heldout: Option<f64>,
-        probe_book: Option<f64>,
-    }
+    use crate::method::mine_images::MetricsRow;
     let metrics = run_dir.join("metrics.csv");
-    let rows: Vec<Row> = crate::store::CsvFile::read(&metrics)?.deserialize()?;
+    let rows: Vec<MetricsRow> = crate::store::CsvFile::read(&metrics)?.deserialize()?;
     // The weights' epoch: the last one, or the lowest loss (what the recorder keeps as best).
     let row = match which {
         Which::Last => rows.iter().max_by_key(|r| r.epoch),
-        Which::Best => rows.iter().min_by(|a, b| a.loss.total_cmp(&b.loss)),
+        Which::Best => rows.iter().min_by(|a, b| a.loss.0.total_cmp(&b.loss.0)),
     }
     .ok_or_else(|| anyhow::anyhow!("{}: no epochs recorded", metrics.display()))?;
     let config = MineImagesConfig::resolve(spec)?;
@@ -365,7 +359,9 @@ fn eval_mine_images(
         anyhow::anyhow!("{}: epochs are counted from 1, got 0", metrics.display())
     })?;
     let (heldout, book) = mine.probe_scores(&model, index, probe_epochs)?;
-    let shown = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.6}"));
+    let shown = |v: Option<crate::store::Dec<6>>| {
+        v.map_or_else(|| "-".to_string(), |v| format!("{:.6}", v.0))
+    };
     progress.info(&format!(
         "{} weights (epoch {}): probe held-out {heldout:.4} (recorded {}), book protocol \
          {book:.4} (recorded {})",

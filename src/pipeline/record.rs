@@ -69,7 +69,7 @@ pub(super) fn train_in<M: Recorder>(
     let (mut best, mut kept) = (f64::INFINITY, Vec::new());
     if let Some(done) = resume {
         best = method.kept_best_loss(&metrics, done);
-        for t in method.tables(&[]) {
+        for t in method.tables(&[])? {
             kept.push((t.file, kept_rows(&dir.join(t.file), done)?));
         }
     }
@@ -89,7 +89,7 @@ pub(super) fn train_in<M: Recorder>(
             }
         }
         so_far.push(r.clone());
-        for Table { file, header, rows } in method.tables(&so_far) {
+        for Table { file, header, rows } in method.tables(&so_far)? {
             let path = dir.join(file);
             let text = format!("{header}\n{}{rows}", kept_of(file));
             write_atomic(&path, text.as_bytes()).map_err(|e| StoreError::io(&path, e))?;

@@ -17,8 +17,6 @@ pub const IMAGES_HIDDEN: usize = 1024;
 pub const LATENT_DIM: usize = 10;
 /// MINE on images: τ of the cosine critic.
 pub const TEMPERATURE: f64 = 0.1;
-/// IIC: weight of the marginals' entropy (1: the loss is minus the mutual information).
-pub const ENTROPY_WEIGHT: f64 = 1.0;
 /// `selflabel`: the confidence an original needs to lend its label (SCAN's).
 pub const SELFLABEL_THRESHOLD: f64 = 0.99;
 /// `mine_ema`: rate of the moving average.
@@ -29,10 +27,18 @@ pub const BINS: usize = 100;
 pub const BINNED_SAMPLES: usize = 1_000_000;
 /// Sub-head lottery: how far a head's mean loss may lag the best (nats).
 pub const LOTTERY_MARGIN: f64 = 0.05;
-/// `heads.merge`: training images (each with one twin) whose joint P(z, z̄) decides the merges.
-pub const MERGE_PAIRS: usize = 10_000;
 /// `linear_probe`: training epochs of the classifier.
 pub const PROBE_EPOCHS: usize = 10;
+
+impl Spec {
+    /// This spec with its method-dependent defaults filled (a loaded spec has them already;
+    /// filling twice changes nothing).
+    pub fn with_defaults(&self) -> Spec {
+        let mut spec = self.clone();
+        fill(&mut spec);
+        spec
+    }
+}
 
 /// Fills the method-dependent defaults of a validated spec.
 pub(super) fn fill(spec: &mut Spec) {

@@ -27,6 +27,8 @@ pub enum StoreError {
     },
     #[error("{}: not a mirun checkpoint: {message}", .path.display())]
     BadCheckpoint { path: PathBuf, message: String },
+    #[error("{}: rows cannot be written: {what}", .path.display())]
+    Table { path: PathBuf, what: String },
     #[error("{}: no checkpoint", .0.display())]
     NoCheckpoint(PathBuf),
 }

@@ -6,6 +6,8 @@
 use super::schedule::lr_at;
 use super::TrainError;
 use crate::spec::TrainSpec;
+use crate::store::StoreError;
+pub use crate::store::Table;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use std::path::Path;
@@ -20,17 +22,6 @@ pub struct StepAt {
     pub step: usize,
     /// The learning rate of this epoch.
     pub lr: f64,
-}
-
-/// A CSV file a method writes into its run directory after every epoch; its first column is
-/// the epoch, so the rows of the epochs a resumed run keeps can be told apart.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Table {
-    pub file: &'static str,
-    /// The header line, without its newline.
-    pub header: String,
-    /// One line per row, each ending in a newline.
-    pub rows: String,
 }
 
 /// What the epoch driver needs of a training method.
@@ -101,7 +92,7 @@ pub trait Recorder: Method {
         None
     }
     /// The files written after every epoch from all records so far.
-    fn tables(&self, records: &[Self::Record]) -> Vec<Table>;
+    fn tables(&self, records: &[Self::Record]) -> Result<Vec<Table>, StoreError>;
     /// The loss by which `weights-best.bpk` is chosen; `None`: the method keeps no weights.
     fn weights_loss(&self, record: &Self::Record) -> Option<f64>;
     /// The lowest such loss among the `metrics.csv` rows of epochs `1..=upto`, which a

@@ -2,15 +2,22 @@
 //! joint (E(x), E(G(x))), marginal (E(x), E(G(x'))) with the twins shuffled within the batch —
 //! and the codes scored by a linear probe after every epoch.
 
+pub mod config;
+pub mod records;
+
+pub use config::MineImagesConfig;
+pub use records::{MetricsRow, MineEpoch};
+
 use super::iic::to_tensor;
 use super::{bound_of, column_max, opt, read_rows, scalar, Method, Recorder, StepAt, Table};
 use crate::backend::Devices;
 use crate::data::batch::{epoch_order, mix, pair_batch};
 use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::probe::{probe_accuracy, Codes};
-use crate::model::{BackboneConfig, CriticConfig, MineImageNet, MineImageNetConfig};
+use crate::model::MineImageNet;
 use crate::objective::{dv_bound, Critic, Ema};
-use crate::spec::{defaults, AugmentSpec, CriticKind, EvaluatorKind, LossKind, Spec, TrainSpec};
+use crate::spec::TrainSpec;
+use crate::store::StoreError;
 use crate::train::TrainError;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -20,70 +27,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 use std::time::Instant;
-
-/// A MINE-on-images pipeline, resolved once from its spec.
-#[derive(Debug, Clone)]
-pub struct MineImagesConfig {
-    pub seed: u64,
-    pub net: MineImageNetConfig,
-    pub augment: AugmentSpec,
-    pub train: TrainSpec,
-    pub loss: LossKind,
-    pub ema_rate: f64,
-    /// Training epochs of the linear probe, when the probe scores the codes.
-    pub probe_epochs: Option<usize>,
-}
-
-impl MineImagesConfig {
-    /// Reads a validated spec.
-    pub fn resolve(spec: &Spec) -> Result<Self, TrainError> {
-        let e = &spec.evaluator;
-        Ok(Self {
-            seed: spec.pipeline.seed,
-            net: MineImageNetConfig {
-                backbone: BackboneConfig::from_spec(
-                    &spec.backbone,
-                    spec.image_shape().channels,
-                    spec.train.precision,
-                )?,
-                input_size: spec.augment.size,
-                latent: spec.model.latent_dim.unwrap_or(defaults::LATENT_DIM),
-                critic: match spec.model.critic.unwrap_or_default() {
-                    CriticKind::Concat => CriticConfig::Concat {
-                        hidden: spec.model.hidden.unwrap_or(defaults::IMAGES_HIDDEN),
-                    },
-                    CriticKind::Cosine => CriticConfig::Cosine {
-                        temperature: spec.model.temperature.unwrap_or(defaults::TEMPERATURE),
-                    },
-                },
-            },
-            augment: spec.augment.clone(),
-            train: spec.train.clone(),
-            loss: spec.loss.kind,
-            ema_rate: spec.loss.ema_rate.unwrap_or(defaults::EMA_RATE),
-            probe_epochs: e
-                .has(EvaluatorKind::LinearProbe)
-                .then(|| e.probe_epochs.unwrap_or(defaults::PROBE_EPOCHS)),
-        })
-    }
-}
-
-/// One epoch of MINE on images.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MineEpoch {
-    /// 1-based.
-    pub epoch: usize,
-    pub lr: f64,
-    pub seconds: f64,
-    /// Mean training loss (minus the bound), nats.
-    pub loss: f64,
-    /// Mean of the DV bound over the epoch's batches: MINE's estimate of I(E(x); E(G(x))).
-    pub estimate: f64,
-    /// Probe fitted on train-set codes, scored on test-set codes (the honest number).
-    pub probe_heldout: Option<f64>,
-    /// Probe fitted and scored on the test-set codes (the reference's protocol).
-    pub probe_book: Option<f64>,
-}
 
 /// MINE on a data set, on the run's devices.
 pub struct MineImages<'a> {
@@ -239,7 +182,8 @@ impl Method for MineImages<'_> {
         );
         let bound_now = dv_bound(critic.joint.clone(), critic.marginal.clone()).detach();
         let mut ema = Ema {
-            rate: self.config.ema_rate,
+            // Only `mine_ema` reads the rate.
+            rate: self.config.ema_rate.unwrap_or_default(),
             value: *carry,
         };
         let loss = bound_of(self.config.loss)?.loss(&critic, &mut ema);
@@ -296,25 +240,9 @@ impl Method for MineImages<'_> {
 }
 
 impl Recorder for MineImages<'_> {
-    fn tables(&self, records: &[MineEpoch]) -> Vec<Table> {
-        let mut rows = String::new();
-        for r in records {
-            rows.push_str(&format!(
-                "{},{:.6},{:.6},{},{},{:e},{:.3}\n",
-                r.epoch,
-                r.loss,
-                r.estimate,
-                opt(r.probe_heldout),
-                opt(r.probe_book),
-                r.lr,
-                r.seconds
-            ));
-        }
-        vec![Table {
-            file: "metrics.csv",
-            header: "epoch,loss,mi_estimate,probe_heldout,probe_book,lr,seconds".into(),
-            rows,
-        }]
+    fn tables(&self, records: &[MineEpoch]) -> Result<Vec<Table>, StoreError> {
+        let rows: Vec<MetricsRow> = records.iter().map(MetricsRow::of).collect();
+        Ok(vec![Table::of("metrics.csv", &rows)?])
     }
 
     fn weights_loss(&self, r: &MineEpoch) -> Option<f64> {
@@ -322,15 +250,10 @@ impl Recorder for MineImages<'_> {
     }
 
     fn kept_best_loss(&self, metrics: &Path, upto: usize) -> f64 {
-        #[derive(serde::Deserialize)]
-        struct Row {
-            epoch: usize,
-            loss: f64,
-        }
-        read_rows::<Row>(metrics)
+        read_rows::<MetricsRow>(metrics)
             .into_iter()
             .filter(|r| r.epoch <= upto)
-            .map(|r| r.loss)
+            .map(|r| r.loss.0)
             .fold(f64::INFINITY, f64::min)
     }
 

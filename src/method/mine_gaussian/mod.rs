@@ -2,15 +2,22 @@
 //! for `train.steps` steps of fresh samples; the estimate (mean of the bound over the last
 //! [`RUNNING_MEAN`] steps) is written beside the analytic MI and a binned estimate.
 
+pub mod config;
+pub mod records;
+
+pub use config::GaussianConfig;
+pub use records::{GaussianRun, MetricsRow, MiStep};
+
 use super::{bound_of, opt, scalar, Method, Recorder, StepAt, Table};
 use crate::backend::Devices;
 use crate::data::batch::mix;
 use crate::data::gaussian::shuffled_rows;
-use crate::data::Gaussian;
+
 use crate::eval::binned_mi_pairs;
 use crate::model::StatisticsNet;
 use crate::objective::{Critic, Ema};
-use crate::spec::{defaults, EvaluatorKind, LossKind, MarginalKind, Spec, TrainSpec};
+use crate::spec::{MarginalKind, TrainSpec};
+use crate::store::{Dec, StoreError};
 use crate::train::TrainError;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -21,74 +28,6 @@ use std::time::Instant;
 
 /// Steps over which the reported estimate is averaged (the reference's 100).
 pub const RUNNING_MEAN: usize = 100;
-
-/// A MINE-on-a-Gaussian pipeline, resolved once from its spec.
-#[derive(Debug, Clone)]
-pub struct GaussianConfig {
-    pub seed: u64,
-    pub gaussian: Gaussian,
-    pub marginal: MarginalKind,
-    /// Width of T's hidden layer.
-    pub hidden: usize,
-    /// Which MINE bound T maximises.
-    pub loss: LossKind,
-    /// Rate of the moving average, for bounds that keep one.
-    pub ema_rate: f64,
-    pub train: TrainSpec,
-    pub steps: usize,
-    pub analytic: bool,
-    /// `(samples, bins per axis)` of the binned estimate, when it is asked for.
-    pub binned: Option<(usize, usize)>,
-}
-
-impl GaussianConfig {
-    /// Reads a validated spec.
-    pub fn resolve(spec: &Spec) -> Result<Self, TrainError> {
-        let e = &spec.evaluator;
-        Ok(Self {
-            seed: spec.pipeline.seed,
-            gaussian: gaussian_of(spec),
-            marginal: spec.dataset.marginal.unwrap_or_default(),
-            hidden: spec.model.hidden.unwrap_or(defaults::GAUSSIAN_HIDDEN),
-            loss: spec.loss.kind,
-            ema_rate: spec.loss.ema_rate.unwrap_or(defaults::EMA_RATE),
-            train: spec.train.clone(),
-            steps: spec.train.steps.unwrap_or(defaults::GAUSSIAN_STEPS),
-            analytic: e.has(EvaluatorKind::AnalyticMi),
-            binned: e.has(EvaluatorKind::BinnedMi).then(|| {
-                (
-                    e.binned_samples.unwrap_or(defaults::BINNED_SAMPLES),
-                    e.bins.unwrap_or(defaults::BINS),
-                )
-            }),
-        })
-    }
-}
-
-/// The spec's Gaussian, defaults resolved.
-pub fn gaussian_of(spec: &Spec) -> Gaussian {
-    Gaussian {
-        rho: spec.dataset.cov_xy.unwrap_or(defaults::COV_XY),
-        dim: spec.dataset.dim.unwrap_or(defaults::GAUSSIAN_DIM),
-    }
-}
-
-/// One Gaussian training step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MiStep {
-    /// 1-based.
-    pub step: usize,
-    /// The bound on this batch (DV for `mine`/`mine_ema`, NWJ for `nwj`), nats.
-    pub bound: f64,
-    /// Mean of the bound over the last [`RUNNING_MEAN`] steps: the MINE estimate.
-    pub estimate: f64,
-}
-
-/// The whole run (one "epoch" of `steps` steps).
-#[derive(Debug, Clone, PartialEq)]
-pub struct GaussianRun {
-    pub steps: Vec<MiStep>,
-}
 
 /// MINE on the Gaussian, with the reference values computed once.
 pub struct MineGaussian<'a> {
@@ -204,7 +143,8 @@ impl Method for MineGaussian<'_> {
             || model.all_pairs(x.clone(), y.clone()),
         );
         let mut ema = Ema {
-            rate: self.config.ema_rate,
+            // Only `mine_ema` reads the rate.
+            rate: self.config.ema_rate.unwrap_or_default(),
             value: *carry,
         };
         let loss = bound_of(self.config.loss)?.loss(&critic, &mut ema);
@@ -267,23 +207,19 @@ impl Recorder for MineGaussian<'_> {
         ))
     }
 
-    fn tables(&self, records: &[GaussianRun]) -> Vec<Table> {
-        let mut rows = String::new();
-        for r in records.iter().flat_map(|r| &r.steps) {
-            rows.push_str(&format!(
-                "{},{:.6},{:.6},{},{}\n",
-                r.step,
-                r.bound,
-                r.estimate,
-                opt(self.analytic),
-                opt(self.binned)
-            ));
-        }
-        vec![Table {
-            file: "metrics.csv",
-            header: "step,bound,estimate,analytic_mi,binned_mi".into(),
-            rows,
-        }]
+    fn tables(&self, records: &[GaussianRun]) -> Result<Vec<Table>, StoreError> {
+        let rows: Vec<MetricsRow> = records
+            .iter()
+            .flat_map(|r| &r.steps)
+            .map(|r| MetricsRow {
+                step: r.step,
+                bound: Dec(r.bound),
+                estimate: Dec(r.estimate),
+                analytic_mi: self.analytic.map(Dec),
+                binned_mi: self.binned.map(Dec),
+            })
+            .collect();
+        Ok(vec![Table::of("metrics.csv", &rows)?])
     }
 
     fn weights_loss(&self, _: &GaussianRun) -> Option<f64> {

@@ -1,0 +1,56 @@
+//! A MINE-on-images pipeline's config, resolved once from a validated spec.
+
+use super::super::filled;
+use crate::model::{BackboneConfig, CriticConfig, MineImageNetConfig};
+use crate::spec::{AugmentSpec, CriticKind, EvaluatorKind, LossKind, Spec, TrainSpec};
+use crate::train::TrainError;
+
+/// A MINE-on-images pipeline, resolved once from its spec.
+#[derive(Debug, Clone)]
+pub struct MineImagesConfig {
+    pub seed: u64,
+    pub net: MineImageNetConfig,
+    pub augment: AugmentSpec,
+    pub train: TrainSpec,
+    pub loss: LossKind,
+    /// Rate of the moving average, for the bound that keeps one (`mine_ema`).
+    pub ema_rate: Option<f64>,
+    /// Training epochs of the linear probe, when the probe scores the codes.
+    pub probe_epochs: Option<usize>,
+}
+
+impl MineImagesConfig {
+    /// Reads a validated spec (its defaults filled here if they were not).
+    pub fn resolve(spec: &Spec) -> Result<Self, TrainError> {
+        let spec = &spec.with_defaults();
+        let e = &spec.evaluator;
+        Ok(Self {
+            seed: spec.pipeline.seed,
+            net: MineImageNetConfig {
+                backbone: BackboneConfig::from_spec(
+                    &spec.backbone,
+                    spec.image_shape().channels,
+                    spec.train.precision,
+                )?,
+                input_size: spec.augment.size,
+                latent: filled(spec.model.latent_dim, "model.latent_dim")?,
+                critic: match spec.model.critic.unwrap_or_default() {
+                    CriticKind::Concat => CriticConfig::Concat {
+                        hidden: filled(spec.model.hidden, "model.hidden")?,
+                    },
+                    CriticKind::Cosine => CriticConfig::Cosine {
+                        temperature: filled(spec.model.temperature, "model.temperature")?,
+                    },
+                },
+            },
+            augment: spec.augment.clone(),
+            train: spec.train.clone(),
+            loss: spec.loss.kind,
+            ema_rate: spec.loss.ema_rate,
+            probe_epochs: match e.has(EvaluatorKind::LinearProbe) {
+                true => Some(filled(e.probe_epochs, "evaluator.probe_epochs")?),
+                false => None,
+            },
+        })
+    }
+}
