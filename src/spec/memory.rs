@@ -43,9 +43,12 @@ pub fn human(bytes: f64) -> String {
 
 fn gaussian(spec: &Spec) -> Vec<Part> {
     let b = spec.train.batch_size as f64;
-    let d = spec.dataset.dim.unwrap_or(1) as f64;
-    let h = spec.model.hidden.unwrap_or(16) as f64;
-    let steps = spec.train.steps.unwrap_or(1000) as f64;
+    let d = spec.dataset.dim.unwrap_or(super::defaults::GAUSSIAN_DIM) as f64;
+    let h = spec
+        .model
+        .hidden
+        .unwrap_or(super::defaults::GAUSSIAN_HIDDEN) as f64;
+    let steps = spec.train.steps.unwrap_or(super::defaults::GAUSSIAN_STEPS) as f64;
     let mut parts = vec![
         Part {
             key: "train.batch_size",
@@ -162,8 +165,8 @@ fn images(spec: &Spec) -> Vec<Part> {
             });
         }
         Method::MineImages | Method::MineGaussian => {
-            let latent = spec.model.latent_dim.unwrap_or(10) as f64;
-            let hidden = spec.model.hidden.unwrap_or(1024) as f64;
+            let latent = spec.model.latent_dim.unwrap_or(super::defaults::LATENT_DIM) as f64;
+            let hidden = spec.model.hidden.unwrap_or(super::defaults::IMAGES_HIDDEN) as f64;
             parts.push(Part {
                 key: "model.latent_dim",
                 what: format!("the {latent}-dimensional code layer with Adam"),
