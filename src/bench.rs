@@ -62,6 +62,38 @@ pub fn step_seconds(
     Ok(median(times))
 }
 
+/// FLOPs of one training step of the spec's network (forward and backward: 3 × the forward
+/// pass, over the originals and their twins), and of one evaluation of `images` images.
+pub fn step_and_eval_flops(spec: &Spec, images: usize) -> Result<(f64, f64), TrainError> {
+    let config = IicConfig::resolve(spec)?;
+    let per_image = config
+        .net
+        .forward_flops()
+        .map_err(|e| TrainError::Model(e.to_string()))?;
+    let rows = (1 + spec.augment.copies) * spec.train.batch_size;
+    Ok((3.0 * per_image * rows as f64, per_image * images as f64))
+}
+
+/// GFLOP/s of an `n`×`n` by `n`×`n` f32 matrix product on the training device through the
+/// backend's own matmul (on flex, the `gemm` crate it multiplies with): the practical peak the
+/// step's rate is set against. Median of 5 after 2 warm-up products.
+pub fn gemm_gflop_per_s(devices: &Devices, n: usize) -> Result<f64, TrainError> {
+    let d = &devices.train;
+    let a: Tensor<2> = Tensor::ones([n, n], d);
+    let b: Tensor<2> = Tensor::ones([n, n], d);
+    let mut times = Vec::new();
+    for i in 0..7 {
+        let started = Instant::now();
+        let c = a.clone().matmul(b.clone());
+        // Reading one value back waits for the product on lazy backends.
+        crate::backend::read_f32(c.slice([0..1, 0..1]))?;
+        if i >= 2 {
+            times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    Ok(2.0 * (n as f64).powi(3) / median(times) / 1e9)
+}
+
 /// Pairs per second of the augmentation (original + transformed twin), over `seconds`.
 pub fn pairs_per_second(spec: &Spec, data: &Dataset, seconds: f64) -> f64 {
     let aug = Augmenter::new(spec.augment.clone());

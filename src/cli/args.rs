@@ -88,6 +88,10 @@ pub struct PlotArgs {
     /// mi_estimate, whichever the summary has).
     #[arg(long)]
     pub metric: Option<String>,
+    /// For one run: the x axis — the epoch, or the wall-clock minutes the run had trained when
+    /// the epoch ended (its epochs' `seconds`, summed).
+    #[arg(long, value_enum, default_value_t = mirun::report::plot::XAxis::Epoch)]
+    pub x: mirun::report::plot::XAxis,
 }
 
 #[derive(Args, Debug)]

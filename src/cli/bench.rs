@@ -4,6 +4,9 @@ use super::args::{BenchArgs, ConvForm};
 use super::source;
 use mirun::spec;
 
+/// Side of the square matrices of the GEMM rate.
+const GEMM_N: usize = 2048;
+
 /// `mirun bench`: prints `metric,value,unit` CSV rows — pairs/s, evaluation seconds, and step
 /// seconds per head count and convolution form (`_bf16` with `--set train.precision=bf16`).
 pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
@@ -21,6 +24,19 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
     };
     println!("metric,value,unit");
     let rows = base.train.batch_size * 2;
+    // The rates' denominators: scripts/bench/run turns `X_gflop` and `X_s` into GFLOP/s and a
+    // share of the large GEMM's rate, for mirun and PyTorch alike.
+    println!(
+        "gemm_{GEMM_N}_gflop_per_s,{:.1},GFLOP/s ({GEMM_N}² f32 matmul; {})",
+        bench::gemm_gflop_per_s(&devices, GEMM_N)?,
+        backend.name()
+    );
+    let (_, eval_flops) = bench::step_and_eval_flops(&base, data.test.len())?;
+    println!(
+        "eval_test_set{precision}_gflop,{:.1},GFLOP (forward, {} images)",
+        eval_flops / 1e9,
+        data.test.len()
+    );
     println!(
         "augment_pairs_per_s,{:.0},pairs/s",
         bench::pairs_per_second(&base, &data, 5.0)
@@ -52,6 +68,11 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
             let mut spec = base.clone();
             spec.heads.count = h;
             let s = bench::step_seconds(&spec, &data, &devices, 2, a.steps)?;
+            let (step_flops, _) = bench::step_and_eval_flops(&spec, 0)?;
+            println!(
+                "train_step_heads{h}{suffix}{precision}_gflop,{:.1},GFLOP (3 × forward, {rows} rows)",
+                step_flops / 1e9
+            );
             println!(
                 "train_step_heads{h}{suffix}{precision}_s,{s:.3},s ({rows} rows; {}; {form:?} conv; {:?})",
                 backend.name(),

@@ -45,7 +45,7 @@ pub fn diff(a: DiffArgs) -> anyhow::Result<()> {
 
 /// `mirun plot TARGET`: the run's or the sweep's plots; prints the files written.
 pub fn plot(a: PlotArgs) -> anyhow::Result<()> {
-    for f in mirun::report::plot::plot(&a.target, a.output.as_deref(), a.metric.as_deref())? {
+    for f in mirun::report::plot::plot(&a.target, a.output.as_deref(), a.metric.as_deref(), a.x)? {
         println!("{}", f.display());
     }
     Ok(())

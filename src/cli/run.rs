@@ -74,7 +74,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
     let report =
         run_pipeline(&spec, &opts).with_context(|| format!("running {}", a.file.display()))?;
     if a.plot {
-        for f in mirun::report::plot::plot(&report.run_dir, None, None)? {
+        for f in mirun::report::plot::plot(&report.run_dir, None, None, Default::default())? {
             opts.progress.info(&format!("plot → {}", f.display()));
         }
     }

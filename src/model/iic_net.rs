@@ -24,6 +24,14 @@ impl IicNetConfig {
         self.backbone.largest_map(self.input_size)
     }
 
+    /// FLOPs of one image's forward pass: the backbone's convolutions and every head (main and
+    /// over-clustering).
+    pub fn forward_flops(&self) -> Result<f64, LayoutError> {
+        let features = self.backbone.output_features(self.input_size)? as f64;
+        let outputs = self.heads * (self.clusters + self.overcluster.unwrap_or(0));
+        Ok(self.backbone.forward_flops(self.input_size) + 2.0 * features * outputs as f64)
+    }
+
     /// Builds the network on `device`.
     pub fn init(&self, device: &Device) -> Result<IicNet, LayoutError> {
         let features = self.backbone.output_features(self.input_size)?;

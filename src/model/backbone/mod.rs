@@ -9,7 +9,7 @@ pub mod resnet;
 pub mod vgg;
 
 use super::gemm_conv::{conv2d_same_gemm, native_conv};
-use crate::spec::vgg_layout::{LayoutError, VggLayout};
+use crate::spec::vgg_layout::{LayoutError, VggLayer, VggLayout};
 use crate::spec::{BackboneKind, BackboneSpec, BatchNormEval, Precision};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -61,6 +61,34 @@ impl BackboneConfig {
     /// The largest activation per image, in floats, for `side`-pixel inputs.
     pub fn largest_map(&self, side: usize) -> usize {
         self.layout.largest_map(side, self.in_channels)
+    }
+
+    /// Multiply-adds × 2 of one image's forward pass through the convolutions, for
+    /// `side`-pixel inputs (BatchNorm, activations and pools, a few per cent, left out): VGG a
+    /// k×k same-padded convolution per width; ResNet two per block and a 1×1 projection where
+    /// the width changes. The bench's GFLOP/s are computed from it.
+    pub fn forward_flops(&self, side: usize) -> f64 {
+        let k2 = (self.kernel_size * self.kernel_size) as f64;
+        let (mut s, mut cin) = (side as f64, self.in_channels as f64);
+        let mut flops = 0.0;
+        for l in &self.layout.0 {
+            match *l {
+                VggLayer::Conv(c) => {
+                    let c = c as f64;
+                    let map = s * s;
+                    flops += match self.kind {
+                        BackboneKind::Vgg => 2.0 * k2 * cin * c * map,
+                        BackboneKind::ResNet => {
+                            let project = if cin != c { 2.0 * cin * c * map } else { 0.0 };
+                            2.0 * k2 * (cin * c + c * c) * map + project
+                        }
+                    };
+                    cin = c;
+                }
+                VggLayer::Pool => s = (s / 2.0).floor(),
+            }
+        }
+        flops
     }
 }
 

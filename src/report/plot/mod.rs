@@ -29,6 +29,57 @@ fn input(path: &Path, what: impl Into<String>) -> PlotError {
     }
 }
 
+/// What a run's charts put on the x axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum XAxis {
+    /// The epoch.
+    #[default]
+    Epoch,
+    /// Wall-clock minutes of training when the epoch ended.
+    Minutes,
+}
+
+impl XAxis {
+    fn label(self) -> &'static str {
+        match self {
+            XAxis::Epoch => "epoch",
+            XAxis::Minutes => "minutes",
+        }
+    }
+}
+
+/// The x of each epoch: itself, or the minutes trained when it ended (each epoch's `seconds`,
+/// read from its first row, summed in epoch order).
+fn epoch_x(
+    path: &Path,
+    rows: &[BTreeMap<String, String>],
+    x: XAxis,
+) -> Result<BTreeMap<u64, f64>, PlotError> {
+    let mut seconds: BTreeMap<u64, f64> = BTreeMap::new();
+    for r in rows {
+        let e = num(path, r, "epoch")? as u64;
+        if !seconds.contains_key(&e) {
+            let s = match x {
+                XAxis::Epoch => 0.0,
+                XAxis::Minutes => num(path, r, "seconds")?,
+            };
+            seconds.insert(e, s);
+        }
+    }
+    let mut total = 0.0;
+    Ok(seconds
+        .into_iter()
+        .map(|(e, s)| {
+            total += s;
+            let v = match x {
+                XAxis::Epoch => e as f64,
+                XAxis::Minutes => total / 60.0,
+            };
+            (e, v)
+        })
+        .collect())
+}
+
 /// Rows of a CSV file as column → value maps.
 fn read_csv(path: &Path) -> Result<Vec<BTreeMap<String, String>>, PlotError> {
     let file = crate::store::CsvFile::read(path).map_err(|e| match e {
@@ -59,11 +110,18 @@ pub fn plot(
     target: &Path,
     out: Option<&Path>,
     metric: Option<&str>,
+    x: XAxis,
 ) -> Result<Vec<PathBuf>, PlotError> {
     let metrics = target.join("metrics.csv");
     if metrics.is_file() {
         let out = out.map_or_else(|| target.join("plot.svg"), Path::to_path_buf);
-        return plot_run(target, &metrics, &out);
+        return plot_run(target, &metrics, &out, x);
+    }
+    if x != XAxis::Epoch {
+        return Err(input(
+            target,
+            "`--x minutes` plots one run (a directory with metrics.csv); this is a sweep",
+        ));
     }
     let out = out.map_or_else(
         || {
@@ -89,7 +147,7 @@ fn sibling(out: &Path, suffix: &str) -> PathBuf {
     out.with_file_name(format!("{stem}-{suffix}.{ext}"))
 }
 
-fn plot_run(dir: &Path, metrics: &Path, out: &Path) -> Result<Vec<PathBuf>, PlotError> {
+fn plot_run(dir: &Path, metrics: &Path, out: &Path, x: XAxis) -> Result<Vec<PathBuf>, PlotError> {
     let rows = read_csv(metrics)?;
     let header: Vec<&str> = rows
         .first()
@@ -99,6 +157,12 @@ fn plot_run(dir: &Path, metrics: &Path, out: &Path) -> Result<Vec<PathBuf>, Plot
         return Err(input(metrics, "no rows yet: nothing to plot"));
     }
     if header.contains(&"step") {
+        if x != XAxis::Epoch {
+            return Err(input(
+                metrics,
+                "a Gaussian MINE run is plotted against its steps; `--x minutes` needs epochs",
+            ));
+        }
         // MINE on the Gaussian: bound and running estimate against the step.
         let mut bound = Series::new("bound (batch)");
         bound.faint = true;
@@ -120,12 +184,17 @@ fn plot_run(dir: &Path, metrics: &Path, out: &Path) -> Result<Vec<PathBuf>, Plot
         let canvas = Canvas::single("MINE on the Gaussian", "step", "nats", series);
         return canvas.save(out).map(|()| vec![out.to_path_buf()]);
     }
+    let xs = epoch_x(metrics, &rows, x)?;
+    let at = |r: &BTreeMap<String, String>| -> Result<f64, PlotError> {
+        let e = num(metrics, r, "epoch")? as u64;
+        Ok(xs.get(&e).copied().unwrap_or(f64::NAN))
+    };
     if header.contains(&"probe_heldout") {
         let mut held = Series::new("probe, held-out");
         let mut book = Series::new("probe, book (test on test)");
         let mut mi = Series::new("MI estimate (nats)");
         for r in &rows {
-            let e = num(metrics, r, "epoch")?;
+            let e = at(r)?;
             if let Ok(v) = num(metrics, r, "probe_heldout") {
                 held.points.push((e, v));
             }
@@ -137,20 +206,25 @@ fn plot_run(dir: &Path, metrics: &Path, out: &Path) -> Result<Vec<PathBuf>, Plot
         let canvas = Canvas::pair(
             (
                 "linear probe accuracy",
-                "epoch",
+                x.label(),
                 "accuracy",
                 vec![held, book],
             ),
-            ("MINE estimate", "epoch", "nats", vec![mi]),
+            ("MINE estimate", x.label(), "nats", vec![mi]),
         );
         return canvas.save(out).map(|()| vec![out.to_path_buf()]);
     }
-    // IIC: accuracy and loss per head against the epoch.
+    // IIC: accuracy and loss per head against the epoch (or minutes), and the head each
+    // epoch selected (lowest loss, no labels).
     let mut acc: BTreeMap<usize, Series> = BTreeMap::new();
     let mut loss: BTreeMap<usize, Series> = BTreeMap::new();
+    let mut selected = Series::new("selected head (lowest loss)");
     for r in &rows {
-        let e = num(metrics, r, "epoch")?;
+        let e = at(r)?;
         let h = num(metrics, r, "head")? as usize;
+        if r.get("selected").map(String::as_str) == Some("1") {
+            selected.points.push((e, num(metrics, r, "accuracy")?));
+        }
         acc.entry(h)
             .or_insert_with(|| Series::new(&format!("head {h}")))
             .points
@@ -160,16 +234,20 @@ fn plot_run(dir: &Path, metrics: &Path, out: &Path) -> Result<Vec<PathBuf>, Plot
             .points
             .push((e, num(metrics, r, "loss")?));
     }
+    let mut accuracies: Vec<Series> = acc.into_values().collect();
+    if accuracies.len() > 1 {
+        accuracies.push(selected);
+    }
     let canvas = Canvas::pair(
         (
             "test accuracy (Hungarian)",
-            "epoch",
+            x.label(),
             "accuracy",
-            acc.into_values().collect(),
+            accuracies,
         ),
         (
             "training loss (−MI, nats)",
-            "epoch",
+            x.label(),
             "loss",
             loss.into_values().collect(),
         ),
