@@ -116,10 +116,27 @@ def pairs_per_second(images, seconds=5.0, b=512):
     return done / (time.perf_counter() - t0)
 
 
+def gemm_gflop_per_s(n=2048):
+    """GFLOP/s of an n×n by n×n fp32 torch.mm: the practical peak mirun's bench sets the
+    training step against (median of 5 after 2 warm-up products)."""
+    a = torch.ones(n, n, device=DEVICE)
+    b = torch.ones(n, n, device=DEVICE)
+    times = []
+    for i in range(7):
+        sync()
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        sync()
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
 if __name__ == "__main__":
     train = idx("train-images-idx3-ubyte", 16).reshape(-1, 28, 28)
     test = idx("t10k-images-idx3-ubyte", 16).reshape(-1, 28, 28)
     print("metric,value,unit")
+    print(f"gemm_2048_gflop_per_s,{gemm_gflop_per_s():.1f},GFLOP/s (2048² fp32 torch.mm)")
     print(f"augment_pairs_per_s,{pairs_per_second(train):.0f},pairs/s (torchvision)")
     print(f"eval_test_set_s,{eval_seconds(test):.3f},s ({len(test)} images)")
     where = f"{THREADS} threads" if DEVICE.type == "cpu" else torch.cuda.get_device_name(DEVICE)

@@ -58,12 +58,11 @@ fn epoch_x(
     let mut seconds: BTreeMap<u64, f64> = BTreeMap::new();
     for r in rows {
         let e = num(path, r, "epoch")? as u64;
-        if !seconds.contains_key(&e) {
-            let s = match x {
+        if let std::collections::btree_map::Entry::Vacant(slot) = seconds.entry(e) {
+            slot.insert(match x {
                 XAxis::Epoch => 0.0,
                 XAxis::Minutes => num(path, r, "seconds")?,
-            };
-            seconds.insert(e, s);
+            });
         }
     }
     let mut total = 0.0;
