@@ -366,3 +366,40 @@ fn write_out(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
         what: e.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(epoch: &str, seconds: &str) -> BTreeMap<String, String> {
+        [("epoch", epoch), ("seconds", seconds)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn minutes_sum_each_epochs_seconds_once_however_many_heads_it_has() {
+        // Two heads per epoch: each epoch's seconds appear twice and count once.
+        let rows = [
+            row("2", "120"),
+            row("1", "60"),
+            row("1", "60"),
+            row("2", "120"),
+        ];
+        let p = Path::new("metrics.csv");
+        let minutes = epoch_x(p, &rows, XAxis::Minutes).unwrap();
+        assert_eq!(
+            minutes.into_iter().collect::<Vec<_>>(),
+            vec![(1, 1.0), (2, 3.0)]
+        );
+        let epochs = epoch_x(p, &rows, XAxis::Epoch).unwrap();
+        assert_eq!(
+            epochs.into_iter().collect::<Vec<_>>(),
+            vec![(1, 1.0), (2, 2.0)]
+        );
+        let bad = [row("1", "soon")];
+        let err = epoch_x(p, &bad, XAxis::Minutes).unwrap_err().to_string();
+        assert!(err.contains("seconds") && err.contains("soon"), "{err}");
+    }
+}
