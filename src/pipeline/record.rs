@@ -9,27 +9,64 @@ use crate::store::{write_atomic, CsvFile, StoreError};
 use crate::train::{driver, Checkpoint, Checkpointing};
 use std::path::Path;
 
-/// The rows of `file` for epochs `1..=upto` (its `epoch` column), as CSV text without the
-/// header.
-fn kept_rows(file: &Path, upto: usize) -> anyhow::Result<String> {
-    if !file.is_file() {
-        return Ok(String::new());
-    }
-    let csv = CsvFile::read(file)?;
-    let Some(at) = csv.column("epoch") else {
-        anyhow::bail!("{}: no `epoch` column to resume from", file.display());
-    };
-    let mut out = csv::WriterBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_writer(Vec::new());
-    for row in &csv.rows {
-        let epoch = row.fields.get(at).and_then(|e| e.parse::<usize>().ok());
-        if epoch.is_some_and(|e| e <= upto) {
-            out.write_record(&row.fields)?;
+/// The rows a resumed run keeps of one of its tables, with the header they were written under.
+#[derive(Debug, Default)]
+struct Kept {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Kept {
+    /// The rows of `file` for epochs `1..=upto` (its `epoch` column).
+    fn read(file: &Path, upto: usize) -> anyhow::Result<Self> {
+        if !file.is_file() {
+            return Ok(Self::default());
         }
+        let csv = CsvFile::read(file)?;
+        let Some(at) = csv.column("epoch") else {
+            anyhow::bail!("{}: no `epoch` column to resume from", file.display());
+        };
+        let rows = csv
+            .rows
+            .into_iter()
+            .map(|r| r.fields)
+            .filter(|f| {
+                let epoch = f.get(at).and_then(|e| e.parse::<usize>().ok());
+                epoch.is_some_and(|e| e <= upto)
+            })
+            .collect();
+        Ok(Self {
+            header: csv.header,
+            rows,
+        })
     }
-    Ok(String::from_utf8(out.into_inner()?)?)
+
+    /// The rows as CSV text (no header) under `header`, each cell placed by its column's name:
+    /// a file written by a version that ordered the columns differently resumes correctly
+    /// (a column the file lacks is left empty).
+    fn under(&self, header: &str) -> anyhow::Result<String> {
+        let names: Vec<&str> = header.split(',').collect();
+        let same = names
+            .iter()
+            .copied()
+            .eq(self.header.iter().map(String::as_str));
+        let mut out = csv::WriterBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_writer(Vec::new());
+        for row in &self.rows {
+            if same {
+                out.write_record(row)?;
+            } else {
+                let cell = |name: &str| {
+                    let at = self.header.iter().position(|h| h == name);
+                    at.and_then(|i| row.get(i)).map_or("", String::as_str)
+                };
+                out.write_record(names.iter().map(|n| cell(n)))?;
+            }
+        }
+        Ok(String::from_utf8(out.into_inner()?)?)
+    }
 }
 
 /// Trains `method`, writing its tables and weights after every epoch, then the summary row.
@@ -70,14 +107,17 @@ pub(super) fn train_in<M: Recorder>(
     if let Some(done) = resume {
         best = method.kept_best_loss(&metrics, done);
         for t in method.tables(&[])? {
-            kept.push((t.file, kept_rows(&dir.join(t.file), done)?));
+            kept.push((t.file, Kept::read(&dir.join(t.file), done)?));
         }
     }
-    let kept_of = |file: &str| {
-        kept.iter()
-            .find(|(f, _)| *f == file)
-            .map_or("", |(_, rows)| rows.as_str())
-            .to_string()
+    let kept_of = |file: &str, header: &str| -> Result<String, StoreError> {
+        let Some((_, k)) = kept.iter().find(|(f, _)| *f == file) else {
+            return Ok(String::new());
+        };
+        k.under(header).map_err(|e| StoreError::Table {
+            path: dir.join(file),
+            what: e.to_string(),
+        })
     };
     let mut so_far: Vec<M::Record> = Vec::new();
     let mut sink = |r: &M::Record, model: &M::Model| -> Result<(), StoreError> {
@@ -90,8 +130,12 @@ pub(super) fn train_in<M: Recorder>(
         }
         so_far.push(r.clone());
         for Table { file, header, rows } in method.tables(&so_far)? {
+            if header.is_empty() {
+                // A table of no rows yet: nothing new to write (the kept rows stay as they are).
+                continue;
+            }
             let path = dir.join(file);
-            let text = format!("{header}\n{}{rows}", kept_of(file));
+            let text = format!("{header}\n{}{rows}", kept_of(file, &header)?);
             write_atomic(&path, text.as_bytes()).map_err(|e| StoreError::io(&path, e))?;
         }
         if let Some(line) = method.epoch_line(r) {
@@ -120,4 +164,31 @@ pub(super) fn train_in<M: Recorder>(
     )?;
     ckpt.clear();
     Ok((method.summary(&records, dir), records))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kept;
+
+    #[test]
+    fn kept_rows_follow_the_new_header_by_column_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("metrics.csv");
+        std::fs::write(
+            &file,
+            "epoch,head,majority,nmi\n1,0,0.9,0.5\n2,0,0.95,0.6\n3,0,0.97,0.7\n",
+        )
+        .unwrap();
+        let kept = Kept::read(&file, 2).unwrap();
+        // The same header: the rows as they were (epochs 1–2 only).
+        assert_eq!(
+            kept.under("epoch,head,majority,nmi").unwrap(),
+            "1,0,0.9,0.5\n2,0,0.95,0.6\n"
+        );
+        // Columns in another order, and one the file lacks: placed by name, the new one empty.
+        assert_eq!(
+            kept.under("epoch,head,nmi,majority,ari").unwrap(),
+            "1,0,0.5,0.9,\n2,0,0.6,0.95,\n"
+        );
+    }
 }

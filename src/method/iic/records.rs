@@ -1,6 +1,6 @@
 //! What an IIC epoch produced and the files it becomes: the per-head record, and the rows of
-//! `metrics.csv`, `confusion.csv` and `merges.csv` as types — written from the records and read
-//! back (on resume, by `mirun eval`) by the same definitions.
+//! `metrics.csv`, `confusion.csv` and `merges.csv` as types, written from the records by these
+//! definitions (`metrics.csv` is also read back by them, on resume and by `mirun eval`).
 
 use super::IicConfig;
 use crate::eval::Scores;
@@ -74,14 +74,15 @@ pub struct MetricsRow {
     pub majority: Option<Dec<6>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reinits: Option<usize>,
+    /// `None`: no such column; `Some(None)`: an empty cell.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub pass_loss: Option<Dec<6>>,
+    pub pass_loss: Option<Option<Dec<6>>>,
 }
 
 impl MetricsRow {
     /// The loss the head was selected by (and the best weights kept by).
     pub fn criterion(&self) -> f64 {
-        self.pass_loss.unwrap_or(self.loss).0
+        self.pass_loss.flatten().unwrap_or(self.loss).0
     }
 }
 
@@ -148,7 +149,7 @@ pub fn metrics_rows(records: &[EpochRecord], config: &IicConfig) -> Vec<MetricsR
                 ari: column(&score.scores, EvaluatorKind::Ari),
                 majority: column(&score.scores, EvaluatorKind::Majority),
                 reinits: lottery.then_some(score.reinits),
-                pass_loss: pass.then(|| Dec(score.pass_loss.unwrap_or(f64::NAN))),
+                pass_loss: pass.then(|| score.pass_loss.map(Dec)),
             });
         }
     }

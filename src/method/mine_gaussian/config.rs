@@ -38,7 +38,10 @@ impl GaussianConfig {
             marginal: spec.dataset.marginal.unwrap_or_default(),
             hidden: filled(spec.model.hidden, "model.hidden")?,
             loss: spec.loss.kind,
-            ema_rate: spec.loss.ema_rate,
+            ema_rate: match spec.loss.kind {
+                LossKind::MineEma => Some(filled(spec.loss.ema_rate, "loss.ema_rate")?),
+                _ => None,
+            },
             train: spec.train.clone(),
             steps: filled(spec.train.steps, "train.steps")?,
             analytic: e.has(EvaluatorKind::AnalyticMi),

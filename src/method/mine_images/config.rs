@@ -46,7 +46,10 @@ impl MineImagesConfig {
             augment: spec.augment.clone(),
             train: spec.train.clone(),
             loss: spec.loss.kind,
-            ema_rate: spec.loss.ema_rate,
+            ema_rate: match spec.loss.kind {
+                LossKind::MineEma => Some(filled(spec.loss.ema_rate, "loss.ema_rate")?),
+                _ => None,
+            },
             probe_epochs: match e.has(EvaluatorKind::LinearProbe) {
                 true => Some(filled(e.probe_epochs, "evaluator.probe_epochs")?),
                 false => None,
