@@ -22,6 +22,7 @@ use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
+use std::cell::RefCell;
 
 /// The convolution as a backend extension: flex runs the kernels below, libtorch its own
 /// convolution; autodiff records the backward passes written here (on libtorch: libtorch's own
@@ -83,30 +84,54 @@ impl Dims {
     }
 }
 
+thread_local! {
+    /// Each thread's scratch buffers for the kernels below (column blocks, GEMM outputs, the
+    /// padded plane), kept from chunk to chunk and step to step instead of allocated and
+    /// zeroed each time: every element a kernel reads it has written first.
+    static SCRATCH: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+}
+
+/// `f` on this thread's three scratch buffers, `sizes` long (contents left from earlier use).
+fn with_scratch<R>(
+    sizes: [usize; 3],
+    f: impl FnOnce(&mut [f32], &mut [f32], &mut [f32]) -> R,
+) -> R {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        for (v, &n) in s.iter_mut().zip(&sizes) {
+            if v.len() < n {
+                v.resize(n, 0.0);
+            }
+        }
+        let [a, b, c] = &mut *s;
+        f(&mut a[..sizes[0]], &mut b[..sizes[1]], &mut c[..sizes[2]])
+    })
+}
+
+/// Floats of the zero-bordered plane [`im2col`] copies from.
+fn padded_len(d: Dims) -> usize {
+    (d.h + d.k - 1) * (d.w + d.k - 1)
+}
+
 /// Columns `at..at + H·W` of a column block whose rows are `stride` long, for one image: row
 /// `(ci·k + kh)·k + kw`, column `at + oh·W + ow` holds `x[ci, oh + kh − p, ow + kw − p]` (0
-/// outside the image).
-fn im2col(x: &[f32], d: Dims, cols: &mut [f32], stride: usize, at: usize) {
+/// outside the image). Each plane is first copied into `pad` ([`padded_len`]) inside a zero
+/// border of `p`, so every column row is whole-row copies, with no edge cases.
+fn im2col(x: &[f32], d: Dims, cols: &mut [f32], stride: usize, at: usize, pad: &mut [f32]) {
     let (h, w, k, p) = (d.h, d.w, d.k, d.k / 2);
+    let pw = w + 2 * p;
+    // The border is zeroed once per image; each plane overwrites only the interior.
+    pad.fill(0.0);
     for ci in 0..d.cin {
         let plane = &x[ci * h * w..(ci + 1) * h * w];
+        for (ih, src) in plane.chunks(w).enumerate() {
+            pad[(ih + p) * pw + p..][..w].copy_from_slice(src);
+        }
         for kh in 0..k {
             for kw in 0..k {
                 let row = &mut cols[((ci * k + kh) * k + kw) * stride + at..][..h * w];
-                // Output columns ow whose input column ow + kw − p lies inside the image.
-                let lo = p.saturating_sub(kw);
-                let hi = (w + p).saturating_sub(kw).min(w);
-                for oh in 0..h {
-                    let out = &mut row[oh * w..(oh + 1) * w];
-                    let ih = oh + kh;
-                    if ih < p || ih - p >= h || lo >= hi {
-                        out.fill(0.0);
-                        continue;
-                    }
-                    let src = &plane[(ih - p) * w..(ih - p + 1) * w];
-                    out[..lo].fill(0.0);
-                    out[hi..].fill(0.0);
-                    out[lo..hi].copy_from_slice(&src[lo + kw - p..hi + kw - p]);
+                for (oh, out) in row.chunks_mut(w).enumerate() {
+                    out.copy_from_slice(&pad[(oh + kh) * pw + kw..][..w]);
                 }
             }
         }
@@ -200,26 +225,27 @@ fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor) -> FlexTensor {
         .for_each(|(ys, xs)| {
             let imgs = xs.len() / (d.cin * hw);
             let cols_n = imgs * hw;
-            let mut cols = vec![0f32; kk * cols_n];
-            for (i, xn) in xs.chunks(d.cin * hw).enumerate() {
-                im2col(xn, d, &mut cols, cols_n, i * hw);
-            }
-            // out (Cout × imgs·HW) = w (Cout × KK) · cols (KK × imgs·HW).
-            let mut out = vec![0f32; d.cout * cols_n];
-            matmul(
-                (d.cout, cols_n, kk),
-                &mut out,
-                false,
-                (&wv, kk, 1),
-                (&cols, cols_n, 1),
-            );
-            for (i, yn) in ys.chunks_mut(d.cout * hw).enumerate() {
-                for (co, row) in yn.chunks_mut(hw).enumerate() {
-                    let src = &out[co * cols_n + i * hw..][..hw];
-                    let bias = bv[co];
-                    row.iter_mut().zip(src).for_each(|(o, &v)| *o = v + bias);
+            let sizes = [kk * cols_n, d.cout * cols_n, padded_len(d)];
+            with_scratch(sizes, |cols, out, pad| {
+                for (i, xn) in xs.chunks(d.cin * hw).enumerate() {
+                    im2col(xn, d, cols, cols_n, i * hw, pad);
                 }
-            }
+                // out (Cout × imgs·HW) = w (Cout × KK) · cols (KK × imgs·HW).
+                matmul(
+                    (d.cout, cols_n, kk),
+                    out,
+                    false,
+                    (&wv, kk, 1),
+                    (cols, cols_n, 1),
+                );
+                for (i, yn) in ys.chunks_mut(d.cout * hw).enumerate() {
+                    for (co, row) in yn.chunks_mut(hw).enumerate() {
+                        let src = &out[co * cols_n + i * hw..][..hw];
+                        let bias = bv[co];
+                        row.iter_mut().zip(src).for_each(|(o, &v)| *o = v + bias);
+                    }
+                }
+            })
         });
     tensor(y, vec![d.n, d.cout, d.h, d.w])
 }
@@ -249,48 +275,44 @@ fn backward(
             let first = c * per;
             let imgs = per.min(d.n - first);
             let cols_n = imgs * hw;
-            let mut cols = vec![0f32; kk * cols_n];
-            // dY of the chunk as Cout × imgs·HW.
-            let mut dyc = vec![0f32; d.cout * cols_n];
-            let mut db = vec![0f32; d.cout];
-            for i in 0..imgs {
-                let img = first + i;
-                im2col(
-                    &xv[img * d.cin * hw..][..d.cin * hw],
-                    d,
-                    &mut cols,
-                    cols_n,
-                    i * hw,
-                );
-                let dyn_ = &dyv[img * d.cout * hw..][..d.cout * hw];
-                for (co, row) in dyn_.chunks(hw).enumerate() {
-                    dyc[co * cols_n + i * hw..][..hw].copy_from_slice(row);
-                    db[co] += row.iter().sum::<f32>();
+            let sizes = [kk * cols_n, d.cout * cols_n, padded_len(d)];
+            // `cols`: the chunk's columns; `dyc`: its dY as Cout × imgs·HW.
+            with_scratch(sizes, |cols, dyc, pad| {
+                let mut db = vec![0f32; d.cout];
+                for i in 0..imgs {
+                    let img = first + i;
+                    let xn = &xv[img * d.cin * hw..][..d.cin * hw];
+                    im2col(xn, d, cols, cols_n, i * hw, pad);
+                    let dyn_ = &dyv[img * d.cout * hw..][..d.cout * hw];
+                    for (co, row) in dyn_.chunks(hw).enumerate() {
+                        dyc[co * cols_n + i * hw..][..hw].copy_from_slice(row);
+                        db[co] += row.iter().sum::<f32>();
+                    }
                 }
-            }
-            // dw (Cout × KK) = dY (Cout × imgs·HW) · colsᵀ (imgs·HW × KK).
-            let mut dw = vec![0f32; d.cout * kk];
-            matmul(
-                (d.cout, kk, cols_n),
-                &mut dw,
-                false,
-                (&dyc, cols_n, 1),
-                (&cols, 1, cols_n),
-            );
-            if need_dx {
-                // dcols (KK × imgs·HW) = wᵀ (KK × Cout) · dY (Cout × imgs·HW), into `cols`.
+                // dw (Cout × KK) = dY (Cout × imgs·HW) · colsᵀ (imgs·HW × KK).
+                let mut dw = vec![0f32; d.cout * kk];
                 matmul(
-                    (kk, cols_n, d.cout),
-                    &mut cols,
+                    (d.cout, kk, cols_n),
+                    &mut dw,
                     false,
-                    (&wv, 1, kk),
-                    (&dyc, cols_n, 1),
+                    (dyc, cols_n, 1),
+                    (cols, 1, cols_n),
                 );
-                for (i, dxn) in dxs.chunks_mut(d.cin * hw).enumerate() {
-                    col2im_add(&cols, d, cols_n, i * hw, dxn);
+                if need_dx {
+                    // dcols (KK × imgs·HW) = wᵀ (KK × Cout) · dY (Cout × imgs·HW), into `cols`.
+                    matmul(
+                        (kk, cols_n, d.cout),
+                        cols,
+                        false,
+                        (&wv, 1, kk),
+                        (dyc, cols_n, 1),
+                    );
+                    for (i, dxn) in dxs.chunks_mut(d.cin * hw).enumerate() {
+                        col2im_add(cols, d, cols_n, i * hw, dxn);
+                    }
                 }
-            }
-            (dw, db)
+                (dw, db)
+            })
         })
         .collect();
     let (mut dw, mut db) = (vec![0f32; d.cout * kk], vec![0f32; d.cout]);
