@@ -12,15 +12,11 @@ import csv
 import os
 import statistics
 
-from results_io import metric_max, rows
+from results_io import epoch_minutes, metric_max, rows
 
 BOOK_IIC = {1: 99.49, 2: 99.47, 3: 99.54, 4: 99.52, 5: 99.53}
 BOOK_MINE = {10: 93.86}
 IIC, IIC_BOOK, MINE = "results/iic_heads_cpu", "results/iic_heads_book_cpu", "results/mine_latent_cpu"
-
-
-
-
 
 
 def pct(vals):
@@ -33,8 +29,9 @@ def pct(vals):
     return f"{statistics.mean(vals):.2f}{spread} % (n={len(vals)})", f"{min(vals):.2f} %"
 
 
-def minutes(rs):
-    return f"{statistics.mean(float(r['wall_seconds']) for r in rs) / 60:.1f}" if rs else "–"
+def minutes(d, rs):
+    """Mean minutes per run: each run's epochs' seconds summed (a resumed run's too)."""
+    return f"{statistics.mean(epoch_minutes(d, r['run_id']) for r in rs):.1f}" if rs else "–"
 
 
 def by(rs, key, value):
@@ -58,7 +55,7 @@ for h in range(1, 6):
     iic_out.append(dict(
         table="iic_heads", setting=h, honest=honest, worst_seed=worst, book_selection=selection,
         book_recipe_honest=book_honest, book_recipe_book_selection=book_selection,
-        book_figure=f"{BOOK_IIC[h]:.2f} %", minutes=minutes(rs), book_recipe_minutes=minutes(bs),
+        book_figure=f"{BOOK_IIC[h]:.2f} %", minutes=minutes(IIC, rs), book_recipe_minutes=minutes(IIC_BOOK, bs),
         epochs=rs[0]["train.epochs"] if rs else "–"))
 
 mine = rows(MINE)
@@ -71,7 +68,7 @@ for d in (10, 16, 32, 64):
         table="mine_latent", setting=d, honest=honest, worst_seed=worst, book_selection=selection,
         book_recipe_honest="", book_recipe_book_selection="",
         book_figure=f"{BOOK_MINE[d]:.2f} %" if d in BOOK_MINE else "– (rises with the latent size)",
-        minutes=minutes(rs), book_recipe_minutes="", epochs=rs[0]["train.epochs"] if rs else "–"))
+        minutes=minutes(MINE, rs), book_recipe_minutes="", epochs=rs[0]["train.epochs"] if rs else "–"))
 
 os.makedirs("results/reproduce", exist_ok=True)
 base = "results/reproduce/cpu"

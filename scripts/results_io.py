@@ -17,3 +17,12 @@ def metric_max(d, run, col):
     p = os.path.join(d, run, "metrics.csv")
     vals = [float(r[col]) for r in csv.DictReader(open(p)) if r.get(col)]
     return max(vals) if vals else float("nan")
+
+
+def epoch_minutes(d, run):
+    """Minutes the run trained and evaluated: its epochs' `seconds` (one per epoch), summed, so a
+    resumed run counts every epoch once, whichever process ran it."""
+    seen = {}
+    for r in csv.DictReader(open(os.path.join(d, run, "metrics.csv"))):
+        seen.setdefault(r["epoch"], float(r["seconds"]))
+    return sum(seen.values()) / 60
