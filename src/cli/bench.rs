@@ -33,7 +33,7 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
     );
     let (_, eval_flops) = bench::step_and_eval_flops(&base, data.test.len())?;
     println!(
-        "eval_test_set{precision}_gflop,{:.1},GFLOP (forward, {} images)",
+        "eval_test_set{precision}_gflop,{:.1},GFLOP (forward; {} images)",
         eval_flops / 1e9,
         data.test.len()
     );
@@ -70,7 +70,7 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
             let s = bench::step_seconds(&spec, &data, &devices, 2, a.steps)?;
             let (step_flops, _) = bench::step_and_eval_flops(&spec, 0)?;
             println!(
-                "train_step_heads{h}{suffix}{precision}_gflop,{:.1},GFLOP (3 × forward, {rows} rows)",
+                "train_step_heads{h}{suffix}{precision}_gflop,{:.1},GFLOP (3 × forward; {rows} rows)",
                 step_flops / 1e9
             );
             println!(
