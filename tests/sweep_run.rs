@@ -192,6 +192,19 @@ fn the_cost_is_said_before_it_is_spent() {
     assert_eq!(t.matches("[done]").count(), 2, "{t}");
     assert_eq!(t.matches("(from run ").count(), 2, "{t}");
     assert!(t.contains("cost: 2 point(s) left ≈ "), "{t}");
+    // A sweep narrowed to seed 2 still finds the seed-1 runs on the results tree.
+    let o = f.mirun(&[
+        "sweep",
+        "tiny.toml",
+        "--seeds",
+        "2",
+        "--dry-run",
+        "--out",
+        "o",
+    ]);
+    let t = text(&o);
+    assert_eq!(t.matches("(from run ").count(), 2, "{t}");
+    assert!(!t.contains("not timed yet"), "{t}");
     // ... and `run --dry-run` of a finished point says there is nothing to spend.
     let o = f.mirun(&[
         "run",

@@ -49,11 +49,49 @@ type ConfigKey = Vec<(String, String)>;
 
 /// The resolved config of `p` without its seed (points that differ only in seed cost the same).
 fn config_key(p: &PlannedPoint) -> ConfigKey {
-    p.spec
-        .flatten()
+    key_of(&p.spec)
+}
+
+/// A resolved config without its seed and where its data sits (neither changes the cost).
+fn key_of(spec: &crate::spec::Spec) -> ConfigKey {
+    spec.flatten()
         .into_iter()
-        .filter(|(k, _)| k != "pipeline.seed")
+        .filter(|(k, _)| k != "pipeline.seed" && k != "dataset.dir")
         .collect()
+}
+
+/// The timed runs of the pipelines `names` on the results tree `out` that are not among
+/// `planned` (a sweep narrowed with `--seeds` or `--grid` still finds the seeds it left out):
+/// each run's config key (from its `config.toml`), id and mean epoch seconds. A folder that is
+/// not a readable run is skipped.
+fn other_runs(
+    out: &Path,
+    names: &[&str],
+    planned: &[PlannedPoint],
+) -> Vec<(ConfigKey, String, f64)> {
+    let mut found = Vec::new();
+    for name in names {
+        let Ok(entries) = std::fs::read_dir(out.join(name)) else {
+            continue;
+        };
+        for dir in entries.flatten().map(|e| e.path()) {
+            let id = dir.file_name().map(|n| n.to_string_lossy().to_string());
+            let Some(id) = id.filter(|id| !planned.iter().any(|p| &p.run_id == id)) else {
+                continue;
+            };
+            let Some((secs, _)) = epoch_seconds(&dir) else {
+                continue;
+            };
+            let source = crate::spec::SpecSource {
+                file: Some(dir.join("config.toml")),
+                overrides: Vec::new(),
+            };
+            if let Ok(spec) = crate::spec::load(&source) {
+                found.push((key_of(&spec), id, secs));
+            }
+        }
+    }
+    found
 }
 
 /// Times a config's training steps on this machine (a quick calibration).
@@ -68,13 +106,20 @@ pub fn estimate(
     calibrate: Option<&Calibrate>,
 ) -> anyhow::Result<Vec<PointCost>> {
     let dir_of = |p: &PlannedPoint| out.join(&p.spec.pipeline.name).join(&p.run_id);
-    let timed: Vec<(ConfigKey, &str, f64)> = planned
+    let mut timed: Vec<(ConfigKey, String, f64)> = planned
         .iter()
         .filter_map(|p| {
             let (secs, _) = epoch_seconds(&dir_of(p))?;
-            Some((config_key(p), p.run_id.as_str(), secs))
+            Some((config_key(p), p.run_id.clone(), secs))
         })
         .collect();
+    let mut names: Vec<&str> = planned
+        .iter()
+        .map(|p| p.spec.pipeline.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    timed.extend(other_runs(out, &names, planned));
     let costs: Vec<PointCost> = planned
         .iter()
         .map(|p| {
