@@ -62,16 +62,18 @@ pub fn step_seconds(
     Ok(median(times))
 }
 
-/// FLOPs of one training step of the spec's network (forward and backward: 3 × the forward
-/// pass, over the originals and their twins), and of one evaluation of `images` images.
-pub fn step_and_eval_flops(spec: &Spec, images: usize) -> Result<(f64, f64), TrainError> {
-    let config = IicConfig::resolve(spec)?;
-    let per_image = config
+/// FLOPs of one image's forward pass through the spec's network (a training step costs 3×
+/// that per row: forward and backward).
+pub fn image_flops(spec: &Spec) -> Result<f64, TrainError> {
+    IicConfig::resolve(spec)?
         .net
         .forward_flops()
-        .map_err(|e| TrainError::Model(e.to_string()))?;
-    let rows = (1 + spec.augment.copies) * spec.train.batch_size;
-    Ok((3.0 * per_image * rows as f64, per_image * images as f64))
+        .map_err(|e| TrainError::Model(e.to_string()))
+}
+
+/// Rows of one training step: the originals and their twins.
+pub fn step_rows(spec: &Spec) -> usize {
+    (1 + spec.augment.copies) * spec.train.batch_size
 }
 
 /// GFLOP/s of an `n`×`n` by `n`×`n` f32 matrix product on the training device through the

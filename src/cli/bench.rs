@@ -23,7 +23,8 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
         "_bf16"
     };
     println!("metric,value,unit");
-    let rows = base.train.batch_size * 2;
+    let rows = bench::step_rows(&base);
+    let flops = bench::image_flops(&base)?;
     // The rates' denominators: scripts/bench/run turns `X_gflop` and `X_s` into GFLOP/s and a
     // share of the large GEMM's rate, for mirun and PyTorch alike.
     println!(
@@ -31,10 +32,9 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
         bench::gemm_gflop_per_s(&devices, GEMM_N)?,
         backend.name()
     );
-    let (_, eval_flops) = bench::step_and_eval_flops(&base, data.test.len())?;
     println!(
         "eval_test_set{precision}_gflop,{:.1},GFLOP (forward; {} images)",
-        eval_flops / 1e9,
+        flops * data.test.len() as f64 / 1e9,
         data.test.len()
     );
     println!(
@@ -68,10 +68,9 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
             let mut spec = base.clone();
             spec.heads.count = h;
             let s = bench::step_seconds(&spec, &data, &devices, 2, a.steps)?;
-            let (step_flops, _) = bench::step_and_eval_flops(&spec, 0)?;
             println!(
                 "train_step_heads{h}{suffix}{precision}_gflop,{:.1},GFLOP (3 × forward; {rows} rows)",
-                step_flops / 1e9
+                3.0 * bench::image_flops(&spec)? * rows as f64 / 1e9
             );
             println!(
                 "train_step_heads{h}{suffix}{precision}_s,{s:.3},s ({rows} rows; {}; {form:?} conv; {:?})",

@@ -69,8 +69,8 @@ pub(crate) fn eval_rows(
     Ok(out)
 }
 
-/// A value the spec's defaults fill (`spec::defaults`): missing only from a spec whose
-/// defaults were never filled, which resolving prevents.
+/// A value the spec's defaults fill (`spec::defaults`, when the spec is loaded): missing only
+/// from a spec that was built without loading it.
 pub(crate) fn filled<T>(v: Option<T>, key: &str) -> Result<T, TrainError> {
     v.ok_or_else(|| {
         TrainError::Model(format!(

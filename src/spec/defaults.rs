@@ -30,16 +30,6 @@ pub const LOTTERY_MARGIN: f64 = 0.05;
 /// `linear_probe`: training epochs of the classifier.
 pub const PROBE_EPOCHS: usize = 10;
 
-impl Spec {
-    /// This spec with its method-dependent defaults filled (a loaded spec has them already;
-    /// filling twice changes nothing).
-    pub fn with_defaults(&self) -> Spec {
-        let mut spec = self.clone();
-        fill(&mut spec);
-        spec
-    }
-}
-
 /// Fills the method-dependent defaults of a validated spec.
 pub(super) fn fill(spec: &mut Spec) {
     let method = spec.method();

@@ -79,9 +79,8 @@ impl Lottery {
 }
 
 impl IicConfig {
-    /// Reads a validated spec (its defaults filled here if they were not).
+    /// Reads a loaded spec (validated, its defaults filled by `spec::load`).
     pub fn resolve(spec: &Spec) -> Result<Self, TrainError> {
-        let spec = &spec.with_defaults();
         Ok(Self {
             seed: spec.pipeline.seed,
             net: IicNetConfig {

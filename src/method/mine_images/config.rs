@@ -20,9 +20,8 @@ pub struct MineImagesConfig {
 }
 
 impl MineImagesConfig {
-    /// Reads a validated spec (its defaults filled here if they were not).
+    /// Reads a loaded spec (validated, its defaults filled by `spec::load`).
     pub fn resolve(spec: &Spec) -> Result<Self, TrainError> {
-        let spec = &spec.with_defaults();
         let e = &spec.evaluator;
         Ok(Self {
             seed: spec.pipeline.seed,
