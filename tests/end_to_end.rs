@@ -353,6 +353,8 @@ fn overclustering_heads_and_copies_train_and_reload() {
                 &format!("heads.aux_schedule=\"{schedule}\""),
                 "--set",
                 "train.epochs=2",
+                "--set",
+                "evaluator.kind=[\"majority\", \"hungarian\", \"nmi\"]",
             ],
             &data,
         );
@@ -377,6 +379,11 @@ fn overclustering_heads_and_copies_train_and_reload() {
             m.lines().count(),
             1 + 2 * 2,
             "only main heads are scored:\n{m}"
+        );
+        // The named scores are columns in the registry's order, whatever the list's order.
+        assert!(
+            m.starts_with("epoch,head,loss,accuracy,lr,seconds,selected,nmi,majority\n"),
+            "{m}"
         );
         // The saved weights hold the over-clustering heads too and load back.
         let o = mirun(&["eval", run.to_str().unwrap(), "--weights", "last"], &data);

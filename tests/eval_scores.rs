@@ -2,6 +2,7 @@
 //! `mirun score` on CSV files.
 
 use mirun::eval::{ari, majority_accuracy, nmi, score_csv};
+use mirun::spec::EvaluatorKind;
 use std::process::Command;
 
 fn close(a: f64, b: f64) -> bool {
@@ -56,7 +57,7 @@ fn score_reads_string_labels_and_rectangular_clusterings() {
     let s = score_csv(&p, "label", "cluster").unwrap();
     assert_eq!((s.n, s.clusters, s.classes), (5, 4, 3));
     assert!(close(s.accuracy, 0.8), "{s:?}"); // a→cat, b or c→dog, d→bird
-    assert!(close(s.majority, 1.0), "{s:?}");
+    assert!(close(s.get(EvaluatorKind::Majority), 1.0), "{s:?}");
 }
 
 #[test]
@@ -98,6 +99,9 @@ fn score_command_prints_json() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["accuracy"], 1.0);
-    assert_eq!(v["ari"], 1.0);
+    // Every registered score is a key, beside the fixed ones.
+    for k in ["nmi", "ari", "majority"] {
+        assert_eq!(v[k], 1.0, "{k} in {v}");
+    }
     assert_eq!(v["n"], 4);
 }

@@ -30,9 +30,10 @@ pub fn score(a: ScoreArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {
         println!("accuracy  {:.6}  (Hungarian, one-to-one)", s.accuracy);
-        println!("nmi       {:.6}", s.nmi);
-        println!("ari       {:.6}", s.ari);
-        println!("majority  {:.6}  (many-to-one)", s.majority);
+        for c in mirun::eval::CLUSTER_SCORES {
+            let note = c.note().map_or(String::new(), |n| format!("  ({n})"));
+            println!("{:<10}{:.6}{note}", c.kind().name(), s.get(c.kind()));
+        }
         println!("n {}  clusters {}  classes {}", s.n, s.clusters, s.classes);
     }
     Ok(())

@@ -1,6 +1,20 @@
 //! Adjusted Rand index (Hubert & Arabie), as scikit-learn computes it.
 
+use super::cluster_score::ClusterScore;
 use super::contingency::Contingency;
+use crate::spec::EvaluatorKind;
+
+/// ARI as a registered clustering score (`evaluator.kind = "ari"`).
+pub struct Ari;
+
+impl ClusterScore for Ari {
+    fn kind(&self) -> EvaluatorKind {
+        EvaluatorKind::Ari
+    }
+    fn value(&self, clusters: &[usize], labels: &[usize]) -> f64 {
+        ari(clusters, labels)
+    }
+}
 
 fn pairs(x: u64) -> f64 {
     let x = x as f64;

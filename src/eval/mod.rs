@@ -2,6 +2,7 @@
 
 pub mod ari;
 pub mod binned_mi;
+pub mod cluster_score;
 pub mod contingency;
 pub mod hungarian;
 pub mod majority;
@@ -13,6 +14,7 @@ pub mod score;
 
 pub use ari::ari;
 pub use binned_mi::{binned_mi, binned_mi_pairs};
+pub use cluster_score::{cluster_score, ClusterScore, Named, CLUSTER_SCORES};
 pub use hungarian::{hungarian_accuracy, Matching};
 pub use majority::majority_accuracy;
 pub use merge::{merge_by_mi, merge_by_ward, Centroids};

@@ -1,6 +1,20 @@
 //! Normalised mutual information with arithmetic normalisation (scikit-learn's default).
 
+use super::cluster_score::ClusterScore;
 use super::contingency::Contingency;
+use crate::spec::EvaluatorKind;
+
+/// NMI as a registered clustering score (`evaluator.kind = "nmi"`).
+pub struct Nmi;
+
+impl ClusterScore for Nmi {
+    fn kind(&self) -> EvaluatorKind {
+        EvaluatorKind::Nmi
+    }
+    fn value(&self, clusters: &[usize], labels: &[usize]) -> f64 {
+        nmi(clusters, labels)
+    }
+}
 
 fn entropy(margin: &[u64], n: f64) -> f64 {
     margin

@@ -1,8 +1,10 @@
 //! Scoring a clustering with every evaluator at once — for training runs and for any tool's
 //! output given as a CSV of (label, cluster) rows (`mirun score`).
 
+use super::cluster_score::Named;
 use super::hungarian::count_matrix;
-use super::{ari, hungarian_accuracy, majority_accuracy, nmi};
+use super::hungarian_accuracy;
+use crate::spec::EvaluatorKind;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -11,10 +13,9 @@ use std::path::Path;
 pub struct Scores {
     /// Hungarian (one-to-one) accuracy.
     pub accuracy: f64,
-    pub nmi: f64,
-    pub ari: f64,
-    /// Many-to-one accuracy (each cluster → its most frequent label).
-    pub majority: f64,
+    /// Every registered score ([`super::CLUSTER_SCORES`]: NMI, ARI, many-to-one accuracy, …).
+    #[serde(flatten)]
+    pub named: Named,
     pub n: usize,
     pub clusters: usize,
     pub classes: usize,
@@ -30,14 +31,23 @@ pub fn score(clusters: &[usize], labels: &[usize], k: usize, classes: usize) -> 
     let matching = hungarian_accuracy(clusters, labels, k, classes);
     Scores {
         accuracy: matching.accuracy,
-        nmi: nmi(clusters, labels),
-        ari: ari(clusters, labels),
-        majority: majority_accuracy(clusters, labels),
+        named: Named::of(clusters, labels),
         n: clusters.len(),
         clusters: k,
         classes,
         mapping: matching.mapping,
         confusion: count_matrix(clusters, labels, k, classes),
+    }
+}
+
+impl Scores {
+    /// The value evaluator `kind` reports (NaN for one that does not score a clustering).
+    pub fn get(&self, kind: EvaluatorKind) -> f64 {
+        if kind == EvaluatorKind::Hungarian {
+            self.accuracy
+        } else {
+            self.named.get(kind)
+        }
     }
 }
 

@@ -102,7 +102,7 @@ pub(crate) fn bound_of(kind: LossKind) -> Result<&'static dyn MiBound, TrainErro
     mi_bound(kind).ok_or_else(|| {
         TrainError::Model(format!(
             "loss.kind = {kind:?} is not a MINE bound (expected one of {})",
-            LossKind::MINE_BOUNDS.join(", ")
+            LossKind::MINE.map(LossKind::name).join(", ")
         ))
     })
 }

@@ -113,7 +113,7 @@ pub fn infonce_bound(scores: Tensor<2>, device: &Device) -> Tensor<1> {
 }
 
 /// A lower bound on MI that MINE maximises through T. A new bound is a type implementing this
-/// (in its own file) plus its line in [`crate::objective::mi_bound`].
+/// (in its own file), its `spec::LossKind` variant and its arm in [`crate::objective::mi_bound`].
 pub trait MiBound: Sync {
     /// The loss to minimise on the critic's values: minus the bound (or a surrogate with that
     /// value and a corrected gradient).

@@ -1,7 +1,7 @@
 //! `mirun eval`: reload a run's saved weights and score every head again, without training.
 
 use crate::backend::BackendKind;
-use crate::eval::Scores;
+use crate::eval::{Scores, CLUSTER_SCORES};
 use crate::method::iic::{Iic, IicConfig};
 use crate::method::mine_images::{MineImages, MineImagesConfig};
 use crate::spec::{load, Method, Spec, SpecSource};
@@ -131,16 +131,20 @@ pub fn eval_run(
         ));
     }
     let scores: Vec<Scores> = heads.into_iter().map(|e| e.scores).collect();
-    let mut csv = String::from("head,accuracy,nmi,ari,majority\n");
+    let mut csv = String::from("head,accuracy");
+    for c in CLUSTER_SCORES {
+        csv.push_str(&format!(",{}", c.kind().name()));
+    }
+    csv.push('\n');
     for (h, s) in scores.iter().enumerate() {
-        csv.push_str(&format!(
-            "{h},{:.6},{:.6},{:.6},{:.6}\n",
-            s.accuracy, s.nmi, s.ari, s.majority
-        ));
-        progress.info(&format!(
-            "head {h}: accuracy {:.4}  nmi {:.4}  ari {:.4}  majority {:.4}",
-            s.accuracy, s.nmi, s.ari, s.majority
-        ));
+        csv.push_str(&format!("{h},{:.6}", s.accuracy));
+        let mut line = format!("head {h}: accuracy {:.4}", s.accuracy);
+        for &(k, v) in &s.named.0 {
+            csv.push_str(&format!(",{v:.6}"));
+            line.push_str(&format!("  {} {v:.4}", k.name()));
+        }
+        csv.push('\n');
+        progress.info(&line);
     }
     let out = run_dir.join(format!("eval-{}.csv", which.name()));
     write_atomic(&out, csv.as_bytes())?;

@@ -559,8 +559,64 @@ pub enum CriticKind {
     Cosine,
 }
 
-/// Which objective (`loss.kind`); its MINE bounds are registered in `objective`.
-pub use crate::objective::LossKind;
+/// Which objective (`loss.kind`). A MINE bound's computation is a type in `objective/`, which
+/// `objective::mi_bound` maps its variant to (the compiler points at that arm).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum LossKind {
+    /// Invariant Information Clustering: −I between the cluster assignments of the two views.
+    #[default]
+    #[serde(rename = "iic")]
+    Iic,
+    /// Self-labelling (SCAN's last stage): the twins learn, by class-balanced cross-entropy,
+    /// the argmax of the originals a head is confident about (`loss.threshold`); a second
+    /// stage after IIC.
+    #[serde(rename = "selflabel")]
+    SelfLabel,
+    /// MINE with the Donsker–Varadhan bound E_joint[T] − ln E_marginal[e^T] (the reference).
+    #[serde(rename = "mine")]
+    Mine,
+    /// MINE with the paper's bias-corrected gradient: E[e^T] in the gradient divided by a
+    /// moving average instead of the batch mean.
+    #[serde(rename = "mine_ema", alias = "mine-ema")]
+    MineEma,
+    /// The NWJ (f-divergence) bound E_joint[T] − E_marginal[e^(T−1)].
+    #[serde(rename = "nwj")]
+    Nwj,
+    /// InfoNCE: E_i[T(x_i, y_i) − ln mean_j e^T(x_i, y_j)] over all pairs of the batch; at
+    /// most ln(batch size).
+    #[serde(rename = "infonce")]
+    InfoNce,
+}
+
+impl LossKind {
+    /// The MINE bounds, in the order the docs list them.
+    pub const MINE: [LossKind; 4] = [
+        LossKind::Mine,
+        LossKind::MineEma,
+        LossKind::Nwj,
+        LossKind::InfoNce,
+    ];
+
+    /// Its TOML name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LossKind::Iic => "iic",
+            LossKind::SelfLabel => "selflabel",
+            LossKind::Mine => "mine",
+            LossKind::MineEma => "mine_ema",
+            LossKind::Nwj => "nwj",
+            LossKind::InfoNce => "infonce",
+        }
+    }
+
+    /// Whether this is one of the MINE family (needs a statistics network).
+    pub fn is_mine(self) -> bool {
+        match self {
+            LossKind::Iic | LossKind::SelfLabel => false,
+            LossKind::Mine | LossKind::MineEma | LossKind::Nwj | LossKind::InfoNce => true,
+        }
+    }
+}
 
 /// `[loss]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -628,15 +684,52 @@ impl EvaluatorKind {
         }
     }
 
+    /// Every evaluator, in the order the docs list them (a test checks it against the enum).
+    pub const ALL: [EvaluatorKind; 7] = [
+        EvaluatorKind::Hungarian,
+        EvaluatorKind::Nmi,
+        EvaluatorKind::Ari,
+        EvaluatorKind::Majority,
+        EvaluatorKind::AnalyticMi,
+        EvaluatorKind::BinnedMi,
+        EvaluatorKind::LinearProbe,
+    ];
+
+    /// What it scores, which decides the method it applies to.
+    pub fn scores(self) -> Scored {
+        match self {
+            EvaluatorKind::Hungarian
+            | EvaluatorKind::Nmi
+            | EvaluatorKind::Ari
+            | EvaluatorKind::Majority => Scored::Clustering,
+            EvaluatorKind::AnalyticMi | EvaluatorKind::BinnedMi => Scored::MiEstimate,
+            EvaluatorKind::LinearProbe => Scored::Code,
+        }
+    }
+
     /// Whether it scores a clustering (IIC) rather than an MI estimate or a code.
     pub fn is_clustering(self) -> bool {
-        matches!(
-            self,
-            EvaluatorKind::Hungarian
-                | EvaluatorKind::Nmi
-                | EvaluatorKind::Ari
-                | EvaluatorKind::Majority
-        )
+        self.scores() == Scored::Clustering
+    }
+}
+
+/// What an evaluator scores: an IIC clustering, a MINE estimate on the Gaussian, or the
+/// codes a MINE encoder gives images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scored {
+    Clustering,
+    MiEstimate,
+    Code,
+}
+
+impl Scored {
+    /// What the evaluators of `method`'s pipelines score.
+    pub fn by(method: Method) -> Scored {
+        match method {
+            Method::Iic => Scored::Clustering,
+            Method::MineGaussian => Scored::MiEstimate,
+            Method::MineImages => Scored::Code,
+        }
     }
 }
 
@@ -876,4 +969,39 @@ pub fn json_schema() -> String {
         );
     }
     serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `EvaluatorKind::ALL` is what the validator's messages list: it must hold every variant.
+    #[test]
+    fn every_evaluator_is_in_all() {
+        let schema = serde_json::to_value(schemars::schema_for!(EvaluatorKind)).unwrap();
+        let text = schema.to_string();
+        let names: Vec<&str> = EvaluatorKind::ALL.iter().map(|k| k.name()).collect();
+        let variants = schema["oneOf"].as_array().map_or(0, |v| v.len());
+        assert_eq!(variants, names.len(), "{text}");
+        for n in names {
+            assert!(text.contains(&format!("\"{n}\"")), "{n} in {text}");
+        }
+    }
+
+    /// `LossKind::MINE` lists every MINE bound, and each name is its TOML name.
+    #[test]
+    fn every_mine_bound_is_listed_and_named_as_in_toml() {
+        let schema = serde_json::to_value(schemars::schema_for!(LossKind)).unwrap();
+        let variants = schema["oneOf"].as_array().map_or(0, |v| v.len());
+        let mine = LossKind::MINE.iter().filter(|k| k.is_mine()).count();
+        assert_eq!(mine, LossKind::MINE.len());
+        assert_eq!(variants, 2 + mine, "{schema}");
+        for k in [LossKind::Iic, LossKind::SelfLabel]
+            .into_iter()
+            .chain(LossKind::MINE)
+        {
+            let v: LossKind = serde_json::from_value(k.name().into()).unwrap();
+            assert_eq!(v, k);
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! user fixes them all in one go.
 
 use super::vgg_layout::VggLayout;
-use super::{DatasetKind, EvaluatorKind, LossKind, Method, Spec, Transform};
+use super::{DatasetKind, EvaluatorKind, LossKind, Method, Scored, Spec, Transform};
 
 /// A broken rule: the dotted key it concerns and what was expected.
 #[derive(Debug, Clone, PartialEq)]
@@ -451,20 +451,14 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
     }
     let e = &spec.evaluator;
     for k in e.all() {
-        let fits = match k {
-            EvaluatorKind::Hungarian
-            | EvaluatorKind::Nmi
-            | EvaluatorKind::Ari
-            | EvaluatorKind::Majority => method == Method::Iic,
-            EvaluatorKind::AnalyticMi | EvaluatorKind::BinnedMi => method == Method::MineGaussian,
-            EvaluatorKind::LinearProbe => mine_images,
-        };
-        if !fits {
-            let wanted = match method {
-                Method::Iic => "hungarian, nmi, ari, majority",
-                Method::MineGaussian => "analytic_mi, binned_mi",
-                Method::MineImages => "linear_probe",
-            };
+        let wants = Scored::by(method);
+        if k.scores() != wants {
+            let wanted: Vec<&str> = EvaluatorKind::ALL
+                .iter()
+                .filter(|e| e.scores() == wants)
+                .map(|e| e.name())
+                .collect();
+            let wanted = wanted.join(", ");
             p.add(
                 "evaluator.kind",
                 format!(

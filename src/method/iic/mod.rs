@@ -25,7 +25,7 @@ use crate::store::StoreError;
 use crate::train::TrainError;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor, TensorData};
-use records::{evaluator_value, lowest_by, lowest_loss};
+use records::{lowest_by, lowest_loss};
 use std::path::Path;
 use std::time::Instant;
 
@@ -270,7 +270,7 @@ impl Recorder for Iic<'_> {
             ));
             row.push(("selected_loss".into(), format!("{:.6}", selected.loss)));
             for &k in &self.config.extra {
-                let v = evaluator_value(&selected.scores, k);
+                let v = selected.scores.get(k);
                 row.push((format!("selected_{}", k.name()), format!("{v:.6}")));
             }
         }

@@ -3,10 +3,11 @@
 //! definitions (`metrics.csv` is also read back by them, on resume and by `mirun eval`).
 
 use super::IicConfig;
-use crate::eval::Scores;
+use crate::eval::{Scores, CLUSTER_SCORES};
 use crate::spec::{EvaluatorKind, HeadSelect};
 use crate::store::{Dec, Sci, StoreError, Table};
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// One head's numbers for one epoch.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,10 +54,11 @@ pub fn lowest_by(heads: &[HeadScore], key: impl Fn(&HeadScore) -> f64) -> usize 
         .unwrap_or(0)
 }
 
-/// A row of an IIC run's `metrics.csv`: one per epoch and head. The evaluator columns
-/// (`nmi`, `ari`, `majority`, in that order), `reinits` (with the lottery) and `pass_loss`
-/// (with `heads.select = "fixed_pass"`) are there only when the run has them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A row of an IIC run's `metrics.csv`: one per epoch and head. The columns of the clustering
+/// scores the run's evaluators name (registry order: `nmi`, `ari`, `majority`), `reinits`
+/// (with the lottery) and `pass_loss` (with `heads.select = "fixed_pass"`) are there only when
+/// the run has them. Read back by name, the score columns are ignored.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct MetricsRow {
     pub epoch: usize,
     pub head: usize,
@@ -66,17 +68,39 @@ pub struct MetricsRow {
     pub seconds: Dec<3>,
     /// 1 for the head selected this epoch.
     pub selected: u8,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub nmi: Option<Dec<6>>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub ari: Option<Dec<6>>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub majority: Option<Dec<6>>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// The named clustering scores, as (column, value).
+    #[serde(skip)]
+    pub scores: Vec<(&'static str, Dec<6>)>,
+    #[serde(default)]
     pub reinits: Option<usize>,
     /// `None`: no such column; `Some(None)`: an empty cell.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub pass_loss: Option<Option<Dec<6>>>,
+}
+
+impl Serialize for MetricsRow {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // A struct whose fields are known only at run time: the score columns come from the
+        // registry (`eval::CLUSTER_SCORES`), in place of fixed fields.
+        let mut st = s.serialize_struct("MetricsRow", 9 + self.scores.len())?;
+        st.serialize_field("epoch", &self.epoch)?;
+        st.serialize_field("head", &self.head)?;
+        st.serialize_field("loss", &self.loss)?;
+        st.serialize_field("accuracy", &self.accuracy)?;
+        st.serialize_field("lr", &self.lr)?;
+        st.serialize_field("seconds", &self.seconds)?;
+        st.serialize_field("selected", &self.selected)?;
+        for (name, v) in &self.scores {
+            st.serialize_field(name, v)?;
+        }
+        if let Some(r) = &self.reinits {
+            st.serialize_field("reinits", r)?;
+        }
+        if let Some(p) = &self.pass_loss {
+            st.serialize_field("pass_loss", p)?;
+        }
+        st.end()
+    }
 }
 
 impl MetricsRow {
@@ -108,30 +132,14 @@ pub struct MergeRow {
     pub group: usize,
 }
 
-/// The score a clustering evaluator reports for one head. Every evaluator is named: a new one
-/// must say here what it reports, not turn into a NaN column.
-pub fn evaluator_value(s: &Scores, k: EvaluatorKind) -> f64 {
-    match k {
-        EvaluatorKind::Hungarian => s.accuracy,
-        EvaluatorKind::Nmi => s.nmi,
-        EvaluatorKind::Ari => s.ari,
-        EvaluatorKind::Majority => s.majority,
-        // Not per-head clustering scores: the validator keeps them out of IIC runs, and MINE
-        // runs write their own columns (`step,bound,…`, `probe_*`).
-        EvaluatorKind::AnalyticMi | EvaluatorKind::BinnedMi | EvaluatorKind::LinearProbe => {
-            f64::NAN
-        }
-    }
-}
-
 /// The `metrics.csv` rows of `records` for a run configured as `config`.
 pub fn metrics_rows(records: &[EpochRecord], config: &IicConfig) -> Vec<MetricsRow> {
-    let column = |s: &Scores, k: EvaluatorKind| {
-        config
-            .extra
-            .contains(&k)
-            .then(|| Dec(evaluator_value(s, k)))
-    };
+    // Fixed column order (the registry's), whatever order `evaluator.kind` lists them in.
+    let named: Vec<EvaluatorKind> = CLUSTER_SCORES
+        .iter()
+        .map(|c| c.kind())
+        .filter(|k| config.extra.contains(k))
+        .collect();
     let lottery = config.lottery.is_some();
     let pass = config.select == HeadSelect::FixedPass;
     let mut rows = Vec::new();
@@ -145,9 +153,10 @@ pub fn metrics_rows(records: &[EpochRecord], config: &IicConfig) -> Vec<MetricsR
                 lr: Sci(r.lr),
                 seconds: Dec(r.seconds),
                 selected: u8::from(h == r.selected),
-                nmi: column(&score.scores, EvaluatorKind::Nmi),
-                ari: column(&score.scores, EvaluatorKind::Ari),
-                majority: column(&score.scores, EvaluatorKind::Majority),
+                scores: named
+                    .iter()
+                    .map(|&k| (k.name(), Dec(score.scores.get(k))))
+                    .collect(),
                 reinits: lottery.then_some(score.reinits),
                 pass_loss: pass.then(|| score.pass_loss.map(Dec)),
             });
@@ -209,4 +218,42 @@ pub fn tables(records: &[EpochRecord], config: &IicConfig) -> Result<Vec<Table>,
         tables.push(Table::of("merges.csv", &merge_rows(records))?);
     }
     Ok(tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_rows_put_the_named_scores_after_selected_and_read_back_without_them() {
+        let row = MetricsRow {
+            epoch: 3,
+            head: 1,
+            loss: Dec(-2.0),
+            accuracy: Dec(0.5),
+            lr: Sci(1e-3),
+            seconds: Dec(1.25),
+            selected: 1,
+            scores: vec![("nmi", Dec(0.25)), ("majority", Dec(0.75))],
+            reinits: None,
+            pass_loss: Some(None),
+        };
+        let t = Table::of("metrics.csv", std::slice::from_ref(&row)).unwrap();
+        assert_eq!(
+            t.header,
+            "epoch,head,loss,accuracy,lr,seconds,selected,nmi,majority,pass_loss"
+        );
+        assert_eq!(
+            t.rows,
+            "3,1,-2.000000,0.500000,1e-3,1.250,1,0.250000,0.750000,\n"
+        );
+        let text = format!("{}\n{}", t.header, t.rows);
+        let back: Vec<MetricsRow> = csv::Reader::from_reader(text.as_bytes())
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(back[0].criterion(), -2.0);
+        assert_eq!((back[0].epoch, back[0].selected), (3, 1));
+        assert!(back[0].scores.is_empty() && back[0].reinits.is_none());
+    }
 }
