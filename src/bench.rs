@@ -46,7 +46,7 @@ pub fn step_seconds(
     let iic = Iic::new(IicConfig::resolve(spec)?, data, devices);
     let b = spec.train.batch_size;
     let mut model = iic.init()?;
-    let mut optim = crate::train::schedule::adam(&spec.train);
+    let mut optim = crate::train::schedule::Schedule::of(&spec.train).adam();
     let order = epoch_order(data.train.len(), spec.pipeline.seed, 0);
     let mut times = Vec::new();
     for step in 0..warmup + steps {

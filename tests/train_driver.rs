@@ -9,6 +9,7 @@ use burn::tensor::{Device, Tensor};
 use mirun::method::{Method, StepAt};
 use mirun::spec::TrainSpec;
 use mirun::store::StoreError;
+use mirun::train::schedule::Schedule;
 use mirun::train::{driver, Checkpoint, Checkpointing, Progress, TrainError};
 use std::time::Instant;
 
@@ -29,7 +30,7 @@ struct Epoch {
 }
 
 struct Fake {
-    train: TrainSpec,
+    train: Schedule,
     dev: Device,
     /// (0-based epoch, step) whose loss is NaN.
     nan_at: Option<(usize, usize)>,
@@ -40,13 +41,13 @@ const TARGET: f32 = 3.0;
 
 impl Fake {
     fn new(epochs: usize) -> Self {
-        let train = TrainSpec {
+        let train = Schedule::of(&TrainSpec {
             epochs,
             lr: 0.2,
             lr_decay: 0.5,
             lr_decay_every: 1,
             ..TrainSpec::default()
-        };
+        });
         Self {
             train,
             dev: Device::flex().autodiff(),
@@ -94,7 +95,7 @@ impl Method for Fake {
     type Batch = (usize, usize);
     type Record = Epoch;
 
-    fn schedule(&self) -> &TrainSpec {
+    fn schedule(&self) -> &Schedule {
         &self.train
     }
 

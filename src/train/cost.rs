@@ -3,7 +3,6 @@
 //! first epoch as a whole (evaluation included), and the time the whole run has left.
 
 use super::method::{Method, StepAt};
-use super::schedule::adam;
 use super::TrainError;
 use std::time::Instant;
 
@@ -94,7 +93,7 @@ pub fn duration(secs: f64) -> String {
 pub fn time_steps<M: Method>(method: &M, steps: usize) -> Result<Option<f64>, TrainError> {
     let n = steps.min(method.steps().saturating_sub(1));
     let mut model = method.init()?;
-    let mut optim = adam(method.schedule());
+    let mut optim = method.schedule().adam();
     let mut carry = method.initial_carry();
     let mut make = method.batches(0);
     let mut history: Vec<Vec<f64>> = Vec::new();

@@ -6,10 +6,9 @@ use super::checkpoint::Checkpointing;
 use super::cost::{duration, CostMeter};
 use super::method::{Method, StepAt};
 use super::progress::Progress;
-use super::schedule::adam;
+use super::schedule::Schedule;
 use super::TrainError;
 use crate::data::batch::prefetch;
-use crate::spec::TrainSpec;
 use crate::store::StoreError;
 use std::time::Instant;
 
@@ -25,7 +24,7 @@ pub type Sink<'a, M> =
 /// progress bar shows the whole run's time left.
 pub fn fit<M: Method>(
     method: &M,
-    optim: &TrainSpec,
+    optim: &Schedule,
     progress: Progress,
     machine: &str,
     checkpoint: Checkpointing,
@@ -37,7 +36,7 @@ pub fn fit<M: Method>(
         None => method.init()?,
     };
     let (start, mut model, mut optim, mut carry) = checkpoint
-        .restore(model, adam(optim), method.initial_carry())
+        .restore(model, optim.adam(), method.initial_carry())
         .map_err(TrainError::Checkpoint)?;
     let (epochs, steps) = (method.epochs(), method.steps());
     let mut records = Vec::with_capacity(epochs.saturating_sub(start));

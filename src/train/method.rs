@@ -3,9 +3,8 @@
 //! epoch (evaluate); to the run recorder (`pipeline`), as [`Recorder`], its files, summary
 //! columns and console lines. The methods themselves live in `crate::method`.
 
-use super::schedule::lr_at;
+use super::schedule::Schedule;
 use super::TrainError;
-use crate::spec::TrainSpec;
 use crate::store::StoreError;
 pub use crate::store::Table;
 use burn::module::Module;
@@ -35,7 +34,7 @@ pub trait Method: Sync {
     type Record: Clone;
 
     /// Epochs, batch size and the learning-rate schedule.
-    fn schedule(&self) -> &TrainSpec;
+    fn schedule(&self) -> &Schedule;
     /// Epochs to train (the schedule's).
     fn epochs(&self) -> usize {
         self.schedule().epochs
@@ -44,7 +43,7 @@ pub trait Method: Sync {
     fn steps(&self) -> usize;
     /// Learning rate of a 0-based epoch (the schedule's step decay).
     fn lr(&self, epoch: usize) -> f64 {
-        lr_at(self.schedule(), epoch)
+        self.schedule().lr_at(epoch)
     }
     /// The network with the run's initial weights on the training device; refuses what the
     /// device cannot hold.

@@ -3,9 +3,8 @@
 
 use super::super::filled;
 use crate::model::{BackboneConfig, IicNetConfig};
-use crate::spec::{
-    AugmentSpec, AuxSchedule, EvaluatorKind, HeadSelect, LossKind, MergeRule, Spec, TrainSpec,
-};
+use crate::spec::{AugmentSpec, AuxSchedule, EvaluatorKind, HeadSelect, LossKind, MergeRule, Spec};
+use crate::train::schedule::Schedule;
 use crate::train::TrainError;
 
 /// λ when `loss.entropy_weight` is not set: the loss is minus the mutual information. (Not
@@ -18,7 +17,7 @@ pub struct IicConfig {
     pub seed: u64,
     pub net: IicNetConfig,
     pub augment: AugmentSpec,
-    pub train: TrainSpec,
+    pub train: Schedule,
     /// Probabilities below this are clipped before taking logs.
     pub eps: f64,
     /// λ: weight of the marginals' entropy in the loss (1 = minus the mutual information).
@@ -95,7 +94,7 @@ impl IicConfig {
                 overcluster: spec.heads.overcluster,
             },
             augment: spec.augment.clone(),
-            train: spec.train.clone(),
+            train: Schedule::of(&spec.train),
             eps: spec.loss.eps,
             entropy_weight: spec.loss.entropy_weight.unwrap_or(ENTROPY_WEIGHT),
             loss: match spec.loss.kind {

@@ -20,8 +20,9 @@ use crate::backend::Devices;
 use crate::data::batch::{copies_batch, epoch_order, mix};
 use crate::data::{Augmenter, Dataset};
 use crate::model::IicNet;
-use crate::spec::{AuxSchedule, HeadSelect, TrainSpec};
+use crate::spec::{AuxSchedule, HeadSelect};
 use crate::store::StoreError;
+use crate::train::schedule::Schedule;
 use crate::train::TrainError;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -80,7 +81,7 @@ impl Method for Iic<'_> {
     type Batch = Vec<f32>;
     type Record = EpochRecord;
 
-    fn schedule(&self) -> &TrainSpec {
+    fn schedule(&self) -> &Schedule {
         &self.config.train
     }
 

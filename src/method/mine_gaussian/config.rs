@@ -2,7 +2,8 @@
 
 use super::super::filled;
 use crate::data::Gaussian;
-use crate::spec::{EvaluatorKind, LossKind, MarginalKind, Spec, TrainSpec};
+use crate::spec::{EvaluatorKind, LossKind, MarginalKind, Spec};
+use crate::train::schedule::Schedule;
 use crate::train::TrainError;
 
 /// A MINE-on-a-Gaussian pipeline, resolved once from its spec.
@@ -17,7 +18,7 @@ pub struct GaussianConfig {
     pub loss: LossKind,
     /// Rate of the moving average, for the bound that keeps one (`mine_ema`).
     pub ema_rate: Option<f64>,
-    pub train: TrainSpec,
+    pub train: Schedule,
     pub steps: usize,
     pub analytic: bool,
     /// `(samples, bins per axis)` of the binned estimate, when it is asked for.
@@ -41,7 +42,7 @@ impl GaussianConfig {
                 LossKind::MineEma => Some(filled(spec.loss.ema_rate, "loss.ema_rate")?),
                 _ => None,
             },
-            train: spec.train.clone(),
+            train: Schedule::of(&spec.train),
             steps: filled(spec.train.steps, "train.steps")?,
             analytic: e.has(EvaluatorKind::AnalyticMi),
             binned: match e.has(EvaluatorKind::BinnedMi) {

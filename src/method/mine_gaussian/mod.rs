@@ -16,8 +16,9 @@ use crate::data::gaussian::shuffled_rows;
 use crate::eval::binned_mi_pairs;
 use crate::model::StatisticsNet;
 use crate::objective::{Critic, Ema};
-use crate::spec::{MarginalKind, TrainSpec};
+use crate::spec::MarginalKind;
 use crate::store::{Dec, StoreError};
+use crate::train::schedule::Schedule;
 use crate::train::TrainError;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -78,7 +79,7 @@ impl Method for MineGaussian<'_> {
     type Batch = GaussianBatch;
     type Record = GaussianRun;
 
-    fn schedule(&self) -> &TrainSpec {
+    fn schedule(&self) -> &Schedule {
         &self.config.train
     }
 

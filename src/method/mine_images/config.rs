@@ -2,7 +2,8 @@
 
 use super::super::filled;
 use crate::model::{BackboneConfig, CriticConfig, MineImageNetConfig};
-use crate::spec::{AugmentSpec, CriticKind, EvaluatorKind, LossKind, Spec, TrainSpec};
+use crate::spec::{AugmentSpec, CriticKind, EvaluatorKind, LossKind, Spec};
+use crate::train::schedule::Schedule;
 use crate::train::TrainError;
 
 /// A MINE-on-images pipeline, resolved once from its spec.
@@ -11,7 +12,7 @@ pub struct MineImagesConfig {
     pub seed: u64,
     pub net: MineImageNetConfig,
     pub augment: AugmentSpec,
-    pub train: TrainSpec,
+    pub train: Schedule,
     pub loss: LossKind,
     /// Rate of the moving average, for the bound that keeps one (`mine_ema`).
     pub ema_rate: Option<f64>,
@@ -43,7 +44,7 @@ impl MineImagesConfig {
                 },
             },
             augment: spec.augment.clone(),
-            train: spec.train.clone(),
+            train: Schedule::of(&spec.train),
             loss: spec.loss.kind,
             ema_rate: match spec.loss.kind {
                 LossKind::MineEma => Some(filled(spec.loss.ema_rate, "loss.ema_rate")?),

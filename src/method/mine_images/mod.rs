@@ -16,8 +16,8 @@ use crate::data::{Augmenter, Dataset, ImageSet};
 use crate::eval::probe::{probe_accuracy, Codes};
 use crate::model::MineImageNet;
 use crate::objective::{dv_bound, Critic, Ema};
-use crate::spec::TrainSpec;
 use crate::store::StoreError;
+use crate::train::schedule::Schedule;
 use crate::train::TrainError;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -113,7 +113,7 @@ impl Method for MineImages<'_> {
     type Batch = PairBatch;
     type Record = MineEpoch;
 
-    fn schedule(&self) -> &TrainSpec {
+    fn schedule(&self) -> &Schedule {
         &self.config.train
     }
 
