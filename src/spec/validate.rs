@@ -21,11 +21,14 @@ impl Problems {
         });
     }
 
-    /// A key that is `set` where it does not apply (`applies` is false) would be silently
-    /// ignored: an error naming where it applies instead.
-    fn only(&mut self, key: &str, set: bool, applies: bool, where_: &str) {
-        if set && !applies {
-            self.add(key, format!("applies only to {where_}; remove it"));
+    /// Keys that apply only somewhere, as `(key, set, applies, where)`: a key that is `set`
+    /// where it does not apply (`applies` is false) would be silently ignored, so it is an
+    /// error naming where it applies instead.
+    fn only(&mut self, rules: &[(&str, bool, bool, &str)]) {
+        for &(key, set, applies, where_) in rules {
+            if set && !applies {
+                self.add(key, format!("applies only to {where_}; remove it"));
+            }
         }
     }
 }
@@ -271,101 +274,105 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         );
         return;
     }
-    p.only(
-        "dataset.train_size",
-        d.train_size.is_some(),
-        !gaussian,
-        IMAGES,
-    );
-    p.only(
-        "dataset.test_size",
-        d.test_size.is_some(),
-        !gaussian,
-        IMAGES,
-    );
-    p.only("dataset.cov_xy", d.cov_xy.is_some(), gaussian, GAUSSIAN);
-    p.only("dataset.dim", d.dim.is_some(), gaussian, GAUSSIAN);
-    p.only("dataset.marginal", d.marginal.is_some(), gaussian, GAUSSIAN);
-    p.only(
-        "train.steps",
-        spec.train.steps.is_some(),
-        gaussian,
-        "dataset.kind = \"gaussian\" (images train for `train.epochs`)",
-    );
-    p.only(
-        "dataset.train_on",
-        !d.train_on.is_train(),
-        !gaussian,
-        IMAGES,
-    );
-    p.only(
-        "backbone.batch_norm_eval",
-        !spec.backbone.batch_norm_eval.is_running(),
-        !gaussian && spec.backbone.batch_norm,
-        "image pipelines with backbone.batch_norm = true",
-    );
-    p.only(
-        "train.precision",
-        !spec.train.precision.is_f32(),
-        !gaussian,
-        "image pipelines (it sets the backbone's convolutions)",
-    );
+    p.only(&[
+        (
+            "dataset.train_size",
+            d.train_size.is_some(),
+            !gaussian,
+            IMAGES,
+        ),
+        (
+            "dataset.test_size",
+            d.test_size.is_some(),
+            !gaussian,
+            IMAGES,
+        ),
+        ("dataset.cov_xy", d.cov_xy.is_some(), gaussian, GAUSSIAN),
+        ("dataset.dim", d.dim.is_some(), gaussian, GAUSSIAN),
+        ("dataset.marginal", d.marginal.is_some(), gaussian, GAUSSIAN),
+        (
+            "train.steps",
+            spec.train.steps.is_some(),
+            gaussian,
+            "dataset.kind = \"gaussian\" (images train for `train.epochs`)",
+        ),
+        (
+            "dataset.train_on",
+            !d.train_on.is_train(),
+            !gaussian,
+            IMAGES,
+        ),
+        (
+            "backbone.batch_norm_eval",
+            !spec.backbone.batch_norm_eval.is_running(),
+            !gaussian && spec.backbone.batch_norm,
+            "image pipelines with backbone.batch_norm = true",
+        ),
+        (
+            "train.precision",
+            !spec.train.precision.is_f32(),
+            !gaussian,
+            "image pipelines (it sets the backbone's convolutions)",
+        ),
+    ]);
     let mine_images = method == Method::MineImages;
     let cosine = spec.model.critic == Some(super::CriticKind::Cosine);
-    p.only(
-        "heads.overcluster",
-        spec.heads.overcluster.is_some(),
-        method == Method::Iic,
-        IIC,
-    );
-    p.only(
-        "heads.select",
-        spec.heads.select.is_some(),
-        spec.loss.kind == LossKind::Iic,
-        IIC,
-    );
-    p.only(
-        "heads.merge",
-        spec.heads.merge.is_some(),
-        method == Method::Iic,
-        IIC,
-    );
-    p.only(
-        "heads.lottery_every",
-        spec.heads.lottery_every.is_some(),
-        method == Method::Iic,
-        IIC,
-    );
-    p.only(
-        "augment.copies",
-        spec.augment.copies != 1,
-        method == Method::Iic,
-        IIC,
-    );
-    p.only(
-        "model.latent_dim",
-        spec.model.latent_dim.is_some(),
-        mine_images,
-        MINE_IMAGES,
-    );
-    p.only(
-        "model.hidden",
-        spec.model.hidden.is_some(),
-        method != Method::Iic && !cosine,
-        "MINE's learned T (not with `model.critic = \"cosine\"`, which has no hidden layer)",
-    );
-    p.only(
-        "model.critic",
-        spec.model.critic.is_some(),
-        mine_images,
-        MINE_IMAGES,
-    );
-    p.only(
-        "model.temperature",
-        spec.model.temperature.is_some(),
-        cosine,
-        "`model.critic = \"cosine\"`",
-    );
+    p.only(&[
+        (
+            "heads.overcluster",
+            spec.heads.overcluster.is_some(),
+            method == Method::Iic,
+            IIC,
+        ),
+        (
+            "heads.select",
+            spec.heads.select.is_some(),
+            spec.loss.kind == LossKind::Iic,
+            IIC,
+        ),
+        (
+            "heads.merge",
+            spec.heads.merge.is_some(),
+            method == Method::Iic,
+            IIC,
+        ),
+        (
+            "heads.lottery_every",
+            spec.heads.lottery_every.is_some(),
+            method == Method::Iic,
+            IIC,
+        ),
+        (
+            "augment.copies",
+            spec.augment.copies != 1,
+            method == Method::Iic,
+            IIC,
+        ),
+        (
+            "model.latent_dim",
+            spec.model.latent_dim.is_some(),
+            mine_images,
+            MINE_IMAGES,
+        ),
+        (
+            "model.hidden",
+            spec.model.hidden.is_some(),
+            method != Method::Iic && !cosine,
+            "MINE's learned T (not with `model.critic = \"cosine\"`, which has no hidden layer)",
+        ),
+        (
+            "model.critic",
+            spec.model.critic.is_some(),
+            mine_images,
+            MINE_IMAGES,
+        ),
+        (
+            "model.temperature",
+            spec.model.temperature.is_some(),
+            cosine,
+            "`model.critic = \"cosine\"`",
+        ),
+    ]);
     if let Some(t) = spec.model.temperature {
         if !(t.is_finite() && t > 0.0 && t <= 10.0) {
             p.add(
@@ -374,18 +381,20 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
             );
         }
     }
-    p.only(
-        "loss.entropy_weight",
-        spec.loss.entropy_weight.is_some(),
-        spec.loss.kind == LossKind::Iic,
-        "IIC (`loss.kind = \"iic\"`)",
-    );
-    p.only(
-        "loss.threshold",
-        spec.loss.threshold.is_some(),
-        spec.loss.kind == LossKind::SelfLabel,
-        "`loss.kind = \"selflabel\"`",
-    );
+    p.only(&[
+        (
+            "loss.entropy_weight",
+            spec.loss.entropy_weight.is_some(),
+            spec.loss.kind == LossKind::Iic,
+            "IIC (`loss.kind = \"iic\"`)",
+        ),
+        (
+            "loss.threshold",
+            spec.loss.threshold.is_some(),
+            spec.loss.kind == LossKind::SelfLabel,
+            "`loss.kind = \"selflabel\"`",
+        ),
+    ]);
     if spec.loss.kind == LossKind::SelfLabel {
         // One head: with several, a head confident about nothing has loss 0 and would be the
         // one selected (and a lottery would restart the others; with one head it never draws).
@@ -416,12 +425,12 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
             );
         }
     }
-    p.only(
+    p.only(&[(
         "loss.ema_rate",
         spec.loss.ema_rate.is_some(),
         spec.loss.kind == LossKind::MineEma,
         "loss.kind = \"mine_ema\"",
-    );
+    )]);
     if let Some(r) = d.cov_xy {
         if !(r.is_finite() && r > -1.0 && r < 1.0) {
             p.add(
@@ -472,20 +481,22 @@ fn method_rules(spec: &Spec, p: &mut Problems) {
         p.add("evaluator.kind", "expected at least one evaluator");
     }
     let binned = e.has(EvaluatorKind::BinnedMi) || (e.kind.is_none() && gaussian);
-    p.only("evaluator.bins", e.bins.is_some(), binned, BINNED_MI);
-    p.only(
-        "evaluator.binned_samples",
-        e.binned_samples.is_some(),
-        binned,
-        BINNED_MI,
-    );
+    p.only(&[
+        ("evaluator.bins", e.bins.is_some(), binned, BINNED_MI),
+        (
+            "evaluator.binned_samples",
+            e.binned_samples.is_some(),
+            binned,
+            BINNED_MI,
+        ),
+    ]);
     let probe = e.has(EvaluatorKind::LinearProbe) || (e.kind.is_none() && mine_images);
-    p.only(
+    p.only(&[(
         "evaluator.probe_epochs",
         e.probe_epochs.is_some(),
         probe,
         "the `linear_probe` evaluator",
-    );
+    )]);
     if let Some(b) = e.bins {
         if b < 2 {
             p.add(
