@@ -169,4 +169,16 @@ fn fresh_ignores_a_checkpoint() {
     let o = cmd(dir, "o").arg("--fresh").output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!run.join("checkpoint.toml").exists());
+    // A checkpoint whose weights are gone (a copy of a results tree: *.bpk are not committed)
+    // names the missing file once and says how to start over.
+    std::fs::write(
+        run.join("checkpoint.toml"),
+        "epoch = 1\nmodel = \"ckpt-1-model.bpk\"\noptim = \"ckpt-1-optim.bpk\"\n",
+    )
+    .unwrap();
+    let o = cmd(dir, "o").output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("--fresh"), "{err}");
+    assert_eq!(err.matches("ckpt-1-model.bpk").count(), 1, "{err}");
 }

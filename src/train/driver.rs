@@ -37,7 +37,7 @@ pub fn fit<M: Method>(
     };
     let (start, mut model, mut optim, mut carry) = checkpoint
         .restore(model, optim.adam(), method.initial_carry())
-        .map_err(TrainError::Checkpoint)?;
+        .map_err(TrainError::Resume)?;
     let (epochs, steps) = (method.epochs(), method.steps());
     let mut records = Vec::with_capacity(epochs.saturating_sub(start));
     let mut cost = CostMeter::new(epochs.saturating_sub(start), steps);

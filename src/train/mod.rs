@@ -34,6 +34,10 @@ pub enum TrainError {
     /// Writing the run's results (tables, weights).
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("checkpoint: {0}")]
+    /// An interrupted run's checkpoint that cannot be read back.
+    #[error("cannot resume the interrupted run from its checkpoint (`--fresh` starts over)")]
+    Resume(#[source] StoreError),
+    /// A checkpoint that cannot be written between epochs.
+    #[error("cannot save a checkpoint")]
     Checkpoint(#[source] StoreError),
 }
