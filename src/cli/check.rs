@@ -2,6 +2,7 @@
 
 use super::args::{CheckArgs, ConfigArgs};
 use super::{overrides, source};
+use mirun::method::memory;
 use mirun::spec;
 use mirun::sweep::SweepOptions;
 use mirun::train::Progress;
@@ -58,7 +59,7 @@ fn check_file(
                 backend: None,
                 jobs: 1,
                 force: false,
-                memory: spec::memory::Limit::Here,
+                memory: memory::Limit::Here,
                 progress: Progress { quiet: true },
             };
             let planned = mirun::sweep::plan(&opts)?;
@@ -68,10 +69,8 @@ fn check_file(
             Ok(format!("  (sweep of {} points)", planned.len()))
         }
         None => {
-            let s = spec::load_sized(
-                &source(file.to_path_buf(), sets)?,
-                spec::memory::Limit::Here,
-            )?;
+            let (s, _) =
+                memory::load_sized(&source(file.to_path_buf(), sets)?, memory::Limit::Here)?;
             check_paths(&s, out)?;
             Ok(String::new())
         }

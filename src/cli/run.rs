@@ -3,6 +3,7 @@
 use super::args::RunArgs;
 use super::source;
 use anyhow::Context;
+use mirun::method::memory;
 use mirun::pipeline::{run as run_pipeline, RunOptions};
 use mirun::spec;
 use mirun::train::Progress;
@@ -17,13 +18,13 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
         );
     }
     let src = source(a.file.clone(), &a.sets)?;
-    let spec = spec::load_sized(&src, spec::memory::Limit::Here)?;
+    let (spec, pipeline) = memory::load_sized(&src, memory::Limit::Here)?;
     if a.dry_run {
         super::check::check_paths(&spec, &a.out)?;
         let id = mirun::store::run_id(&spec);
         let dir = a.out.join(&spec.pipeline.name).join(&id);
         let state = mirun::sweep::state_of(&a.out, &spec, &id)?;
-        let parts = spec::memory::estimate(&spec);
+        let parts = memory::estimate(&spec, &pipeline);
         println!(
             "run {id} ({:?}) → {}  [{}]",
             spec.method(),
@@ -36,7 +37,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
         );
         println!(
             "memory: about {} (largest: {}, `{}`)",
-            spec::memory::human(spec::memory::total(&parts)),
+            memory::human(memory::total(&parts)),
             parts.first().map_or("-".into(), |p| p.what.clone()),
             parts.first().map_or("-", |p| p.key)
         );

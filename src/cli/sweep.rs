@@ -2,6 +2,7 @@
 
 use super::args::SweepArgs;
 use super::overrides;
+use mirun::method::memory::Limit;
 use mirun::spec::{self, LauncherKind, LauncherSpec};
 use mirun::sweep::{slurm, status, SweepOptions};
 use mirun::train::Progress;
@@ -42,10 +43,8 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         force: a.force,
         // Points run here, or on Slurm nodes with `launcher.mem` each (unknown without it).
         memory: match launcher.kind {
-            LauncherKind::Local => spec::memory::Limit::Here,
-            LauncherKind::Slurm => launcher
-                .mem_bytes()
-                .map_or(spec::memory::Limit::Unchecked, spec::memory::Limit::Bytes),
+            LauncherKind::Local => Limit::Here,
+            LauncherKind::Slurm => launcher.mem_bytes().map_or(Limit::Unchecked, Limit::Bytes),
         },
         progress: Progress { quiet: a.quiet },
     };

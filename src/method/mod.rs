@@ -8,6 +8,7 @@
 //! points at both arms.
 
 pub mod iic;
+pub mod memory;
 pub mod mine_gaussian;
 pub mod mine_images;
 

@@ -20,7 +20,7 @@ pub mod pool_op;
 #[allow(deprecated)]
 mod tch_graph;
 
-pub use backbone::{Backbone, BackboneConfig};
+pub use backbone::{Backbone, BackboneConfig, TrainingFloats};
 pub use iic_net::{IicNet, IicNetConfig};
 pub use mine_net::{
     CosineCritic, CriticConfig, LinearProbe, MineImageNet, MineImageNetConfig, StatisticsNet,

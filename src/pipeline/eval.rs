@@ -351,9 +351,7 @@ fn eval_mine_images(
     }
     .ok_or_else(|| anyhow::anyhow!("{}: no epochs recorded", metrics.display()))?;
     let config = MineImagesConfig::resolve(spec)?;
-    let probe_epochs = config
-        .probe_epochs
-        .unwrap_or(crate::spec::defaults::PROBE_EPOCHS);
+    let probe_epochs = config.probe_epochs;
     let devices = backend.open_for(spec.train.precision)?;
     let data = crate::data::load(&spec.dataset)?;
     let model = config.net.init(&devices.eval)?;

@@ -202,24 +202,6 @@ impl Resolved {
     }
 }
 
-/// [`load`], then the sizes against memory (see [`super::memory`]): for commands that are
-/// about to allocate (`run`, `check`, planning a sweep).
-pub fn load_sized(source: &SpecSource, limit: super::memory::Limit) -> Result<Spec, SpecError> {
-    let resolved = resolve(source)?;
-    if let Some((key, message)) = super::memory::check(&resolved.spec, limit) {
-        let label = source.file.as_ref().map_or_else(
-            || "the built-in defaults".to_string(),
-            |f| f.display().to_string(),
-        );
-        let problem = format!("{}: `{key}`: {message}", resolved.origin(key));
-        return Err(SpecError::Problems {
-            label,
-            problems: vec![problem],
-        });
-    }
-    Ok(resolved.spec)
-}
-
 /// Resolves a spec from its layers and checks every rule; all problems are reported together,
 /// each with the file:line:col, env var or `--set` it came from.
 pub fn load(source: &SpecSource) -> Result<Spec, SpecError> {

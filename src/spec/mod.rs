@@ -4,14 +4,13 @@
 pub mod defaults;
 mod launcher;
 mod load;
-pub mod memory;
 mod origin;
 mod sweep;
 mod validate;
 pub mod vgg_layout;
 
 pub use launcher::{LauncherError, LauncherKind, LauncherSpec};
-pub use load::{load, load_sized, resolve, Override, Resolved, SpecError, SpecSource};
+pub use load::{load, resolve, Override, Resolved, SpecError, SpecSource};
 pub use sweep::{SweepError, SweepPoint, SweepSpec};
 pub use validate::{validate, Problem};
 

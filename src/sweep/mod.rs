@@ -7,7 +7,8 @@ pub mod slurm;
 pub mod status;
 
 use crate::backend::BackendKind;
-use crate::spec::{load_sized, Override, Spec, SpecSource, SweepPoint, SweepSpec};
+use crate::method::memory::{load_sized, Limit};
+use crate::spec::{Override, Spec, SpecSource, SweepPoint, SweepSpec};
 use crate::store::{run_id, summary};
 use crate::train::Progress;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ pub struct SweepOptions {
     pub force: bool,
     /// What every point's memory estimate must fit in (here, a Slurm task's `launcher.mem`,
     /// or unchecked).
-    pub memory: crate::spec::memory::Limit,
+    pub memory: Limit,
     pub progress: Progress,
 }
 
@@ -90,7 +91,7 @@ pub fn plan(opts: &SweepOptions) -> anyhow::Result<Vec<PlannedPoint>> {
             overrides,
         };
         match load_sized(&src, opts.memory) {
-            Ok(spec) => planned.push(PlannedPoint {
+            Ok((spec, _)) => planned.push(PlannedPoint {
                 run_id: run_id(&spec),
                 spec,
                 point,

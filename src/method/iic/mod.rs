@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod evaluate;
+mod memory;
 pub mod records;
 pub mod step;
 

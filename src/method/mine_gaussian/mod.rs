@@ -3,6 +3,7 @@
 //! [`RUNNING_MEAN`] steps) is written beside the analytic MI and a binned estimate.
 
 pub mod config;
+mod memory;
 pub mod records;
 
 pub use config::GaussianConfig;

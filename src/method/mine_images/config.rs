@@ -16,8 +16,11 @@ pub struct MineImagesConfig {
     pub loss: LossKind,
     /// Rate of the moving average, for the bound that keeps one (`mine_ema`).
     pub ema_rate: Option<f64>,
-    /// Training epochs of the linear probe, when the probe scores the codes.
-    pub probe_epochs: Option<usize>,
+    /// Whether every epoch's codes are scored by the linear probe (`linear_probe` listed).
+    pub probe: bool,
+    /// Training epochs of the linear probe (the default where no probe is listed: `mirun
+    /// eval` may still score one).
+    pub probe_epochs: usize,
 }
 
 impl MineImagesConfig {
@@ -50,9 +53,10 @@ impl MineImagesConfig {
                 LossKind::MineEma => Some(filled(spec.loss.ema_rate, "loss.ema_rate")?),
                 _ => None,
             },
+            probe: e.has(EvaluatorKind::LinearProbe),
             probe_epochs: match e.has(EvaluatorKind::LinearProbe) {
-                true => Some(filled(e.probe_epochs, "evaluator.probe_epochs")?),
-                false => None,
+                true => filled(e.probe_epochs, "evaluator.probe_epochs")?,
+                false => crate::spec::defaults::PROBE_EPOCHS,
             },
         })
     }

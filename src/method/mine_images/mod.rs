@@ -3,6 +3,7 @@
 //! and the codes scored by a linear probe after every epoch.
 
 pub mod config;
+mod memory;
 pub mod records;
 
 pub use config::MineImagesConfig;
@@ -219,12 +220,11 @@ impl Method for MineImages<'_> {
             loss_sum += v[0];
             bound_sum += v[1];
         }
-        let (probe_heldout, probe_book) = match self.config.probe_epochs {
-            Some(n) => {
-                let (h, bk) = self.probe_scores(model, at.epoch, n)?;
-                (Some(h), Some(bk))
-            }
-            None => (None, None),
+        let (probe_heldout, probe_book) = if self.config.probe {
+            let (h, bk) = self.probe_scores(model, at.epoch, self.config.probe_epochs)?;
+            (Some(h), Some(bk))
+        } else {
+            (None, None)
         };
         let steps = history.len().max(1) as f64;
         Ok(MineEpoch {

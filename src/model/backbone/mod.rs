@@ -90,6 +90,49 @@ impl BackboneConfig {
         }
         flops
     }
+
+    /// What training keeps per `side`-pixel image, for the memory estimate: every
+    /// convolution's output with its normalised and activated copies and their gradients (×4),
+    /// the convolutions' weights, and the flattened output's size. In f64: an absurd width
+    /// must give an absurd estimate, not an overflow.
+    pub fn training_floats(&self, side: usize) -> TrainingFloats {
+        // Convolutions per width in the layer list.
+        let convs = match self.kind {
+            BackboneKind::Vgg => 1.0,
+            BackboneKind::ResNet => 2.0,
+        };
+        let k2 = (self.kernel_size * self.kernel_size) as f64;
+        let (mut s, mut cin) = (side.max(1) as f64, self.in_channels as f64);
+        let (mut activations, mut weights) = (cin * s * s, 0.0);
+        for l in &self.layout.0 {
+            match *l {
+                VggLayer::Conv(c) => {
+                    let c = c as f64;
+                    activations += 4.0 * convs * c * s * s;
+                    weights += convs * cin * c * k2;
+                    cin = c;
+                }
+                VggLayer::Pool => s = (s / 2.0).floor().max(1.0),
+            }
+        }
+        TrainingFloats {
+            activations,
+            weights,
+            features: s * s * cin,
+        }
+    }
+}
+
+/// Floats a backbone keeps while training, per image (see
+/// [`BackboneConfig::training_floats`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainingFloats {
+    /// Activations and their gradients, per image.
+    pub activations: f64,
+    /// The convolutions' weights.
+    pub weights: f64,
+    /// The flattened output, per image.
+    pub features: f64,
 }
 
 /// Registers the backbone kinds: each `Kind => module` pairs a `BackboneKind` variant with the
