@@ -4,7 +4,7 @@
 
 use crate::backend::Devices;
 use crate::data::batch::{epoch_order, pair_batch};
-use crate::data::{Augmenter, Dataset};
+use crate::data::{Augmenter, Dataset, Views};
 use crate::method::iic::{Iic, IicConfig};
 use crate::method::Method;
 use crate::spec::Spec;
@@ -98,7 +98,7 @@ pub fn gemm_gflop_per_s(devices: &Devices, n: usize) -> Result<f64, TrainError> 
 
 /// Pairs per second of the augmentation (original + transformed twin), over `seconds`.
 pub fn pairs_per_second(spec: &Spec, data: &Dataset, seconds: f64) -> f64 {
-    let aug = Augmenter::new(spec.augment.clone());
+    let aug = Augmenter::new(Views::of(&spec.augment));
     let b = spec.train.batch_size;
     let order = epoch_order(data.train.len(), 1, 0);
     let started = Instant::now();

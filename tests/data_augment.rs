@@ -1,7 +1,7 @@
 //! Augmentations: shapes, determinism, and exact pixels where they can be worked out.
 
 use mirun::data::augment::{
-    affine, apply, centre_crop, crop_resize, jitter, rotate_resize, Augmenter,
+    affine, apply, centre_crop, crop_resize, jitter, rotate_resize, Augmenter, View, Views,
 };
 use mirun::data::batch::{copies_batch, pair_batch, prefetch};
 use mirun::data::ImageSet;
@@ -17,7 +17,7 @@ fn gradient_image() -> Vec<f32> {
 
 #[test]
 fn views_have_the_configured_side() {
-    let aug = Augmenter::new(AugmentSpec::default());
+    let aug = Augmenter::new(Views::of(&AugmentSpec::default()));
     let img = gradient_image();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     assert_eq!(aug.original(&img, 28, &mut rng).len(), 24 * 24);
@@ -196,7 +196,7 @@ fn one_seed_gives_the_same_pairs() {
         pixels: (0..10 * 784).map(|i| (i % 251) as u8).collect(),
         labels: (0..10).collect(),
     };
-    let aug = Augmenter::new(AugmentSpec::default());
+    let aug = Augmenter::new(Views::of(&AugmentSpec::default()));
     let idx = [3, 1, 4, 1, 5, 9];
     let a = pair_batch(&set, &idx, 0..6, &aug, 7, 0);
     let b = pair_batch(&set, &idx, 0..6, &aug, 7, 0);
@@ -217,7 +217,7 @@ fn copies_batch_extends_pair_batch_with_distinct_twins() {
         pixels: (0..10 * 28 * 28).map(|i| ((i * 7) % 251) as u8).collect(),
         labels: vec![0; 10],
     };
-    let aug = Augmenter::new(AugmentSpec::default());
+    let aug = Augmenter::new(Views::of(&AugmentSpec::default()));
     let s2 = 24 * 24;
     let idx = [3, 1, 4, 1, 5, 9];
     let pairs = pair_batch(&set, &idx, 10..16, &aug, 7, 2);
@@ -286,7 +286,7 @@ fn reference_views() -> AugmentSpec {
 #[test]
 fn declared_eval_view_is_the_centre_crop_resized() {
     let img = gradient_image();
-    let aug = Augmenter::new(reference_views());
+    let aug = Augmenter::new(Views::of(&reference_views()));
     assert_eq!(aug.eval_view(&img, 28), crop_resize(&img, 28, 4, 4, 20, 24));
     assert_eq!(aug.eval_view(&img, 28), aug.eval_view(&img, 28));
 }
@@ -294,7 +294,7 @@ fn declared_eval_view_is_the_centre_crop_resized() {
 #[test]
 fn declared_views_are_seeded_sized_and_in_range() {
     let img = gradient_image();
-    let aug = Augmenter::new(reference_views());
+    let aug = Augmenter::new(Views::of(&reference_views()));
     let draw = |seed| aug.transformed(&img, 28, &mut ChaCha8Rng::seed_from_u64(seed));
     assert_eq!(draw(7), draw(7), "same seed, same view");
     assert_ne!(draw(7), draw(8), "another seed, another view");
@@ -365,4 +365,24 @@ fn jitter_scales_brightness_then_contrast_about_the_mean_and_clamps() {
     let mut w = vec![0.5f32, 0.9];
     jitter(&mut w, 1.4, 1.0); // 0.7, 1.26 → clamped to 1
     assert!((w[0] - 0.7).abs() < 1e-6 && w[1] == 1.0, "{w:?}");
+}
+
+#[test]
+fn views_resolve_empty_lists_to_the_default_views_and_keep_declared_ones() {
+    let default = Views::of(&AugmentSpec::default());
+    assert_eq!(default.original, View::CentreCrop);
+    assert_eq!(default.eval, View::CentreCrop);
+    assert!(matches!(
+        default.transformed,
+        View::RotateOrCrop {
+            max_degrees: 20,
+            ..
+        }
+    ));
+    let declared = Views::of(&reference_views());
+    assert_eq!(
+        declared.transformed,
+        View::Steps(reference_views().transformed)
+    );
+    assert_eq!(declared.size, reference_views().size);
 }

@@ -261,66 +261,131 @@ pub fn apply(
     v
 }
 
-/// Draws the views of an image as the spec says.
+/// The views of an image, resolved once from a validated `[augment]` section: compute code
+/// reads these, not the TOML section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Views {
+    /// Side of every view fed to the network.
+    pub size: usize,
+    /// Transformed twins per original (the IIC paper's repeats).
+    pub copies: usize,
+    /// The original (x) view.
+    pub original: View,
+    /// The transformed (x̄) view.
+    pub transformed: View,
+    /// The evaluation view (deterministic: validation keeps draws out of it).
+    pub eval: View,
+}
+
+/// How one view is drawn from an image.
+#[derive(Debug, Clone, PartialEq)]
+pub enum View {
+    /// A centre crop to the views' side.
+    CentreCrop,
+    /// A declared pipeline of transforms, resized to the views' side at the end.
+    Steps(Vec<Transform>),
+    /// The book's scheme: rotate by up to `max_degrees` or cut a random crop of one of
+    /// `sizes` (centred with probability `centre_prob`), chosen by weight, then resize.
+    RotateOrCrop {
+        rotate_weight: f64,
+        max_degrees: u32,
+        crop_weight: f64,
+        sizes: Vec<usize>,
+        centre_prob: f64,
+    },
+}
+
+impl Views {
+    /// The views a validated `[augment]` section declares (an empty list: the default view).
+    pub fn of(a: &AugmentSpec) -> Self {
+        let declared = |steps: &[Transform], default: View| match steps.is_empty() {
+            true => default,
+            false => View::Steps(steps.to_vec()),
+        };
+        Self {
+            size: a.size,
+            copies: a.copies,
+            original: declared(&a.original, View::CentreCrop),
+            transformed: declared(
+                &a.transformed,
+                View::RotateOrCrop {
+                    rotate_weight: a.rotate.weight,
+                    max_degrees: a.rotate.max_degrees,
+                    crop_weight: a.random_crop.weight,
+                    sizes: a.random_crop.sizes.clone(),
+                    centre_prob: a.random_crop.centre_prob,
+                },
+            ),
+            eval: declared(&a.eval, View::CentreCrop),
+        }
+    }
+}
+
+impl View {
+    /// This view of a `side`-pixel image, `out` pixels a side.
+    fn draw(&self, img: &[f32], side: usize, out: usize, rng: &mut impl Rng) -> Vec<f32> {
+        match self {
+            View::CentreCrop => centre_crop(img, side, out),
+            View::Steps(steps) => apply(steps, img, side, out, rng),
+            View::RotateOrCrop {
+                rotate_weight: rw,
+                max_degrees,
+                crop_weight: cw,
+                sizes,
+                centre_prob,
+            } => {
+                let (rw, cw) = (*rw, *cw);
+                let rotate = cw <= 0.0 || (rw > 0.0 && rng.random::<f64>() * (rw + cw) < rw);
+                if rotate {
+                    let m = *max_degrees as i32;
+                    let deg = rng.random_range(-m..=m);
+                    rotate_resize(img, side, deg, out)
+                } else {
+                    let s = sizes[rng.random_range(0..sizes.len())];
+                    let slack = side - s;
+                    let (x0, y0) = if rng.random::<f64>() < *centre_prob {
+                        (slack / 2, slack / 2)
+                    } else {
+                        (rng.random_range(0..=slack), rng.random_range(0..=slack))
+                    };
+                    crop_resize(img, side, x0, y0, s, out)
+                }
+            }
+        }
+    }
+}
+
+/// Draws the views of an image.
 #[derive(Debug, Clone)]
 pub struct Augmenter {
-    spec: AugmentSpec,
+    views: Views,
 }
 
 impl Augmenter {
-    /// Wraps a validated `[augment]` section.
-    pub fn new(spec: AugmentSpec) -> Self {
-        Self { spec }
+    /// Draws `views`.
+    pub fn new(views: Views) -> Self {
+        Self { views }
     }
 
-    /// Side of both views.
+    /// Side of every view.
     pub fn size(&self) -> usize {
-        self.spec.size
+        self.views.size
     }
 
-    /// The original view: a centre crop to `size`, or the declared `augment.original`.
+    /// The original view.
     pub fn original(&self, img: &[f32], side: usize, rng: &mut impl Rng) -> Vec<f32> {
-        if self.spec.original.is_empty() {
-            centre_crop(img, side, self.spec.size)
-        } else {
-            apply(&self.spec.original, img, side, self.spec.size, rng)
-        }
+        self.views.original.draw(img, side, self.views.size, rng)
     }
 
-    /// The evaluation view: a centre crop to `size`, or the declared (deterministic)
-    /// `augment.eval`.
+    /// The evaluation view (deterministic).
     pub fn eval_view(&self, img: &[f32], side: usize) -> Vec<f32> {
-        if self.spec.eval.is_empty() {
-            centre_crop(img, side, self.spec.size)
-        } else {
-            // Validation keeps this pipeline free of draws; the stream is never read.
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-            apply(&self.spec.eval, img, side, self.spec.size, &mut rng)
-        }
+        // Validation keeps this view free of draws; the stream is never read.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        self.views.eval.draw(img, side, self.views.size, &mut rng)
     }
 
-    /// The transformed view: the declared `augment.transformed`, or (the book's scheme)
-    /// rotate or random crop, chosen by weight.
+    /// The transformed view.
     pub fn transformed(&self, img: &[f32], side: usize, rng: &mut impl Rng) -> Vec<f32> {
-        if !self.spec.transformed.is_empty() {
-            return apply(&self.spec.transformed, img, side, self.spec.size, rng);
-        }
-        let (rw, cw) = (self.spec.rotate.weight, self.spec.random_crop.weight);
-        let rotate = cw <= 0.0 || (rw > 0.0 && rng.random::<f64>() * (rw + cw) < rw);
-        if rotate {
-            let m = self.spec.rotate.max_degrees as i32;
-            let deg = rng.random_range(-m..=m);
-            rotate_resize(img, side, deg, self.spec.size)
-        } else {
-            let sizes = &self.spec.random_crop.sizes;
-            let s = sizes[rng.random_range(0..sizes.len())];
-            let slack = side - s;
-            let (x0, y0) = if rng.random::<f64>() < self.spec.random_crop.centre_prob {
-                (slack / 2, slack / 2)
-            } else {
-                (rng.random_range(0..=slack), rng.random_range(0..=slack))
-            };
-            crop_resize(img, side, x0, y0, s, self.spec.size)
-        }
+        self.views.transformed.draw(img, side, self.views.size, rng)
     }
 }

@@ -7,6 +7,6 @@ pub mod fetch;
 pub mod gaussian;
 pub mod images;
 
-pub use augment::Augmenter;
+pub use augment::{Augmenter, View, Views};
 pub use gaussian::{analytic_mi, Gaussian};
 pub use images::{load, Dataset, ImageSet, SIDE};

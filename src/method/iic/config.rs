@@ -2,8 +2,9 @@
 //! defaults left to apply.
 
 use super::super::filled;
+use crate::data::Views;
 use crate::model::{BackboneConfig, IicNetConfig};
-use crate::spec::{AugmentSpec, AuxSchedule, EvaluatorKind, HeadSelect, LossKind, MergeRule, Spec};
+use crate::spec::{AuxSchedule, EvaluatorKind, HeadSelect, LossKind, MergeRule, Spec};
 use crate::train::schedule::Schedule;
 use crate::train::TrainError;
 
@@ -16,7 +17,7 @@ pub const ENTROPY_WEIGHT: f64 = 1.0;
 pub struct IicConfig {
     pub seed: u64,
     pub net: IicNetConfig,
-    pub augment: AugmentSpec,
+    pub augment: Views,
     pub train: Schedule,
     /// Probabilities below this are clipped before taking logs.
     pub eps: f64,
@@ -93,7 +94,7 @@ impl IicConfig {
                 clusters: spec.clusters(),
                 overcluster: spec.heads.overcluster,
             },
-            augment: spec.augment.clone(),
+            augment: Views::of(&spec.augment),
             train: Schedule::of(&spec.train),
             eps: spec.loss.eps,
             entropy_weight: spec.loss.entropy_weight.unwrap_or(ENTROPY_WEIGHT),

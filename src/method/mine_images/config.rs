@@ -1,8 +1,9 @@
 //! A MINE-on-images pipeline's config, resolved once from a validated spec.
 
 use super::super::filled;
+use crate::data::Views;
 use crate::model::{BackboneConfig, CriticConfig, MineImageNetConfig};
-use crate::spec::{AugmentSpec, CriticKind, EvaluatorKind, LossKind, Spec};
+use crate::spec::{CriticKind, EvaluatorKind, LossKind, Spec};
 use crate::train::schedule::Schedule;
 use crate::train::TrainError;
 
@@ -11,7 +12,7 @@ use crate::train::TrainError;
 pub struct MineImagesConfig {
     pub seed: u64,
     pub net: MineImageNetConfig,
-    pub augment: AugmentSpec,
+    pub augment: Views,
     pub train: Schedule,
     pub loss: LossKind,
     /// Rate of the moving average, for the bound that keeps one (`mine_ema`).
@@ -46,7 +47,7 @@ impl MineImagesConfig {
                     },
                 },
             },
-            augment: spec.augment.clone(),
+            augment: Views::of(&spec.augment),
             train: Schedule::of(&spec.train),
             loss: spec.loss.kind,
             ema_rate: match spec.loss.kind {
