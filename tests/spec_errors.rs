@@ -626,6 +626,14 @@ const CASES: &[Case] = &[
         "`linear_probe` does not apply",
     ),
     (
+        // Every MINE bound is offered (the list comes from LossKind::MINE), and the wrong one named.
+        "gaussian_with_selflabel",
+        "[dataset]\nkind = \"gaussian\"\n[loss]\nkind = \"selflabel\"\n",
+        &[],
+        &[],
+        "`dataset.kind`: the gaussian data set needs a MINE loss: set `loss.kind` to one of `mine`, `mine_ema`, `nwj`, `infonce` (`selflabel` clusters images)",
+    ),
+    (
         "probe_epochs_on_iic",
         "[evaluator]\nprobe_epochs = 3\n",
         &[],
