@@ -186,6 +186,17 @@ pub fn cpu_has_bf16() -> bool {
     false
 }
 
+/// Whether flex can multiply in bf16 here: mirun's AVX-512-BF16 products
+/// (`model::bf16_gemm`), on a CPU that has the instructions.
+pub fn flex_has_bf16() -> bool {
+    #[cfg(all(feature = "flex", target_arch = "x86_64"))]
+    {
+        crate::model::bf16_gemm::available()
+    }
+    #[cfg(not(all(feature = "flex", target_arch = "x86_64")))]
+    false
+}
+
 impl BackendKind {
     /// Backends compiled into this binary, fastest first. Vulkan is listed last: it is never
     /// the implicit default, since on a machine without a GPU its adapter is a software
@@ -247,8 +258,9 @@ impl BackendKind {
         })
     }
 
-    /// [`Self::open`] for a run at `precision`: `bf16` needs libtorch (its bf16 convolutions)
-    /// and, on the CPU, AVX-512-BF16 or AMX (detected at run time) — never a silent fallback.
+    /// [`Self::open`] for a run at `precision`: `bf16` needs libtorch (its bf16 convolutions;
+    /// on the CPU, AVX-512-BF16 or AMX) or flex on a CPU with AVX-512-BF16 (mirun's bf16
+    /// products), detected at run time — never a silent fallback.
     pub fn open_for(self, precision: Precision) -> Result<Devices, BackendError> {
         self.check_precision(precision)?;
         self.open()
@@ -267,9 +279,17 @@ impl BackendKind {
                  (/proc/cpuinfo flags avx512_bf16, amx_bf16)"
                     .into(),
             )),
+            BackendKind::Flex if flex_has_bf16() => Ok(()),
+            BackendKind::Flex => Err(BackendError::Precision(
+                "on flex needs a CPU with AVX-512-BF16 (its products use vdpbf16ps), and this \
+                 one has none (/proc/cpuinfo flag avx512_bf16); `--device tch` also takes \
+                 AMX-BF16"
+                    .into(),
+            )),
             other => Err(BackendError::Precision(format!(
                 "needs the tch backend (libtorch's bf16 convolutions: `--device tch`, a build with \
-                 `--features tch`); backend `{}` computes in f32 only",
+                 `--features tch`) or flex on a CPU with AVX-512-BF16; backend `{}` computes in \
+                 f32 only",
                 other.name()
             ))),
         }

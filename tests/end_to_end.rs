@@ -851,3 +851,40 @@ fn the_fixed_pass_selects_the_head_of_lowest_pass_loss() {
         assert_eq!(loss(chosen[0]), lowest, "{metrics}");
     }
 }
+
+/// `train.precision = "bf16"` on flex (CPUs with AVX-512-BF16): trains, records the precision,
+/// gives the same rows for the same seed, and not the f32 rows (its products are rounded).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn bf16_on_flex_trains_reproducibly_and_differs_from_f32() {
+    if !mirun::backend::flex_has_bf16() {
+        eprintln!("skipped: this CPU has no AVX-512-BF16 (the refusal is in bad_input_corpus)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let sets = |precision: &'static str| {
+        [
+            &SMALL_RUN[..],
+            &["--device", "flex", "--set", precision][..],
+        ]
+        .concat()
+    };
+    let bf16 = sets("train.precision=\"bf16\"");
+    let a = run_file_in(tmp.path(), "a", &bf16, &data);
+    let b = run_file_in(tmp.path(), "b", &bf16, &data);
+    let f = run_file_in(tmp.path(), "f", &sets("train.precision=\"f32\""), &data);
+    let config = std::fs::read_to_string(a.join("config.toml")).unwrap();
+    assert!(config.contains("precision = \"bf16\""), "{config}");
+    let rows =
+        |run: &Path| rows_without_time(&std::fs::read_to_string(run.join("metrics.csv")).unwrap());
+    assert_eq!(rows(&a), rows(&b), "same seed, same rows in bf16");
+    assert_ne!(rows(&a), rows(&f), "bf16 rounds the products");
+}
+
+/// The test `PIPELINE` run into `dir/<out>` with `extra` arguments; its run folder.
+fn run_file_in(dir: &Path, out: &str, extra: &[&str], data: &Path) -> PathBuf {
+    let file = dir.join("e2e.toml");
+    std::fs::write(&file, PIPELINE).unwrap();
+    run_file(&file, "e2e", extra, data, &dir.join(out))
+}

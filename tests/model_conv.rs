@@ -54,18 +54,29 @@ fn matches_burn_conv2d_and_its_gradients() {
 }
 
 /// mirun's own convolution op (`model::conv_op`) against burn's conv2d on `dev`: forward and
-/// the gradients of input, weight and bias, for each `(n, cin, cout, h, w, k)`.
-fn check_conv_op_against_burn(dev: &Device, cases: &[[usize; 6]]) {
+/// the gradients of input, weight and bias, for each `(n, cin, cout, h, w, k)`. With `bf16`
+/// the op multiplies bf16-rounded operands, so the input, the weight and the loss's weights
+/// are drawn as bf16 values: then only the order of the f32 sums may differ from burn's.
+fn check_conv_op_against_burn(dev: &Device, cases: &[[usize; 6]], bf16: bool) {
     use mirun::model::conv_op::conv2d_same;
+    let draw = |shape: [usize; 4]| {
+        let t = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), dev);
+        if !bf16 {
+            return t;
+        }
+        let v: Vec<f32> = t.into_data().try_to_vec().unwrap();
+        let rounded: Vec<f32> = v.into_iter().map(round_to_bf16).collect();
+        Tensor::<4>::from_data(TensorData::new(rounded, shape), dev)
+    };
     for (case, &[n, cin, cout, h, w, k]) in cases.iter().enumerate() {
         let normal = Distribution::Normal(0.0, 1.0);
-        let x = Tensor::<4>::random([n, cin, h, w], normal, dev).require_grad();
-        let wt = Tensor::<4>::random([cout, cin, k, k], normal, dev).require_grad();
+        let x = draw([n, cin, h, w]).require_grad();
+        let wt = draw([cout, cin, k, k]).require_grad();
         let b = Tensor::<1>::random([cout], normal, dev).require_grad();
         let p = k / 2;
         let options = ConvOptions::new([1, 1], [p, p], [1, 1], 1);
         let reference = conv2d(x.clone(), wt.clone(), Some(b.clone()), options);
-        let ours = conv2d_same(x.clone(), wt.clone(), b.clone(), false);
+        let ours = conv2d_same(x.clone(), wt.clone(), b.clone(), bf16);
         assert_eq!(ours.dims(), [n, cout, h, w]);
         let at = format!("case {case}: n {n} cin {cin} cout {cout} {h}×{w} k {k}");
         assert!(
@@ -73,7 +84,7 @@ fn check_conv_op_against_burn(dev: &Device, cases: &[[usize; 6]]) {
             "forward, {at}"
         );
         // A loss that weights every output differently, so every gradient entry is checked.
-        let weights = Tensor::<4>::random([n, cout, h, w], normal, dev);
+        let weights = draw([n, cout, h, w]);
         let g_ref = (reference * weights.clone()).sum().backward();
         let g_ours = (ours * weights).sum().backward();
         let dx = max_diff(x.grad(&g_ref).unwrap(), x.grad(&g_ours).unwrap());
@@ -114,7 +125,71 @@ fn the_flex_conv_op_matches_burn_conv2d_and_its_gradients() {
         .collect();
     // These span several of the op's image chunks (about 2048 pixels each), the last partial.
     cases.extend([[70, 2, 3, 9, 9, 5], [45, 3, 4, 7, 11, 3]]);
-    check_conv_op_against_burn(&dev, &cases);
+    check_conv_op_against_burn(&dev, &cases, false);
+}
+
+/// `x` rounded to bfloat16 (nearest, ties to even) and back.
+fn round_to_bf16(x: f32) -> f32 {
+    let b = x.to_bits();
+    f32::from_bits(b.wrapping_add(0x7fff + ((b >> 16) & 1)) & 0xffff_0000)
+}
+
+/// The op on flex in bf16 (AVX-512-BF16): on inputs that are bf16 values, its products are
+/// exact, so it must match burn's f32 convolution forward and backward, on the same random
+/// shapes plus wide layers that fill the bf16 kernel's tiles and span its k-blocks.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_flex_conv_op_in_bf16_matches_burn_on_bf16_values() {
+    if !mirun::backend::flex_has_bf16() {
+        eprintln!("skipped: this CPU has no AVX-512-BF16");
+        return;
+    }
+    let dev = Device::flex().autodiff();
+    dev.seed(12);
+    let mut cases: Vec<[usize; 6]> = random_shapes(5, 8, [1..12, 1..5, 1..7, 1..9, 1..9])
+        .into_iter()
+        .enumerate()
+        .map(|(case, [n, cin, cout, h, w])| [n, cin, cout, h, w, [1, 3, 5][case % 3]])
+        .collect();
+    cases.extend([[70, 2, 3, 9, 9, 5], [9, 40, 33, 6, 7, 3]]);
+    check_conv_op_against_burn(&dev, &cases, true);
+}
+
+/// In bf16 the flex op stays close to its f32 result on ordinary f32 inputs (8 significant
+/// bits per operand, f32 sums), and differs from it (the rounding happens).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_flex_conv_op_in_bf16_stays_close_to_f32() {
+    use mirun::model::conv_op::conv2d_same;
+    if !mirun::backend::flex_has_bf16() {
+        eprintln!("skipped: this CPU has no AVX-512-BF16");
+        return;
+    }
+    let dev = Device::flex().autodiff();
+    dev.seed(9);
+    let normal = Distribution::Normal(0.0, 1.0);
+    let x = Tensor::<4>::random([4, 8, 10, 10], normal, &dev).require_grad();
+    let w = Tensor::<4>::random([16, 8, 3, 3], normal, &dev).require_grad();
+    let b = Tensor::<1>::random([16], normal, &dev).require_grad();
+    let weights = Tensor::<4>::random([4, 16, 10, 10], normal, &dev);
+    let run = |bf16: bool| {
+        let y = conv2d_same(x.clone(), w.clone(), b.clone(), bf16);
+        let g = (y.clone() * weights.clone()).sum().backward();
+        (y, x.grad(&g).unwrap(), w.grad(&g).unwrap())
+    };
+    let (y32, dx32, dw32) = run(false);
+    let (y16, dx16, dw16) = run(true);
+    let rel = |a: Tensor<4>, b: Tensor<4>| {
+        let scale = b.clone().abs().max().into_scalar::<f32>();
+        max_diff(a, b) / scale
+    };
+    for (name, r) in [
+        ("output", rel(y16, y32)),
+        ("input gradient", rel(dx16, dx32)),
+        ("weight gradient", rel(dw16, dw32)),
+    ] {
+        assert!(r > 0.0 && r < 0.03, "{name}: relative difference {r}");
+    }
 }
 
 /// The op's result does not depend on how many threads run it (the weight gradient is summed
@@ -159,6 +234,7 @@ fn the_libtorch_conv_op_matches_burn_conv2d_and_its_gradients() {
     check_conv_op_against_burn(
         &dev,
         &[[3, 2, 4, 6, 5, 3], [70, 1, 3, 9, 9, 5], [2, 3, 2, 4, 4, 1]],
+        false,
     );
 }
 

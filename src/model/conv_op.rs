@@ -30,9 +30,10 @@ use std::cell::RefCell;
 #[backend_extension(Flex, LibTorch: cfg(feature = "tch"), Autodiff)]
 pub trait SameConvBackend: Backend {
     /// `x` `[N, Cin, H, W]` ⊛ `w` `[Cout, Cin, k, k]` (k odd, zero "same" padding, stride 1)
-    /// `+ b` `[Cout]` → `[N, Cout, H, W]`. With `bf16` the inputs, weight and bias are rounded
-    /// to bfloat16 and the result is returned in `f32` (libtorch only: flex refuses it, and a
-    /// run never asks flex for it — `BackendKind::check_precision` — and flex computes in f32).
+    /// `+ b` `[Cout]` → `[N, Cout, H, W]`. With `bf16` the products take bfloat16-rounded
+    /// operands and sum in f32, forward and backward, and the result is `f32` (libtorch: its
+    /// bf16 kernels, the bias rounded too; flex: AVX-512-BF16, the bias added in f32). Runs ask
+    /// for it only where `BackendKind::check_precision` allows it.
     fn conv2d_same(
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
@@ -169,7 +170,8 @@ fn col2im_add(cols: &[f32], d: Dims, stride: usize, at: usize, x: &mut [f32]) {
 }
 
 /// `dst (m×n) = [dst +] lhs (m×k) · rhs (k×n)`, each given as (pointer, row stride, column
-/// stride), on the calling thread.
+/// stride), on the calling thread; with `bf16`, of operands rounded to bfloat16
+/// ([`super::bf16_gemm`], f32 sums).
 #[allow(clippy::too_many_arguments)]
 fn matmul(
     (m, n, k): (usize, usize, usize),
@@ -177,7 +179,14 @@ fn matmul(
     accumulate: bool,
     lhs: (&[f32], usize, usize),
     rhs: (&[f32], usize, usize),
+    bf16: bool,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if bf16 {
+        return super::bf16_gemm::matmul((m, n, k), dst, accumulate, lhs, rhs);
+    }
+    // Elsewhere bf16 is refused before a run starts (`BackendKind::check_precision`).
+    let _ = bf16;
     // SAFETY: the callers' slices hold m×n, m×k and k×n elements at the given strides.
     unsafe {
         gemm(
@@ -214,8 +223,9 @@ fn chunk_images(d: Dims) -> usize {
 /// Output pixels per chunk of images (see [`chunk_images`]).
 const CHUNK_COLUMNS: usize = 2048;
 
-/// Forward: one chunk of images per task, one GEMM per chunk.
-fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor) -> FlexTensor {
+/// Forward: one chunk of images per task, one GEMM per chunk (of bf16-rounded operands with
+/// `bf16`; the bias is added in f32).
+fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor, bf16: bool) -> FlexTensor {
     let d = Dims::of(x, wt);
     let (xv, wv, bv) = (values(x), values(wt), values(b));
     let (hw, kk, per) = (d.hw(), d.kk(), chunk_images(d));
@@ -237,6 +247,7 @@ fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor) -> FlexTensor {
                     false,
                     (&wv, kk, 1),
                     (cols, cols_n, 1),
+                    bf16,
                 );
                 for (i, yn) in ys.chunks_mut(d.cout * hw).enumerate() {
                     for (co, row) in yn.chunks_mut(hw).enumerate() {
@@ -250,12 +261,14 @@ fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor) -> FlexTensor {
     tensor(y, vec![d.n, d.cout, d.h, d.w])
 }
 
-/// Backward: (dx when `need_dx`, dw, db) for the upstream gradient `dy`.
+/// Backward: (dx when `need_dx`, dw, db) for the upstream gradient `dy`; with `bf16`, its
+/// products on bf16-rounded operands too (as autocast's backward), db summed in f32.
 fn backward(
     x: &FlexTensor,
     wt: &FlexTensor,
     dy: &FlexTensor,
     need_dx: bool,
+    bf16: bool,
 ) -> (Option<FlexTensor>, FlexTensor, FlexTensor) {
     let d = Dims::of(x, wt);
     let (xv, wv, dyv) = (values(x), values(wt), values(dy));
@@ -297,6 +310,7 @@ fn backward(
                     false,
                     (dyc, cols_n, 1),
                     (cols, 1, cols_n),
+                    bf16,
                 );
                 if need_dx {
                     // dcols (KK × imgs·HW) = wᵀ (KK × Cout) · dY (Cout × imgs·HW), into `cols`.
@@ -306,6 +320,7 @@ fn backward(
                         false,
                         (&wv, 1, kk),
                         (dyc, cols_n, 1),
+                        bf16,
                     );
                     for (i, dxn) in dxs.chunks_mut(d.cin * hw).enumerate() {
                         col2im_add(cols, d, cols_n, i * hw, dxn);
@@ -328,9 +343,10 @@ fn backward(
 }
 
 impl SameConvBackend for Flex {
-    /// Always f32: `backbone::conv` never asks flex for bf16, and runs refuse it on flex first.
-    fn conv2d_same(x: FlexTensor, w: FlexTensor, b: FlexTensor, _bf16: bool) -> FlexTensor {
-        forward(&x, &w, &b)
+    /// With `bf16`: the products on bf16-rounded operands (AVX-512-BF16; runs refuse bf16 on
+    /// flex where the CPU lacks it).
+    fn conv2d_same(x: FlexTensor, w: FlexTensor, b: FlexTensor, bf16: bool) -> FlexTensor {
+        forward(&x, &w, &b, bf16)
     }
 }
 
@@ -338,8 +354,8 @@ impl SameConvBackend for Flex {
 struct SameConvBackward;
 
 impl Backward<Flex, 3> for SameConvBackward {
-    /// The forward's input and weight.
-    type State = (FlexTensor, FlexTensor);
+    /// The forward's input and weight, and whether it multiplied in bf16.
+    type State = (FlexTensor, FlexTensor, bool);
 
     fn backward(
         self,
@@ -349,8 +365,8 @@ impl Backward<Flex, 3> for SameConvBackward {
     ) {
         let [node_x, node_w, node_b] = ops.parents;
         let dy = grads.consume::<Flex>(&ops.node);
-        let (x, w) = ops.state;
-        let (dx, dw, db) = backward(&x, &w, &dy, node_x.is_some());
+        let (x, w, bf16) = ops.state;
+        let (dx, dw, db) = backward(&x, &w, &dy, node_x.is_some(), bf16);
         for (node, g) in [(node_x, dx), (node_w, Some(dw)), (node_b, Some(db))] {
             if let (Some(node), Some(g)) = (node, g) {
                 grads.register::<Flex>(node.id, g);
@@ -364,7 +380,7 @@ impl<C: CheckpointStrategy> SameConvBackend for Autodiff<Flex, C> {
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
         b: FloatTensor<Self>,
-        _bf16: bool,
+        bf16: bool,
     ) -> FloatTensor<Self> {
         match SameConvBackward
             .prepare::<C>([x.node(), w.node(), b.node()])
@@ -373,11 +389,11 @@ impl<C: CheckpointStrategy> SameConvBackend for Autodiff<Flex, C> {
         {
             OpsKind::Tracked(prep) => {
                 let (xp, wp) = (x.primitive().clone(), w.primitive().clone());
-                let out = forward(&xp, &wp, b.primitive());
-                prep.finish((xp, wp), out)
+                let out = forward(&xp, &wp, b.primitive(), bf16);
+                prep.finish((xp, wp, bf16), out)
             }
             OpsKind::UnTracked(prep) => {
-                prep.finish(forward(x.primitive(), w.primitive(), b.primitive()))
+                prep.finish(forward(x.primitive(), w.primitive(), b.primitive(), bf16))
             }
         }
     }

@@ -1,6 +1,8 @@
 //! Networks: the backbones (VGG, ResNet) and the IIC and MINE networks built on them.
 
 pub mod backbone;
+#[cfg(all(feature = "flex", target_arch = "x86_64"))]
+pub mod bf16_gemm;
 #[cfg(feature = "flex")]
 #[cfg_attr(feature = "tch", allow(deprecated))]
 pub mod bn_op;

@@ -817,9 +817,10 @@ pub struct TrainSpec {
     /// the run id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit_gib: Option<f64>,
-    /// The backbone convolutions' arithmetic: `f32`, or `bf16` (libtorch's bf16 kernels on a CPU
-    /// with AVX-512-BF16 or AMX, or on a CUDA GPU; weights, BatchNorm, heads and loss stay
-    /// `f32`, like PyTorch's autocast). Left out of the config when `f32`.
+    /// The backbone convolutions' arithmetic: `f32`, or `bf16` (flex: mirun's AVX-512-BF16
+    /// products; libtorch: its bf16 kernels on a CPU with AVX-512-BF16 or AMX, or on a CUDA
+    /// GPU; weights, BatchNorm, heads and loss stay `f32`, like PyTorch's autocast). Left out of
+    /// the config when `f32`.
     #[serde(default, skip_serializing_if = "Precision::is_f32")]
     pub precision: Precision,
 }

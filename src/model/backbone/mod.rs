@@ -30,7 +30,7 @@ pub struct BackboneConfig {
     pub in_channels: usize,
     /// BatchNorm uses each evaluated batch's own statistics at evaluation, not the running ones.
     pub eval_batch_stats: bool,
-    /// Convolutions in bf16 (`train.precision = "bf16"`; libtorch only).
+    /// Convolutions in bf16 (`train.precision = "bf16"`: libtorch, or flex on AVX-512-BF16).
     pub bf16: bool,
 }
 
@@ -299,10 +299,11 @@ pub(crate) fn conv(c: &Conv2d, x: Tensor<4>, bf16: bool) -> Tensor<4> {
             return crate::model::conv_op::conv2d_same(x, c.weight.val(), b, bf16);
         }
         if !native_conv() && is_flex(&device) {
-            return crate::model::conv_op::conv2d_same(x, c.weight.val(), b, false);
+            return crate::model::conv_op::conv2d_same(x, c.weight.val(), b, bf16);
         }
     }
-    // Opening a backend refuses bf16 everywhere but libtorch (`BackendKind::check_precision`).
+    // Opening a backend refuses bf16 where neither op above computes it
+    // (`BackendKind::check_precision`).
     let _ = bf16;
     if native_conv() {
         c.forward(x)
