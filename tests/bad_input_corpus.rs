@@ -509,6 +509,18 @@ fn broken_csvs_and_bad_flags() {
         ),
         ("run_sweep_file", vec!["run", &sweep], vec!["mirun sweep"]),
         (
+            "bench_bf16_with_another_conv",
+            vec![
+                "bench",
+                &pipeline,
+                "--conv",
+                "native",
+                "--set",
+                "train.precision=\"bf16\"",
+            ],
+            vec!["--conv", "bf16", "drop --conv"],
+        ),
+        (
             "eval_not_a_run",
             vec!["eval", d.to_str().unwrap()],
             vec!["not a run directory"],

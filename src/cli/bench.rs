@@ -13,6 +13,17 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
     use mirun::bench;
     let base = spec::load(&source(a.file.clone(), &a.sets)?)?;
     let backend = a.device.backend();
+    let chosen = if backend.native_conv() {
+        ConvForm::Native
+    } else {
+        ConvForm::Gemm
+    };
+    if !base.train.precision.is_f32() && a.conv.iter().any(|&f| f != chosen) {
+        anyhow::bail!(
+            "--conv with train.precision = \"bf16\": only this backend's own convolution form \
+             computes in bf16, another would be timed in f32; drop --conv"
+        );
+    }
     let devices = backend
         .open_for(base.train.precision)
         .map_err(anyhow::Error::msg)?;
@@ -46,11 +57,6 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
         bench::eval_seconds(&base, &data, &devices, 3)?,
         data.test.len()
     );
-    let chosen = if backend.native_conv() {
-        ConvForm::Native
-    } else {
-        ConvForm::Gemm
-    };
     let forms = if a.conv.is_empty() {
         vec![chosen]
     } else {
