@@ -286,12 +286,14 @@ impl BackendKind {
                  AMX-BF16"
                     .into(),
             )),
-            other => Err(BackendError::Precision(format!(
+            other @ (BackendKind::Cuda | BackendKind::Vulkan | BackendKind::VulkanCpu) => {
+                Err(BackendError::Precision(format!(
                 "needs the tch backend (libtorch's bf16 convolutions: `--device tch`, a build with \
                  `--features tch`) or flex on a CPU with AVX-512-BF16; backend `{}` computes in \
                  f32 only",
-                other.name()
-            ))),
+                    other.name()
+                )))
+            }
         }
     }
 

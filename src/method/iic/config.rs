@@ -103,7 +103,9 @@ impl IicConfig {
                 LossKind::SelfLabel => HeadLoss::SelfLabel {
                     threshold: filled(spec.loss.threshold, "loss.threshold")?,
                 },
-                other => {
+                // Exhaustive: a new loss must say here whether clustering heads take it.
+                other
+                @ (LossKind::Mine | LossKind::MineEma | LossKind::Nwj | LossKind::InfoNce) => {
                     return Err(TrainError::Model(format!(
                         "loss.kind {other:?} is a MINE bound, not a loss for clustering heads"
                     )))
