@@ -1,9 +1,12 @@
-//! Objectives to minimise: IIC's loss and the MINE bounds, and the `loss.kind` names for them.
+//! Objectives to minimise: the losses of clustering heads (IIC's, self-labelling) and the MINE
+//! bounds, each registered for the `loss.kind` that names it.
 
+pub mod heads;
 pub mod iic;
 pub mod mine;
 pub mod selflabel;
 
+pub use heads::{head_loss, HeadLoss};
 pub use iic::{iic_loss, iic_loss_of_joint, joint_counts};
 pub use mine::{
     dv_bound, infonce_bound, mine_ema_loss, mine_loss, nwj_bound, nwj_loss, Critic, Ema, MiBound,

@@ -4,9 +4,11 @@
 use super::super::filled;
 use crate::data::Views;
 use crate::model::{BackboneConfig, IicNetConfig};
-use crate::spec::{AuxSchedule, EvaluatorKind, HeadSelect, LossKind, MergeRule, Spec};
+use crate::objective::{head_loss, HeadLoss};
+use crate::spec::{AuxSchedule, EvaluatorKind, HeadSelect, MergeRule, Spec};
 use crate::train::schedule::Schedule;
 use crate::train::TrainError;
+use std::sync::Arc;
 
 /// λ when `loss.entropy_weight` is not set: the loss is minus the mutual information. (Not
 /// filled into the resolved config, so the run ids of runs made before the key existed hold.)
@@ -24,7 +26,7 @@ pub struct IicConfig {
     /// λ: weight of the marginals' entropy in the loss (1 = minus the mutual information).
     pub entropy_weight: f64,
     /// What the main heads minimise (`loss.kind`).
-    pub loss: HeadLoss,
+    pub loss: Arc<dyn HeadLoss>,
     /// How the reported head is chosen.
     pub select: HeadSelect,
     /// How the over-clustering heads share the steps (when there are any).
@@ -35,15 +37,6 @@ pub struct IicConfig {
     pub lottery: Option<Lottery>,
     /// How surplus clusters are merged down to the classes before scoring, if they are.
     pub merge: Option<MergeRule>,
-}
-
-/// What an IIC pipeline's main heads minimise.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum HeadLoss {
-    /// Minus the mutual information of the two views' cluster assignments.
-    Iic,
-    /// The twins learn the argmax of the originals whose top probability reaches `threshold`.
-    SelfLabel { threshold: f64 },
 }
 
 /// The sub-head lottery: every `every` steps, re-initialise the heads whose mean loss over
@@ -98,19 +91,19 @@ impl IicConfig {
             train: Schedule::of(&spec.train),
             eps: spec.loss.eps,
             entropy_weight: spec.loss.entropy_weight.unwrap_or(ENTROPY_WEIGHT),
-            loss: match spec.loss.kind {
-                LossKind::Iic => HeadLoss::Iic,
-                LossKind::SelfLabel => HeadLoss::SelfLabel {
-                    threshold: filled(spec.loss.threshold, "loss.threshold")?,
-                },
-                // Exhaustive: a new loss must say here whether clustering heads take it.
-                other
-                @ (LossKind::Mine | LossKind::MineEma | LossKind::Nwj | LossKind::InfoNce) => {
-                    return Err(TrainError::Model(format!(
-                        "loss.kind {other:?} is a MINE bound, not a loss for clustering heads"
-                    )))
-                }
-            },
+            loss: head_loss(
+                spec.loss.kind,
+                spec.loss.eps,
+                spec.loss.entropy_weight.unwrap_or(ENTROPY_WEIGHT),
+                spec.loss.threshold,
+            )
+            .map_err(|e| TrainError::Model(e.to_string()))?
+            .ok_or_else(|| {
+                TrainError::Model(format!(
+                    "loss.kind {:?} is a MINE bound, not a loss for clustering heads",
+                    spec.loss.kind
+                ))
+            })?,
             aux_schedule: spec.heads.aux_schedule,
             select: spec.heads.select.unwrap_or_default(),
             extra: spec.evaluator.extra(),

@@ -12,7 +12,7 @@ mod memory;
 pub mod records;
 pub mod step;
 
-pub use config::{HeadLoss, IicConfig, Lottery};
+pub use config::{IicConfig, Lottery};
 pub use evaluate::HeadEval;
 pub use records::{EpochRecord, HeadScore, MetricsRow};
 

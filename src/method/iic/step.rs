@@ -1,17 +1,18 @@
 //! One IIC training step: the loss of every head on a batch of originals and twins, backward,
 //! and the optimiser's update.
 
-use super::{to_tensor, HeadLoss, Iic};
+use super::to_tensor;
 use crate::backend::read_f32;
 use crate::data::batch::copies_batch;
 use crate::model::IicNet;
-use crate::objective::{confident_targets, iic_loss, self_label_loss};
+use crate::objective::heads::Iic;
+use crate::objective::HeadLoss;
 use crate::spec::AuxSchedule;
 use crate::train::TrainError;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 
-impl Iic<'_> {
+impl super::Iic<'_> {
     /// One IIC training step on `x` (`[(1 + copies)·B, 1, S, S]`: B originals, then `copies`
     /// blocks of B twins, as `copies_batch` lays them out): forward, the loss of every main head
     /// — and of the over-clustering heads when this `step` trains them — backward, Adam step.
@@ -39,38 +40,26 @@ impl Iic<'_> {
             Some(AuxSchedule::Alternate) => (step.is_multiple_of(2), !step.is_multiple_of(2)),
         };
         let (zs, aux_zs) = model.forward_with_aux(x, aux_on);
-        let pair_loss = |z: Tensor<2>| {
-            let originals = z.clone().narrow(0, 0, b);
-            let tiled = Tensor::cat(vec![originals; copies], 0);
-            iic_loss(tiled, z.narrow(0, b, copies * b), eps, weight)
-        };
-        // Self-labelling: the originals' confident argmax, read back, labels their twins.
-        let self_label = |z: Tensor<2>, threshold: f64| -> Result<Tensor<1>, TrainError> {
-            let k = z.dims()[1];
-            let weak = read_f32(z.clone().narrow(0, 0, b))?;
-            let (targets, weights) = confident_targets(&weak, k, threshold);
-            Ok(self_label_loss(
-                z.narrow(0, b, copies * b),
-                &targets,
-                &weights,
-                eps,
-            ))
-        };
-        let main = match c.loss {
-            HeadLoss::Iic => Tensor::cat(zs.into_iter().map(pair_loss).collect(), 0),
-            HeadLoss::SelfLabel { threshold } => {
-                let losses = zs.into_iter().map(|z| self_label(z, threshold));
-                Tensor::cat(losses.collect::<Result<Vec<_>, _>>()?, 0)
-            }
-        };
+        let losses = zs.into_iter().map(|z| c.loss.loss(z, b, copies));
+        let main = Tensor::cat(losses.collect::<Result<Vec<_>, _>>()?, 0);
         let values = read_f32(main.clone())?;
         if values.iter().any(|v| !v.is_finite()) {
             return Ok((model, values));
         }
         // Without over-clustering heads `aux_zs` is empty, and the alternate schedule (which
         // has them, by validation) always trains one of the two groups.
-        let aux = (!aux_zs.is_empty())
-            .then(|| Tensor::cat(aux_zs.into_iter().map(pair_loss).collect(), 0).mean());
+        // The over-clustering heads always minimise IIC's loss.
+        let aux_loss = Iic {
+            eps,
+            entropy_weight: weight,
+        };
+        let aux = match aux_zs.is_empty() {
+            true => None,
+            false => {
+                let losses = aux_zs.into_iter().map(|z| aux_loss.loss(z, b, copies));
+                Some(Tensor::cat(losses.collect::<Result<Vec<_>, _>>()?, 0).mean())
+            }
+        };
         let objective = [main_on.then(|| main.mean()), aux]
             .into_iter()
             .flatten()
