@@ -155,23 +155,18 @@ fn the_flex_conv_op_in_bf16_matches_burn_on_bf16_values() {
     check_conv_op_against_burn(&dev, &cases, true);
 }
 
-/// In bf16 the flex op stays close to its f32 result on ordinary f32 inputs (8 significant
-/// bits per operand, f32 sums), and differs from it (the rounding happens).
-#[cfg(target_arch = "x86_64")]
-#[test]
-fn the_flex_conv_op_in_bf16_stays_close_to_f32() {
+/// With `bf16` the op on `dev` rounds its operands to bfloat16 and returns f32 values and
+/// gradients close to the f32 op's (bf16 keeps 8 significant bits: relative error ~0.4 % per
+/// product, accumulated in f32) — and not equal to them (the rounding happens).
+#[cfg(any(target_arch = "x86_64", feature = "tch"))]
+fn check_bf16_stays_close_to_f32(dev: &Device) {
     use mirun::model::conv_op::conv2d_same;
-    if !mirun::backend::flex_has_bf16() {
-        eprintln!("skipped: this CPU has no AVX-512-BF16");
-        return;
-    }
-    let dev = Device::flex().autodiff();
     dev.seed(9);
     let normal = Distribution::Normal(0.0, 1.0);
-    let x = Tensor::<4>::random([4, 8, 10, 10], normal, &dev).require_grad();
-    let w = Tensor::<4>::random([16, 8, 3, 3], normal, &dev).require_grad();
-    let b = Tensor::<1>::random([16], normal, &dev).require_grad();
-    let weights = Tensor::<4>::random([4, 16, 10, 10], normal, &dev);
+    let x = Tensor::<4>::random([4, 8, 10, 10], normal, dev).require_grad();
+    let w = Tensor::<4>::random([16, 8, 3, 3], normal, dev).require_grad();
+    let b = Tensor::<1>::random([16], normal, dev).require_grad();
+    let weights = Tensor::<4>::random([4, 16, 10, 10], normal, dev);
     let run = |bf16: bool| {
         let y = conv2d_same(x.clone(), w.clone(), b.clone(), bf16);
         let g = (y.clone() * weights.clone()).sum().backward();
@@ -179,6 +174,8 @@ fn the_flex_conv_op_in_bf16_stays_close_to_f32() {
     };
     let (y32, dx32, dw32) = run(false);
     let (y16, dx16, dw16) = run(true);
+    assert_eq!(y16.dims(), y32.dims());
+    // Relative to each tensor's largest entry.
     let rel = |a: Tensor<4>, b: Tensor<4>| {
         let scale = b.clone().abs().max().into_scalar::<f32>();
         max_diff(a, b) / scale
@@ -190,6 +187,17 @@ fn the_flex_conv_op_in_bf16_stays_close_to_f32() {
     ] {
         assert!(r > 0.0 && r < 0.03, "{name}: relative difference {r}");
     }
+}
+
+/// The flex op in bf16 (AVX-512-BF16).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_flex_conv_op_in_bf16_stays_close_to_f32() {
+    if !mirun::backend::flex_has_bf16() {
+        eprintln!("skipped: this CPU has no AVX-512-BF16");
+        return;
+    }
+    check_bf16_stays_close_to_f32(&Device::flex().autodiff());
 }
 
 /// The op's result does not depend on how many threads run it (the weight gradient is summed
@@ -290,39 +298,10 @@ fn the_libtorch_pool_op_matches_burn_max_pool2d_and_its_gradient() {
     check_pool_op_against_burn(&dev, &[[3, 5, 6, 7], [2, 70, 9, 9], [1, 2, 3, 2]]);
 }
 
-/// With `bf16` the libtorch op rounds its inputs to bfloat16 and returns f32 values and
-/// gradients close to the f32 op's (bf16 keeps 8 significant bits: relative error ~0.4 % per
-/// product, accumulated in f32).
+/// The libtorch op in bf16 (oneDNN's bf16 kernels).
 #[cfg(feature = "tch")]
 #[test]
 #[allow(deprecated)]
 fn the_libtorch_conv_op_in_bf16_stays_close_to_f32() {
-    use mirun::model::conv_op::conv2d_same;
-    let dev = Device::libtorch().autodiff();
-    dev.seed(9);
-    let normal = Distribution::Normal(0.0, 1.0);
-    let x = Tensor::<4>::random([4, 8, 10, 10], normal, &dev).require_grad();
-    let w = Tensor::<4>::random([16, 8, 3, 3], normal, &dev).require_grad();
-    let b = Tensor::<1>::random([16], normal, &dev).require_grad();
-    let weights = Tensor::<4>::random([4, 16, 10, 10], normal, &dev);
-    let run = |bf16: bool| {
-        let y = conv2d_same(x.clone(), w.clone(), b.clone(), bf16);
-        let g = (y.clone() * weights.clone()).sum().backward();
-        (y, x.grad(&g).unwrap(), w.grad(&g).unwrap())
-    };
-    let (y32, dx32, dw32) = run(false);
-    let (y16, dx16, dw16) = run(true);
-    assert_eq!(y16.dims(), y32.dims());
-    // Relative to each tensor's largest entry.
-    let rel = |a: Tensor<4>, b: Tensor<4>| {
-        let scale = b.clone().abs().max().into_scalar::<f32>();
-        max_diff(a, b) / scale
-    };
-    for (name, r) in [
-        ("output", rel(y16, y32)),
-        ("input gradient", rel(dx16, dx32)),
-        ("weight gradient", rel(dw16, dw32)),
-    ] {
-        assert!(r > 0.0 && r < 0.03, "{name}: relative difference {r}");
-    }
+    check_bf16_stays_close_to_f32(&Device::libtorch().autodiff());
 }

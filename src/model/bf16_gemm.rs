@@ -179,6 +179,12 @@ unsafe fn pack_rhs(
 ) {
     let kp = kc.div_ceil(2);
     let at = |kk: usize, j: usize| v[(pc + kk) * rs + (jc + j) * cs];
+    // Lane `(p, j)` one value at a time, zeros past the edges.
+    let lane = |p: usize, j: usize| match (j < nc, 2 * p + 1 < kc) {
+        (false, _) => 0,
+        (true, true) => pair(at(2 * p, j), at(2 * p + 1, j)),
+        (true, false) => pair(at(2 * p, j), 0.0),
+    };
     if cs == 1 {
         // Rows are contiguous: two rows of 16 columns make 16 lanes of pairs.
         let interleave = _mm512_loadu_si512(INTERLEAVE.as_ptr().cast());
@@ -198,16 +204,7 @@ unsafe fn pack_rhs(
                 j += 16;
             }
             for j in j..NR {
-                out[p * NR + j] = if j < nc {
-                    let hi = if 2 * p + 1 < kc {
-                        at(2 * p + 1, j)
-                    } else {
-                        0.0
-                    };
-                    pair(at(2 * p, j), hi)
-                } else {
-                    0
-                };
+                out[p * NR + j] = lane(p, j);
             }
         }
     } else if rs == 1 {
@@ -227,31 +224,13 @@ unsafe fn pack_rhs(
                 }
             }
             for p in p..kp {
-                out[p * NR + j] = if j < nc {
-                    let hi = if 2 * p + 1 < kc {
-                        at(2 * p + 1, j)
-                    } else {
-                        0.0
-                    };
-                    pair(at(2 * p, j), hi)
-                } else {
-                    0
-                };
+                out[p * NR + j] = lane(p, j);
             }
         }
     } else {
         for p in 0..kp {
             for j in 0..NR {
-                out[p * NR + j] = if j < nc {
-                    let hi = if 2 * p + 1 < kc {
-                        at(2 * p + 1, j)
-                    } else {
-                        0.0
-                    };
-                    pair(at(2 * p, j), hi)
-                } else {
-                    0
-                };
+                out[p * NR + j] = lane(p, j);
             }
         }
     }
@@ -401,32 +380,6 @@ mod tests {
         if !available() {
             return;
         }
-        let f32_mm = |(m, n, k): (usize, usize, usize),
-                      dst: &mut [f32],
-                      lhs: (&[f32], usize, usize),
-                      rhs: (&[f32], usize, usize)| unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                dst.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                lhs.0.as_ptr(),
-                lhs.2 as isize,
-                lhs.1 as isize,
-                rhs.0.as_ptr(),
-                rhs.2 as isize,
-                rhs.1 as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            )
-        };
         for &(name, m, n, k, col_lhs, col_rhs) in &[
             ("fwd 32x2048x288", 32, 2048, 288, false, false),
             ("fwd 256x2048x1152", 256, 2048, 1152, false, false),
@@ -449,7 +402,7 @@ mod tests {
             let (mut t32, mut t16) = (f64::MAX, f64::MAX);
             for _ in 0..5 {
                 let t = std::time::Instant::now();
-                f32_mm((m, n, k), &mut c, lhs, rhs);
+                crate::model::conv_op::matmul((m, n, k), &mut c, false, lhs, rhs, false);
                 t32 = t32.min(t.elapsed().as_secs_f64());
                 let t = std::time::Instant::now();
                 matmul((m, n, k), &mut c, false, lhs, rhs);

@@ -173,7 +173,7 @@ fn col2im_add(cols: &[f32], d: Dims, stride: usize, at: usize, x: &mut [f32]) {
 /// stride), on the calling thread; with `bf16`, of operands rounded to bfloat16
 /// ([`super::bf16_gemm`], f32 sums).
 #[allow(clippy::too_many_arguments)]
-fn matmul(
+pub(crate) fn matmul(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
     accumulate: bool,
