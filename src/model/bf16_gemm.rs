@@ -31,9 +31,12 @@ const INTERLEAVE: [u16; 32] = {
     idx
 };
 
-/// Whether this CPU has the instructions (AVX-512F and AVX-512-BF16).
+/// Whether this CPU has the instructions (AVX-512F, AVX-512BW for the packing's word
+/// shuffles, and AVX-512-BF16).
 pub fn available() -> bool {
-    is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bf16")
+    is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512bf16")
 }
 
 /// `x` rounded to bfloat16 (nearest, ties to even; NaN stays NaN), as its 16 bits.
@@ -57,7 +60,8 @@ thread_local! {
 
 /// `dst (m×n, row-major) = [dst +] lhs (m×k) · rhs (k×n)` with both operands rounded to bf16
 /// and f32 sums; each operand given as (values, row stride, column stride). The CPU must have
-/// the instructions ([`available`]): callers check before choosing bf16.
+/// the instructions ([`available`]): runs check before choosing bf16
+/// (`BackendKind::check_precision`), and the asserts below only guard the unsafe kernels.
 pub fn matmul(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
