@@ -151,10 +151,7 @@ unsafe fn pack_lhs(
                 // 16 pairs at a time: 32 consecutive values are 16 lanes of pairs.
                 let base = v.as_ptr().add(row * rs + pc);
                 while 2 * p + 32 <= kc {
-                    let lanes = pairs_of(base.add(2 * p), base.add(2 * p + 16));
-                    let mut tmp = [0u32; 16];
-                    _mm512_storeu_si512(tmp.as_mut_ptr().cast(), lanes);
-                    for (i, &t) in tmp.iter().enumerate() {
+                    for (i, t) in pairs_of(base.add(2 * p)).into_iter().enumerate() {
                         block[(p + i) * MR + r] = t;
                     }
                     p += 16;
@@ -218,10 +215,7 @@ unsafe fn pack_rhs(
             if j < nc {
                 let base = v.as_ptr().add(pc + (jc + j) * cs);
                 while 2 * p + 32 <= kc {
-                    let lanes = pairs_of(base.add(2 * p), base.add(2 * p + 16));
-                    let mut tmp = [0u32; 16];
-                    _mm512_storeu_si512(tmp.as_mut_ptr().cast(), lanes);
-                    for (i, &t) in tmp.iter().enumerate() {
+                    for (i, t) in pairs_of(base.add(2 * p)).into_iter().enumerate() {
                         out[(p + i) * NR + j] = t;
                     }
                     p += 16;
@@ -240,14 +234,17 @@ unsafe fn pack_rhs(
     }
 }
 
-/// 32 consecutive f32 values (`lo` the first 16, `hi` the next) as 16 bf16 pairs.
+/// The 32 consecutive f32 values at `from` as 16 lanes of bf16 pairs (values `2i`, `2i + 1`).
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-unsafe fn pairs_of(lo: *const f32, hi: *const f32) -> __m512i {
-    // Pair i is values 2i and 2i+1, which are the i-th 32-bit lane of the bf16 vector in order.
-    std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(
-        _mm512_loadu_ps(hi),
-        _mm512_loadu_ps(lo),
-    ))
+unsafe fn pairs_of(from: *const f32) -> [u32; 16] {
+    // Pair i is values 2i and 2i+1: the i-th 32-bit lane of the bf16 vector, in order.
+    let halves = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(from.add(16)), _mm512_loadu_ps(from));
+    let mut lanes = [0u32; 16];
+    _mm512_storeu_si512(
+        lanes.as_mut_ptr().cast(),
+        std::mem::transmute::<__m512bh, __m512i>(halves),
+    );
+    lanes
 }
 
 /// Two values as one lane of a bf16 pair (`lo` in the low half).
