@@ -174,6 +174,35 @@ impl burn::module::ModuleVisitor for Materialise {
     }
 }
 
+/// This CPU's model name (`/proc/cpuinfo`; "unknown" elsewhere), for `run.toml`.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The widest vector instructions the CPU kernels use here: `avx512` (flex's GEMM takes its
+/// AVX-512 kernels), `avx2` (its FMA kernels) or `baseline`. The kernels sum in different
+/// orders, so a seed reproduces bit for bit only on the same level; `run.toml` records it.
+pub fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "avx512";
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return "avx2";
+        }
+    }
+    "baseline"
+}
+
 /// Whether this CPU multiplies bf16 natively (AVX-512-BF16 or AMX-BF16).
 pub fn cpu_has_bf16() -> bool {
     #[cfg(target_arch = "x86_64")]

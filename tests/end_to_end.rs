@@ -142,8 +142,11 @@ fn trains_writes_results_and_is_reproducible() {
         assert!(run.join("config.toml").is_file());
         let info = std::fs::read_to_string(run.join("run.toml")).unwrap();
         assert!(
-            info.contains("backend = ") && info.contains("seed = 3"),
-            "{info}"
+            info.contains("backend = ")
+                && info.contains("seed = 3")
+                && info.contains("cpu = ")
+                && info.contains(&format!("simd = \"{}\"", mirun::backend::simd_level())),
+            "run.toml records the seed, backend, CPU and SIMD level:\n{info}"
         );
         let m = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
         assert_eq!(

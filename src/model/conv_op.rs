@@ -126,16 +126,46 @@ fn im2col(x: &[f32], d: Dims, cols: &mut [f32], stride: usize, at: usize, pad: &
     for ci in 0..d.cin {
         let plane = &x[ci * h * w..(ci + 1) * h * w];
         for (ih, src) in plane.chunks(w).enumerate() {
-            pad[(ih + p) * pw + p..][..w].copy_from_slice(src);
+            copy_short(&mut pad[(ih + p) * pw + p..][..w], src);
         }
         for kh in 0..k {
             for kw in 0..k {
                 let row = &mut cols[((ci * k + kh) * k + kw) * stride + at..][..h * w];
                 for (oh, out) in row.chunks_mut(w).enumerate() {
-                    out.copy_from_slice(&pad[(oh + kh) * pw + kw..][..w]);
+                    copy_short(out, &pad[(oh + kh) * pw + kw..][..w]);
                 }
             }
         }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for the short rows of feature maps (3 to a few dozen floats), as
+/// inline vector moves: `copy_from_slice` calls `memcpy` for every row, and those calls were
+/// two thirds of im2col's time (the profile of a flex step on an AVX2 CPU: ~7 % of the step).
+/// Chunks of 8, then the last 8 again, overlapping; shorter rows likewise in 4s or 2s.
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    match dst.len() {
+        8.. => copy_chunks::<8>(dst, src),
+        4..=7 => copy_chunks::<4>(dst, src),
+        2 | 3 => copy_chunks::<2>(dst, src),
+        1 => dst[0] = src[0],
+        0 => {}
+    }
+}
+
+/// [`copy_short`] in copies of `W` floats (a constant length: vector moves, no call), the last
+/// one overlapping the one before when `W` does not divide the row; `dst.len() ≥ W`.
+#[inline(always)]
+fn copy_chunks<const W: usize>(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len();
+    let mut i = 0;
+    while i + W <= n {
+        dst[i..i + W].copy_from_slice(&src[i..i + W]);
+        i += W;
+    }
+    if i < n {
+        dst[n - W..].copy_from_slice(&src[n - W..n]);
     }
 }
 

@@ -128,6 +128,8 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
         device: device_name.clone(),
         mirun_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: git_commit(),
+        cpu: crate::backend::cpu_model(),
+        simd: crate::backend::simd_level().into(),
         started_unix: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())

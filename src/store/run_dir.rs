@@ -25,6 +25,10 @@ pub struct RunInfo {
     pub device: String,
     pub mirun_version: String,
     pub git_commit: String,
+    /// The CPU's model name and the vector instructions its kernels use
+    /// (`crate::backend::simd_level`): CPU results reproduce bit for bit on the same level.
+    pub cpu: String,
+    pub simd: String,
     pub started_unix: u64,
     /// Values that came from env vars or `--set`, as given.
     pub overrides: Vec<String>,
