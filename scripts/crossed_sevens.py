@@ -8,6 +8,7 @@ largest error of any kind. Labels are only looked at (issue 31's question: where
 import csv
 import glob
 import os
+import tomllib
 from collections import Counter
 
 OUT = "results/crossed_sevens"
@@ -15,14 +16,8 @@ OUT = "results/crossed_sevens"
 
 def train_size(run):
     """`dataset.train_size` of the run's resolved config (None when not set)."""
-    section = None
-    for line in open(os.path.join(run, "config.toml")):
-        line = line.strip()
-        if line.startswith("["):
-            section = line.strip("[]")
-        elif section == "dataset" and line.startswith("train_size"):
-            return int(line.split("=")[1])
-    return None
+    with open(os.path.join(run, "config.toml"), "rb") as f:
+        return tomllib.load(f).get("dataset", {}).get("train_size")
 
 
 def report(run):

@@ -142,20 +142,19 @@ fn im2col(x: &[f32], d: Dims, cols: &mut [f32], stride: usize, at: usize, pad: &
 /// `dst.copy_from_slice(src)` for the short rows of feature maps (3 to a few dozen floats), as
 /// inline vector moves: `copy_from_slice` calls `memcpy` for every row, and those calls were
 /// two thirds of im2col's time (the profile of a flex step on an AVX2 CPU: ~7 % of the step).
-/// Chunks of 8, then the last 8 again, overlapping; shorter rows likewise in 4s or 2s.
+/// Chunks of 8, then the last 8 again, overlapping; shorter rows likewise in 4s, 2s or 1s.
 #[inline(always)]
 fn copy_short(dst: &mut [f32], src: &[f32]) {
     match dst.len() {
         8.. => copy_chunks::<8>(dst, src),
-        4..=7 => copy_chunks::<4>(dst, src),
-        2 | 3 => copy_chunks::<2>(dst, src),
-        1 => dst[0] = src[0],
-        0 => {}
+        4.. => copy_chunks::<4>(dst, src),
+        2.. => copy_chunks::<2>(dst, src),
+        _ => copy_chunks::<1>(dst, src),
     }
 }
 
 /// [`copy_short`] in copies of `W` floats (a constant length: vector moves, no call), the last
-/// one overlapping the one before when `W` does not divide the row; `dst.len() ≥ W`.
+/// one overlapping the one before when `W` does not divide the row; `dst.len() ≥ W` or 0.
 #[inline(always)]
 fn copy_chunks<const W: usize>(dst: &mut [f32], src: &[f32]) {
     let n = dst.len();
