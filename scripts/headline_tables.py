@@ -8,9 +8,11 @@ Honest numbers are the last epoch's (IIC: the head with the lowest training loss
 probe fitted on training codes, scored on test codes), as mean ± sample std over seeds and the
 worst seed. The book's selection (IIC: best epoch and head; MINE: the book protocol's best
 epoch, both picked on the test set) stands beside them, then the book's own figure."""
+import collections
 import csv
 import os
 import statistics
+import tomllib
 
 from results_io import epoch_minutes, metric_max, rows
 
@@ -32,6 +34,16 @@ def pct(vals):
 def minutes(d, rs):
     """Mean minutes per run: each run's epochs' seconds summed (a resumed run's too)."""
     return f"{statistics.mean(epoch_minutes(d, r['run_id']) for r in rs):.1f}" if rs else "–"
+
+
+def simd_levels(runs):
+    """How many of the runs (folder, summary row) ran at each CPU vector level (run.toml's `simd`; runs older than
+    that key count as "not recorded"): a seed follows another trajectory on another level."""
+    def level(d, r):
+        with open(os.path.join(d, r["run_id"], "run.toml"), "rb") as f:
+            return tomllib.load(f).get("simd", "not recorded: runs before 2026-12-07")
+    n = collections.Counter(level(d, r) for d, r in runs)
+    return ", ".join(f"{k} ×{v}" for k, v in sorted(n.items()))
 
 
 def by(rs, key, value):
@@ -85,12 +97,14 @@ md += table([("heads", "setting"), ("mirun recipe, honest", "honest"), ("worst s
              ("book's recipe, book's selection", "book_recipe_book_selection"),
              ("book (Table 13.6.1)", "book_figure"), ("epochs", "epochs"),
              ("min/run (mirun)", "minutes"), ("min/run (book's recipe)", "book_recipe_minutes")], iic_out)
+md += ["", f"Runs by CPU vector level (run.toml's `simd`): {simd_levels([(IIC, r) for r in iic] + [(IIC_BOOK, r) for r in book])}."]
 md += ["", "**MINE on MNIST, latent 10/16/32/64** (InfoNCE with the cosine critic; honest = linear "
        "probe fitted on training codes, scored on test codes, last epoch; book's protocol = its best "
        "epoch on the test set)", ""]
 md += table([("latent", "setting"), ("held-out probe", "honest"), ("worst seed", "worst_seed"),
              ("book's protocol", "book_selection"), ("book", "book_figure"), ("epochs", "epochs"),
              ("min/run", "minutes")], mine_out)
+md += ["", f"Runs by CPU vector level (run.toml's `simd`): {simd_levels([(MINE, r) for r in mine])}."]
 open(base + ".md", "w").write("\n".join(md) + "\n")
 print("\n".join(md))
 print(f"→ {base}.md, {base}.csv")

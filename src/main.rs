@@ -3,7 +3,6 @@
 
 mod cli;
 
-use clap::Parser;
 use cli::args::{Cli, Command, DataCommand};
 use std::process::ExitCode;
 
@@ -35,7 +34,18 @@ fn main() -> ExitCode {
     }
 }
 fn real_main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    // `--version` also names what decides a CPU run's exact numbers (`-V`: the version alone).
+    let long_version = format!(
+        "{}\ncpu: {}\nsimd: {} (a seed reproduces bit for bit on CPUs of the same level)",
+        env!("CARGO_PKG_VERSION"),
+        mirun::backend::cpu_model(),
+        mirun::backend::simd_level()
+    );
+    let matches = Cli::command()
+        .long_version(Box::leak(long_version.into_boxed_str()) as &str)
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match (cli.command, cli.run) {
         (Some(Command::Run(a)), _) | (None, Some(a)) => cli::run::run(a),
         (Some(Command::Sweep(a)), _) => cli::sweep::sweep(a),
@@ -50,7 +60,6 @@ fn real_main() -> anyhow::Result<()> {
         (Some(Command::Bench(a)), _) => cli::bench::bench(a),
         (Some(Command::Data(DataCommand::Fetch { which, dir })), _) => cli::data::fetch(which, dir),
         (None, None) => {
-            use clap::CommandFactory;
             Cli::command().print_help()?;
             Ok(())
         }

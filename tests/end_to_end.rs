@@ -148,6 +148,20 @@ fn trains_writes_results_and_is_reproducible() {
                 && info.contains(&format!("simd = \"{}\"", mirun::backend::simd_level())),
             "run.toml records the seed, backend, CPU and SIMD level:\n{info}"
         );
+        let mut summary = csv::Reader::from_path(out.join("e2e/summary.csv")).unwrap();
+        let header = summary.headers().unwrap().clone();
+        let row = summary.records().next().unwrap().unwrap();
+        let cell = |name: &str| {
+            header
+                .iter()
+                .position(|c| c == name)
+                .and_then(|i| row.get(i))
+        };
+        assert!(
+            cell("cpu").is_some_and(|c| !c.is_empty())
+                && cell("simd") == Some(mirun::backend::simd_level()),
+            "summary.csv rows name the CPU and SIMD level: {header:?} {row:?}"
+        );
         let m = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
         assert_eq!(
             m.lines().count(),
@@ -206,6 +220,24 @@ fn trains_writes_results_and_is_reproducible() {
         rows_without_time(&metrics[0]),
         rows_without_time(&metrics[1]),
         "same seed, same rows"
+    );
+}
+
+#[test]
+fn version_names_the_cpu_and_its_vector_level() {
+    let tmp = tempfile::tempdir().unwrap();
+    let long = mirun(&["--version"], tmp.path());
+    let text = String::from_utf8_lossy(&long.stdout);
+    assert!(
+        long.status.success()
+            && text.contains(&format!("cpu: {}", mirun::backend::cpu_model()))
+            && text.contains(&format!("simd: {} ", mirun::backend::simd_level())),
+        "`mirun --version` names the CPU and vector level (scripts/bench/run reads them):\n{text}"
+    );
+    let short = mirun(&["-V"], tmp.path());
+    assert_eq!(
+        String::from_utf8_lossy(&short.stdout).trim(),
+        format!("mirun {}", env!("CARGO_PKG_VERSION"))
     );
 }
 

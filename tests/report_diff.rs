@@ -332,3 +332,43 @@ fn markdown_for_pull_requests() {
     );
     assert!(md.contains("meets `selected_accuracy < -1%`"), "{md}");
 }
+
+#[test]
+fn runs_from_another_backend_or_vector_level_are_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "run_id,status,pipeline.seed,selected_accuracy,backend,cpu,simd";
+    let a = write(
+        dir.path(),
+        "a/summary.csv",
+        &format!("{header}\na1,finished,1,0.90,flex,AMD EPYC,avx512\na2,finished,2,0.91,flex,,\n"),
+    );
+    let b = write(
+        dir.path(),
+        "b/summary.csv",
+        &format!("{header}\nb1,finished,1,0.89,flex,AMD EPYC,avx2\nb2,finished,2,0.91,flex,AMD EPYC,avx2\n"),
+    );
+    let d = diff(&a, &b, &Default::default()).unwrap();
+    let change = |n: &str, a: &str, b: &str| ParamChange {
+        name: n.into(),
+        a: a.into(),
+        b: b.into(),
+    };
+    assert_eq!(
+        d.provenance,
+        vec![
+            change("cpu", "AMD EPYC, not recorded", "AMD EPYC"),
+            change("simd", "avx512, not recorded", "avx2")
+        ],
+        "the backend is the same on both sides and is not listed"
+    );
+    assert!(d.params.is_empty(), "provenance is not a parameter");
+    assert_eq!(d.metrics, vec!["selected_accuracy"], "nor a metric");
+    let text = d.render(false);
+    assert!(
+        text.contains("ran elsewhere") && text.contains("simd: avx512, not recorded → avx2"),
+        "{text}"
+    );
+    // The same provenance on both sides says nothing.
+    let same = diff(&b, &b, &Default::default()).unwrap();
+    assert!(same.provenance.is_empty() && !same.render(false).contains("ran elsewhere"));
+}

@@ -63,12 +63,15 @@ pub fn base_row(spec: &Spec, info: &RunInfo) -> Vec<(String, String)> {
     row
 }
 
-/// The end of every summary row: wall time and provenance.
+/// The end of every summary row: wall time and provenance (the CPU and its vector level too:
+/// a seed reproduces bit for bit only on the same level, so rows from two CPUs can differ).
 fn close_row(row: &mut Vec<(String, String)>, info: &RunInfo, wall: f64) {
     row.push(("wall_seconds".into(), format!("{wall:.1}")));
     row.extend([
         ("backend".into(), info.backend.clone()),
         ("device".into(), info.device.clone()),
+        ("cpu".into(), info.cpu.clone()),
+        ("simd".into(), info.simd.clone()),
         ("mirun_version".into(), info.mirun_version.clone()),
         ("git_commit".into(), info.git_commit.clone()),
     ]);

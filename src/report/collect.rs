@@ -16,6 +16,8 @@ pub const NOT_METRICS: &[&str] = &[
     "status",
     "backend",
     "device",
+    "cpu",
+    "simd",
     "mirun_version",
     "git_commit",
     "error",

@@ -6,6 +6,9 @@
 //!   `pipeline.seed`, never `pipeline.name`; an empty or missing cell is a value like any other;
 //! - parameters (`pipeline.name` included) that are constant on each side but differ between
 //!   the sides are listed as [`Diff::params`] (`train.lr: 0.001 → 0.002`);
+//! - provenance columns (`backend`, `cpu`, `simd`) whose values differ between the sides are
+//!   listed as [`Diff::provenance`]: the same seed follows another trajectory on another
+//!   backend or vector level, so such a Δ is not a change of config alone;
 //! - only `finished` rows are used; the others are counted in [`Diff::skipped_a`]/`_b`;
 //! - two finished rows with the same key on one side are an error ([`DiffError::DuplicateKey`],
 //!   naming both lines): averaging would hide which run is compared, so select the runs
@@ -138,6 +141,9 @@ pub struct Diff {
     pub shown_key: Vec<String>,
     /// Parameters that differ between the sides but are constant within each.
     pub params: Vec<ParamChange>,
+    /// Provenance columns whose values (each side's distinct values, `not recorded` for an
+    /// empty cell) differ between the sides.
+    pub provenance: Vec<ParamChange>,
     /// Metrics shown.
     pub metrics: Vec<String>,
     /// Joined rows, sorted by key.
@@ -188,6 +194,18 @@ pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<Diff, DiffError> {
             .collect(),
         _ => Vec::new(),
     };
+
+    let provenance = PROVENANCE
+        .iter()
+        .filter_map(|c| {
+            let (a, b) = (distinct(c, &ra), distinct(c, &rb));
+            (!ra.is_empty() && !rb.is_empty() && a != b).then(|| ParamChange {
+                name: c.to_string(),
+                a,
+                b,
+            })
+        })
+        .collect();
 
     let index_a = index("A", &key, &ra)?;
     let index_b = index("B", &key, &rb)?;
@@ -312,6 +330,7 @@ pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<Diff, DiffError> {
         key,
         shown_key,
         params: params_changed,
+        provenance,
         metrics,
         rows,
         only_a,
@@ -320,6 +339,24 @@ pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<Diff, DiffError> {
         skipped_b,
         violations,
     })
+}
+
+/// The columns that say where a run ran, compared between the sides.
+const PROVENANCE: [&str; 3] = ["backend", "cpu", "simd"];
+
+/// The distinct values of `column` over `rows`, sorted and joined (`not recorded` for empty).
+fn distinct(column: &str, rows: &[&Row]) -> String {
+    let mut values: Vec<&str> = rows
+        .iter()
+        .map(|r| {
+            Some(r.value(column))
+                .filter(|v| !v.is_empty())
+                .unwrap_or("not recorded")
+        })
+        .collect();
+    values.sort_unstable();
+    values.dedup();
+    values.join(", ")
 }
 
 /// Finished rows of one side by key; a repeated key is an error.

@@ -37,6 +37,13 @@ impl Diff {
                 out += &format!("{item}{}: {} → {}\n", code(&p.name), dash(&p.a), dash(&p.b));
             }
         }
+        if !self.provenance.is_empty() {
+            out += "\nran elsewhere (a seed's numbers differ between backends and CPU vector \
+                    levels):\n";
+            for p in &self.provenance {
+                out += &format!("{item}{}: {} → {}\n", code(&p.name), p.a, p.b);
+            }
+        }
         out += "\n";
         if self.rows.is_empty() {
             out += "no runs in both A and B\n";
