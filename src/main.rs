@@ -37,8 +37,9 @@ fn real_main() -> anyhow::Result<()> {
     use clap::{CommandFactory, FromArgMatches};
     // `--version` also names what decides a CPU run's exact numbers (`-V`: the version alone).
     let long_version = format!(
-        "{}\ncpu: {}\nsimd: {} (a seed reproduces bit for bit on CPUs of the same level)",
+        "{} (build {})\ncpu: {}\nsimd: {} (a seed reproduces bit for bit on CPUs of the same level)",
         env!("CARGO_PKG_VERSION"),
+        mirun::store::BUILD_COMMIT,
         mirun::backend::cpu_model(),
         mirun::backend::simd_level()
     );

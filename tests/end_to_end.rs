@@ -145,8 +145,12 @@ fn trains_writes_results_and_is_reproducible() {
             info.contains("backend = ")
                 && info.contains("seed = 3")
                 && info.contains("cpu = ")
+                && info.contains(&format!(
+                    "mirun_commit = \"{}\"",
+                    mirun::store::BUILD_COMMIT
+                ))
                 && info.contains(&format!("simd = \"{}\"", mirun::backend::simd_level())),
-            "run.toml records the seed, backend, CPU and SIMD level:\n{info}"
+            "run.toml records the seed, backend, build, CPU and SIMD level:\n{info}"
         );
         let mut summary = csv::Reader::from_path(out.join("e2e/summary.csv")).unwrap();
         let header = summary.headers().unwrap().clone();
@@ -224,15 +228,16 @@ fn trains_writes_results_and_is_reproducible() {
 }
 
 #[test]
-fn version_names_the_cpu_and_its_vector_level() {
+fn version_names_the_build_the_cpu_and_its_vector_level() {
     let tmp = tempfile::tempdir().unwrap();
     let long = mirun(&["--version"], tmp.path());
     let text = String::from_utf8_lossy(&long.stdout);
     assert!(
         long.status.success()
+            && text.contains(&format!("(build {})", mirun::store::BUILD_COMMIT))
             && text.contains(&format!("cpu: {}", mirun::backend::cpu_model()))
             && text.contains(&format!("simd: {} ", mirun::backend::simd_level())),
-        "`mirun --version` names the CPU and vector level (scripts/bench/run reads them):\n{text}"
+        "`mirun --version` names the build, the CPU and vector level (scripts/bench/run reads them):\n{text}"
     );
     let short = mirun(&["-V"], tmp.path());
     assert_eq!(

@@ -53,6 +53,15 @@ fn fail_if(exprs: &[&str]) -> DiffOptions {
     }
 }
 
+/// A value that differs between the sides: `name: a → b`.
+fn change(name: &str, a: &str, b: &str) -> ParamChange {
+    ParamChange {
+        name: name.into(),
+        a: a.into(),
+        b: b.into(),
+    }
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
 }
@@ -69,11 +78,6 @@ fn joins_on_varying_parameters_and_reports_constant_changes() {
     .unwrap();
     assert_eq!(d.key, vec!["pipeline.seed", "heads.count"]);
     assert_eq!(d.shown_key, vec!["pipeline.seed", "heads.count"]);
-    let change = |n: &str, a: &str, b: &str| ParamChange {
-        name: n.into(),
-        a: a.into(),
-        b: b.into(),
-    };
     assert_eq!(
         d.params,
         vec![
@@ -348,11 +352,6 @@ fn runs_from_another_backend_or_vector_level_are_flagged() {
         &format!("{header}\nb1,finished,1,0.89,flex,AMD EPYC,avx2\nb2,finished,2,0.91,flex,AMD EPYC,avx2\n"),
     );
     let d = diff(&a, &b, &Default::default()).unwrap();
-    let change = |n: &str, a: &str, b: &str| ParamChange {
-        name: n.into(),
-        a: a.into(),
-        b: b.into(),
-    };
     assert_eq!(
         d.provenance,
         vec![

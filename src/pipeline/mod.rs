@@ -73,6 +73,7 @@ fn close_row(row: &mut Vec<(String, String)>, info: &RunInfo, wall: f64) {
         ("cpu".into(), info.cpu.clone()),
         ("simd".into(), info.simd.clone()),
         ("mirun_version".into(), info.mirun_version.clone()),
+        ("mirun_commit".into(), info.mirun_commit.clone()),
         ("git_commit".into(), info.git_commit.clone()),
     ]);
 }
@@ -130,6 +131,7 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
         backend: opts.backend.name().into(),
         device: device_name.clone(),
         mirun_version: env!("CARGO_PKG_VERSION").into(),
+        mirun_commit: crate::store::BUILD_COMMIT.into(),
         git_commit: git_commit(),
         cpu: crate::backend::cpu_model(),
         simd: crate::backend::simd_level().into(),

@@ -19,6 +19,7 @@ pub const NOT_METRICS: &[&str] = &[
     "cpu",
     "simd",
     "mirun_version",
+    "mirun_commit",
     "git_commit",
     "error",
     "head_accuracies",

@@ -13,5 +13,5 @@ pub mod weights;
 pub use atomic::{check_writable_dir, write_atomic};
 pub use csv_file::{CsvError, CsvFile};
 pub use error::StoreError;
-pub use run_dir::{git_commit, run_id, RunDir, RunInfo};
+pub use run_dir::{git_commit, run_id, RunDir, RunInfo, BUILD_COMMIT};
 pub use table::{Dec, Sci, Table};

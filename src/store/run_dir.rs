@@ -24,6 +24,9 @@ pub struct RunInfo {
     pub backend: String,
     pub device: String,
     pub mirun_version: String,
+    /// The commit mirun was built from (`-dirty`: its sources had uncommitted changes).
+    pub mirun_commit: String,
+    /// The commit of the working directory the run started in (the configs' repository).
     pub git_commit: String,
     /// The CPU's model name and the vector instructions its kernels use
     /// (`crate::backend::simd_level`): CPU results reproduce bit for bit on the same level.
@@ -33,6 +36,9 @@ pub struct RunInfo {
     /// Values that came from env vars or `--set`, as given.
     pub overrides: Vec<String>,
 }
+
+/// The commit this mirun was built from (recorded by `build.rs`; `unknown` without git).
+pub const BUILD_COMMIT: &str = env!("MIRUN_BUILD_COMMIT");
 
 /// Current git commit of the working directory, with `-dirty` when it has changes.
 pub fn git_commit() -> String {
@@ -72,10 +78,11 @@ impl RunDir {
         let dir = Self { path };
         let header = format!(
             "# Resolved config of run {} — `mirun run` this file to rerun it.\n\
-             # mirun {}, git {}, backend {}, device {}, seed {}\n\
+             # mirun {} (build {}), git {}, backend {}, device {}, seed {}\n\
              # overrides: {}\n\n",
             info.run_id,
             info.mirun_version,
+            info.mirun_commit,
             info.git_commit,
             info.backend,
             info.device,
