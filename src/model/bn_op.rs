@@ -18,6 +18,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch, Flex};
 use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 /// The fused op as a backend extension: flex runs the kernels below; autodiff records the
@@ -134,20 +135,37 @@ fn normalise(
     let mut y = vec![0f32; xv.len()];
     y.par_chunks_mut(c * hw)
         .zip(xv.par_chunks(c * hw))
-        .for_each(|(yi, xi)| {
-            for ch in 0..c {
-                let (s, t) = (scale[ch], shift[ch]);
-                let (yo, xo) = (&mut yi[ch * hw..][..hw], &xi[ch * hw..][..hw]);
-                if relu {
-                    yo.iter_mut()
-                        .zip(xo)
-                        .for_each(|(o, &v)| *o = (v * s + t).max(0.0));
-                } else {
-                    yo.iter_mut().zip(xo).for_each(|(o, &v)| *o = v * s + t);
-                }
-            }
-        });
+        .for_each(|(yi, xi)| normalise_image(yi, xi, hw, (&scale, &shift), relu));
     tensor(y, x.layout().shape().to_vec())
+}
+
+/// One image of [`normalise`]: `y = relu?(x·scale + shift)`, channel by channel. Compiled for
+/// AVX2 too (chosen at run time, like every kernel here marked `multiversion`): each element
+/// is computed alike either way, so the result does not depend on the CPU's vector width.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn normalise_image(
+    y: &mut [f32],
+    x: &[f32],
+    hw: usize,
+    (scale, shift): (&[f32], &[f32]),
+    relu: bool,
+) {
+    if hw == 0 {
+        return;
+    }
+    for ((yo, xo), (&s, &t)) in y
+        .chunks_exact_mut(hw)
+        .zip(x.chunks_exact(hw))
+        .zip(scale.iter().zip(shift))
+    {
+        if relu {
+            yo.iter_mut()
+                .zip(xo)
+                .for_each(|(o, &v)| *o = (v * s + t).max(0.0));
+        } else {
+            yo.iter_mut().zip(xo).for_each(|(o, &v)| *o = v * s + t);
+        }
+    }
 }
 
 /// (N, C, H·W) of an NCHW tensor.
@@ -177,6 +195,88 @@ fn lanes(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     acc.iter().map(|&a| a as f64).sum::<f64>() + tail
 }
 
+/// Channel `ch`'s mean and (biased) variance over `m` values: each run summed in 16 lanes.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn channel_stats(xv: &[f32], (n, c, hw): (usize, usize, usize), ch: usize, m: f64) -> (f64, f64) {
+    let sum: f64 = runs(n, c, hw, ch).map(|r| lanes(&xv[r], |v| v)).sum();
+    let mean = sum / m;
+    let mu = mean as f32;
+    let sq: f64 = runs(n, c, hw, ch)
+        .map(|r| lanes(&xv[r], |v| (v - mu) * (v - mu)))
+        .sum();
+    (mean, sq / m)
+}
+
+/// The gradient reaching the normalisation: `dy`, masked by ReLU's active outputs.
+#[inline(always)]
+fn mask(relu: bool, y: f32, dy: f32) -> f32 {
+    if !relu || y > 0.0 {
+        dy
+    } else {
+        0.0
+    }
+}
+
+/// Channel `ch`'s Σ g (dbeta) and Σ g·(x − μ)/σ (dgamma), g the masked gradient: each run
+/// summed in 16 lanes.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn channel_grad_sums(
+    (xv, yv, dyv): (&[f32], &[f32], &[f32]),
+    (n, c, hw): (usize, usize, usize),
+    ch: usize,
+    mu: f32,
+    relu: bool,
+    inv_std: f64,
+) -> (f64, f64) {
+    runs(n, c, hw, ch).fold((0.0, 0.0), |(sb, sg), r| {
+        let (x, y, dy) = (&xv[r.clone()], &yv[r.clone()], &dyv[r]);
+        let (mut ab, mut ag) = ([0f32; 16], [0f32; 16]);
+        let (xc, yc, dc) = (x.chunks_exact(16), y.chunks_exact(16), dy.chunks_exact(16));
+        let (mut tb, mut tg) = (0f64, 0f64);
+        for ((x, y), d) in xc
+            .remainder()
+            .iter()
+            .zip(yc.remainder())
+            .zip(dc.remainder())
+        {
+            let g = mask(relu, *y, *d);
+            tb += g as f64;
+            tg += (g * (x - mu)) as f64;
+        }
+        for ((x, y), d) in xc.zip(yc).zip(dc) {
+            for l in 0..16 {
+                let g = mask(relu, y[l], d[l]);
+                ab[l] += g;
+                ag[l] += g * (x[l] - mu);
+            }
+        }
+        let total = |a: [f32; 16]| a.iter().map(|&v| v as f64).sum::<f64>();
+        (sb + total(ab) + tb, sg + (total(ag) + tg) * inv_std)
+    })
+}
+
+/// One image of the input gradient: `dx = a·g − b − c·(x − μ)` per channel, from the
+/// channels' `(a, b, c, μ)`.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn dx_image(
+    dx: &mut [f32],
+    (x, y, dy): (&[f32], &[f32], &[f32]),
+    hw: usize,
+    coefficients: &[(f32, f32, f32, f32)],
+    relu: bool,
+) {
+    if hw == 0 {
+        return;
+    }
+    let rows = dx.chunks_exact_mut(hw).zip(x.chunks_exact(hw));
+    let rows = rows.zip(y.chunks_exact(hw).zip(dy.chunks_exact(hw)));
+    for (((out, x), (y, dy)), &(a, b, cc, mu)) in rows.zip(coefficients) {
+        for (((o, &x), &y), &d) in out.iter_mut().zip(x).zip(y).zip(dy) {
+            *o = a * mask(relu, y, d) - b - cc * (x - mu);
+        }
+    }
+}
+
 /// Forward: (output, mean, variance).
 fn forward(
     x: &FlexTensor,
@@ -190,15 +290,7 @@ fn forward(
     let m = (n * hw).max(1) as f64;
     let stats: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
-        .map(|ch| {
-            let sum: f64 = runs(n, c, hw, ch).map(|r| lanes(&xv[r], |v| v)).sum();
-            let mean = sum / m;
-            let mu = mean as f32;
-            let sq: f64 = runs(n, c, hw, ch)
-                .map(|r| lanes(&xv[r], |v| (v - mu) * (v - mu)))
-                .sum();
-            (mean, sq / m)
-        })
+        .map(|ch| channel_stats(&xv, (n, c, hw), ch, m))
         .collect();
     let y = normalise(x, &stats, &gv, &bv, epsilon, relu);
     let (mean, var): (Vec<f32>, Vec<f32>) =
@@ -231,40 +323,11 @@ fn backward(
         .iter()
         .map(|&v| 1.0 / (v as f64 + epsilon).sqrt())
         .collect();
-    // The gradient reaching the normalisation: dy, masked by ReLU's active outputs.
-    let mask = |y: f32, dy: f32| if !relu || y > 0.0 { dy } else { 0.0 };
     // Per channel: Σ g (dbeta) and Σ g·(x − μ) (dgamma, once scaled by 1/σ), each run summed
     // in 16 lanes.
     let sums: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
-        .map(|ch| {
-            let mu = mv[ch];
-            runs(n, c, hw, ch).fold((0.0, 0.0), |(sb, sg), r| {
-                let (x, y, dy) = (&xv[r.clone()], &yv[r.clone()], &dyv[r]);
-                let (mut ab, mut ag) = ([0f32; 16], [0f32; 16]);
-                let (xc, yc, dc) = (x.chunks_exact(16), y.chunks_exact(16), dy.chunks_exact(16));
-                let (mut tb, mut tg) = (0f64, 0f64);
-                for ((x, y), d) in xc
-                    .remainder()
-                    .iter()
-                    .zip(yc.remainder())
-                    .zip(dc.remainder())
-                {
-                    let g = mask(*y, *d);
-                    tb += g as f64;
-                    tg += (g * (x - mu)) as f64;
-                }
-                for ((x, y), d) in xc.zip(yc).zip(dc) {
-                    for l in 0..16 {
-                        let g = mask(y[l], d[l]);
-                        ab[l] += g;
-                        ag[l] += g * (x[l] - mu);
-                    }
-                }
-                let total = |a: [f32; 16]| a.iter().map(|&v| v as f64).sum::<f64>();
-                (sb + total(ab) + tb, sg + (total(ag) + tg) * inv_std[ch])
-            })
-        })
+        .map(|ch| channel_grad_sums((&xv, &yv, &dyv), (n, c, hw), ch, mv[ch], relu, inv_std[ch]))
         .collect();
     let m = (n * hw).max(1) as f64;
     // dx = γ/σ · (g − Σg/M − x̂·Σ(g·x̂)/M) = a·g − b − c·(x − μ), per channel.
@@ -280,14 +343,9 @@ fn backward(
     dx.par_chunks_mut(c * hw)
         .enumerate()
         .for_each(|(img, dxi)| {
-            for (ch, &(a, b, cc, mu)) in coefficients.iter().enumerate() {
-                let r = (img * c + ch) * hw..(img * c + ch + 1) * hw;
-                let (x, y, dy) = (&xv[r.clone()], &yv[r.clone()], &dyv[r]);
-                let out = &mut dxi[ch * hw..][..hw];
-                for (((o, &x), &y), &d) in out.iter_mut().zip(x).zip(y).zip(dy) {
-                    *o = a * mask(y, d) - b - cc * (x - mu);
-                }
-            }
+            let r = img * c * hw..(img + 1) * c * hw;
+            let image = (&xv[r.clone()], &yv[r.clone()], &dyv[r]);
+            dx_image(dxi, image, hw, &coefficients, relu)
         });
     let (dbeta, dgamma): (Vec<f32>, Vec<f32>) =
         sums.iter().map(|&(b, g)| (b as f32, g as f32)).unzip();

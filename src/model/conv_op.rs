@@ -21,6 +21,7 @@ use burn::backend::{backend_extension, Backend, Dispatch, Flex};
 use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 use gemm::{gemm, Parallelism};
+use multiversion::multiversion;
 use rayon::prelude::*;
 use std::cell::RefCell;
 
@@ -117,7 +118,9 @@ fn padded_len(d: Dims) -> usize {
 /// Columns `at..at + H·W` of a column block whose rows are `stride` long, for one image: row
 /// `(ci·k + kh)·k + kw`, column `at + oh·W + ow` holds `x[ci, oh + kh − p, ow + kw − p]` (0
 /// outside the image). Each plane is first copied into `pad` ([`padded_len`]) inside a zero
-/// border of `p`, so every column row is whole-row copies, with no edge cases.
+/// border of `p`, so every column row is whole-row copies, with no edge cases. Compiled for AVX2
+/// too (chosen at run time), as is [`col2im_add`]: copies and per-element sums, alike either way.
+#[multiversion(targets("x86_64+avx2+fma"))]
 fn im2col(x: &[f32], d: Dims, cols: &mut [f32], stride: usize, at: usize, pad: &mut [f32]) {
     let (h, w, k, p) = (d.h, d.w, d.k, d.k / 2);
     let pw = w + 2 * p;
@@ -170,6 +173,7 @@ fn copy_chunks<const W: usize>(dst: &mut [f32], src: &[f32]) {
 
 /// The adjoint of [`im2col`]: adds every entry of the image's columns back onto the pixel it
 /// was read from.
+#[multiversion(targets("x86_64+avx2+fma"))]
 fn col2im_add(cols: &[f32], d: Dims, stride: usize, at: usize, x: &mut [f32]) {
     let (h, w, k, p) = (d.h, d.w, d.k, d.k / 2);
     for ci in 0..d.cin {
@@ -278,16 +282,27 @@ fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor, bf16: bool) -> FlexT
                     (cols, cols_n, 1),
                     bf16,
                 );
-                for (i, yn) in ys.chunks_mut(d.cout * hw).enumerate() {
-                    for (co, row) in yn.chunks_mut(hw).enumerate() {
-                        let src = &out[co * cols_n + i * hw..][..hw];
-                        let bias = bv[co];
-                        row.iter_mut().zip(src).for_each(|(o, &v)| *o = v + bias);
-                    }
-                }
+                add_bias(ys, out, &bv, hw);
             })
         });
     tensor(y, vec![d.n, d.cout, d.h, d.w])
+}
+
+/// `ys` (images × Cout × HW) = the chunk's product `out` (Cout × images·HW) + the bias.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn add_bias(ys: &mut [f32], out: &[f32], bias: &[f32], hw: usize) {
+    let per_image = bias.len() * hw;
+    if per_image == 0 {
+        return;
+    }
+    let cols_n = ys.len() / bias.len();
+    for (i, yn) in ys.chunks_mut(per_image).enumerate() {
+        for (co, row) in yn.chunks_mut(hw).enumerate() {
+            let src = &out[co * cols_n + i * hw..][..hw];
+            let b = bias[co];
+            row.iter_mut().zip(src).for_each(|(o, &v)| *o = v + b);
+        }
+    }
 }
 
 /// Backward: (dx when `need_dx`, dw, db) for the upstream gradient `dy`; with `bf16`, its
