@@ -3,6 +3,9 @@
 
 use std::process::Command;
 
+/// The files the binary is built from: a change in them makes the build `-dirty`.
+const SOURCES: [&str; 4] = ["src", "build.rs", "Cargo.toml", "Cargo.lock"];
+
 fn git(args: &[&str]) -> Option<String> {
     let out = Command::new("git").args(args).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -12,7 +15,7 @@ fn git(args: &[&str]) -> Option<String> {
 fn main() {
     // What decides the answer: the checked-out commit (HEAD, its branch ref, packed refs) and
     // the sources. Paths git names are relative to this directory, as cargo wants them.
-    let mut watched = vec!["src".to_string(), "Cargo.toml".into(), "Cargo.lock".into()];
+    let mut watched: Vec<String> = SOURCES.iter().map(|s| s.to_string()).collect();
     watched.extend(git(&["rev-parse", "--git-path", "HEAD"]));
     watched.extend(git(&["rev-parse", "--git-path", "packed-refs"]));
     if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
@@ -23,9 +26,8 @@ fn main() {
     }
     let commit = match git(&["rev-parse", "--short=12", "HEAD"]) {
         Some(c) => {
-            let sources = ["src", "build.rs", "Cargo.toml", "Cargo.lock"];
             let mut args = vec!["status", "--porcelain", "--untracked-files=no", "--"];
-            args.extend(sources);
+            args.extend(SOURCES);
             match git(&args) {
                 Some(_) => format!("{c}-dirty"),
                 None => c,
