@@ -7,7 +7,7 @@
 //! Statistics are summed in `f64` per channel in a fixed order, so results do not depend on
 //! the number of threads.
 
-use super::flex_buf::{tensor, values};
+use super::flex_buf::{par_zeroed, tensor, values};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -132,10 +132,11 @@ fn normalise(
             (s as f32, (b as f64 - mean * s) as f32)
         })
         .unzip();
-    let mut y = vec![0f32; xv.len()];
-    y.par_chunks_mut(c * hw)
-        .zip(xv.par_chunks(c * hw))
-        .for_each(|(yi, xi)| normalise_image(yi, xi, hw, (&scale, &shift), relu));
+    let per_image = c * hw;
+    let (y, _) = par_zeroed(xv.len(), (per_image, 1), |img, yi| {
+        let xi = &xv[img * per_image..][..per_image];
+        normalise_image(yi, xi, hw, (&scale, &shift), relu)
+    });
     tensor(y, x.layout().shape().to_vec())
 }
 
@@ -339,14 +340,11 @@ fn backward(
             (a as f32, b as f32, cc as f32, mv[ch])
         })
         .collect();
-    let mut dx = vec![0f32; xv.len()];
-    dx.par_chunks_mut(c * hw)
-        .enumerate()
-        .for_each(|(img, dxi)| {
-            let r = img * c * hw..(img + 1) * c * hw;
-            let image = (&xv[r.clone()], &yv[r.clone()], &dyv[r]);
-            dx_image(dxi, image, hw, &coefficients, relu)
-        });
+    let (dx, _) = par_zeroed(xv.len(), (c * hw, 1), |img, dxi| {
+        let r = img * c * hw..(img + 1) * c * hw;
+        let image = (&xv[r.clone()], &yv[r.clone()], &dyv[r]);
+        dx_image(dxi, image, hw, &coefficients, relu)
+    });
     let (dbeta, dgamma): (Vec<f32>, Vec<f32>) =
         sums.iter().map(|&(b, g)| (b as f32, g as f32)).unzip();
     (

@@ -10,7 +10,7 @@
 //! products), and the weight gradient is summed over the chunks in order, so the result does
 //! not depend on the number of threads.
 
-use super::flex_buf::{tensor, values};
+use super::flex_buf::{par_zeroed, tensor, values};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -262,29 +262,28 @@ fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor, bf16: bool) -> FlexT
     let d = Dims::of(x, wt);
     let (xv, wv, bv) = (values(x), values(wt), values(b));
     let (hw, kk, per) = (d.hw(), d.kk(), chunk_images(d));
-    let mut y = vec![0f32; d.n * d.cout * hw];
-    y.par_chunks_mut(per * d.cout * hw)
-        .zip(xv.par_chunks(per * d.cin * hw))
-        .for_each(|(ys, xs)| {
-            let imgs = xs.len() / (d.cin * hw);
-            let cols_n = imgs * hw;
-            let sizes = [kk * cols_n, d.cout * cols_n, padded_len(d)];
-            with_scratch(sizes, |cols, out, pad| {
-                for (i, xn) in xs.chunks(d.cin * hw).enumerate() {
-                    im2col(xn, d, cols, cols_n, i * hw, pad);
-                }
-                // out (Cout × imgs·HW) = w (Cout × KK) · cols (KK × imgs·HW).
-                matmul(
-                    (d.cout, cols_n, kk),
-                    out,
-                    false,
-                    (&wv, kk, 1),
-                    (cols, cols_n, 1),
-                    bf16,
-                );
-                add_bias(ys, out, &bv, hw);
-            })
-        });
+    let (y, _) = par_zeroed(d.n * d.cout * hw, (per * d.cout * hw, 1), |c, ys| {
+        let first = c * per * d.cin * hw;
+        let xs = &xv[first..(first + per * d.cin * hw).min(xv.len())];
+        let imgs = xs.len() / (d.cin * hw);
+        let cols_n = imgs * hw;
+        let sizes = [kk * cols_n, d.cout * cols_n, padded_len(d)];
+        with_scratch(sizes, |cols, out, pad| {
+            for (i, xn) in xs.chunks(d.cin * hw).enumerate() {
+                im2col(xn, d, cols, cols_n, i * hw, pad);
+            }
+            // out (Cout × imgs·HW) = w (Cout × KK) · cols (KK × imgs·HW).
+            matmul(
+                (d.cout, cols_n, kk),
+                out,
+                false,
+                (&wv, kk, 1),
+                (cols, cols_n, 1),
+                bf16,
+            );
+            add_bias(ys, out, &bv, hw);
+        })
+    });
     tensor(y, vec![d.n, d.cout, d.h, d.w])
 }
 
@@ -317,63 +316,61 @@ fn backward(
     let d = Dims::of(x, wt);
     let (xv, wv, dyv) = (values(x), values(wt), values(dy));
     let (hw, kk, per) = (d.hw(), d.kk(), chunk_images(d));
-    let mut dx = vec![0f32; if need_dx { d.n * d.cin * hw } else { 0 }];
-    let chunks = d.n.div_ceil(per);
-    let mut dx_parts: Vec<&mut [f32]> = if need_dx {
-        dx.chunks_mut(per * d.cin * hw).collect()
-    } else {
-        (0..chunks).map(|_| &mut [][..]).collect()
-    };
     // Per chunk of images: its dx, and the chunk's partial dw and db.
-    let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_parts
-        .par_iter_mut()
-        .enumerate()
-        .map(|(c, dxs)| {
-            let first = c * per;
-            let imgs = per.min(d.n - first);
-            let cols_n = imgs * hw;
-            let sizes = [kk * cols_n, d.cout * cols_n, padded_len(d)];
-            // `cols`: the chunk's columns; `dyc`: its dY as Cout × imgs·HW.
-            with_scratch(sizes, |cols, dyc, pad| {
-                let mut db = vec![0f32; d.cout];
-                for i in 0..imgs {
-                    let img = first + i;
-                    let xn = &xv[img * d.cin * hw..][..d.cin * hw];
-                    im2col(xn, d, cols, cols_n, i * hw, pad);
-                    let dyn_ = &dyv[img * d.cout * hw..][..d.cout * hw];
-                    for (co, row) in dyn_.chunks(hw).enumerate() {
-                        dyc[co * cols_n + i * hw..][..hw].copy_from_slice(row);
-                        db[co] += row.iter().sum::<f32>();
-                    }
+    let chunk = |c: usize, dxs: &mut [f32]| {
+        let first = c * per;
+        let imgs = per.min(d.n - first);
+        let cols_n = imgs * hw;
+        let sizes = [kk * cols_n, d.cout * cols_n, padded_len(d)];
+        // `cols`: the chunk's columns; `dyc`: its dY as Cout × imgs·HW.
+        with_scratch(sizes, |cols, dyc, pad| {
+            let mut db = vec![0f32; d.cout];
+            for i in 0..imgs {
+                let img = first + i;
+                let xn = &xv[img * d.cin * hw..][..d.cin * hw];
+                im2col(xn, d, cols, cols_n, i * hw, pad);
+                let dyn_ = &dyv[img * d.cout * hw..][..d.cout * hw];
+                for (co, row) in dyn_.chunks(hw).enumerate() {
+                    dyc[co * cols_n + i * hw..][..hw].copy_from_slice(row);
+                    db[co] += row.iter().sum::<f32>();
                 }
-                // dw (Cout × KK) = dY (Cout × imgs·HW) · colsᵀ (imgs·HW × KK).
-                let mut dw = vec![0f32; d.cout * kk];
+            }
+            // dw (Cout × KK) = dY (Cout × imgs·HW) · colsᵀ (imgs·HW × KK).
+            let mut dw = vec![0f32; d.cout * kk];
+            matmul(
+                (d.cout, kk, cols_n),
+                &mut dw,
+                false,
+                (dyc, cols_n, 1),
+                (cols, 1, cols_n),
+                bf16,
+            );
+            if need_dx {
+                // dcols (KK × imgs·HW) = wᵀ (KK × Cout) · dY (Cout × imgs·HW), into `cols`.
                 matmul(
-                    (d.cout, kk, cols_n),
-                    &mut dw,
+                    (kk, cols_n, d.cout),
+                    cols,
                     false,
+                    (&wv, 1, kk),
                     (dyc, cols_n, 1),
-                    (cols, 1, cols_n),
                     bf16,
                 );
-                if need_dx {
-                    // dcols (KK × imgs·HW) = wᵀ (KK × Cout) · dY (Cout × imgs·HW), into `cols`.
-                    matmul(
-                        (kk, cols_n, d.cout),
-                        cols,
-                        false,
-                        (&wv, 1, kk),
-                        (dyc, cols_n, 1),
-                        bf16,
-                    );
-                    for (i, dxn) in dxs.chunks_mut(d.cin * hw).enumerate() {
-                        col2im_add(cols, d, cols_n, i * hw, dxn);
-                    }
+                for (i, dxn) in dxs.chunks_mut(d.cin * hw).enumerate() {
+                    col2im_add(cols, d, cols_n, i * hw, dxn);
                 }
-                (dw, db)
-            })
+            }
+            (dw, db)
         })
-        .collect();
+    };
+    let (dx, partials) = if need_dx {
+        par_zeroed(d.n * d.cin * hw, (per * d.cin * hw, 1), chunk)
+    } else {
+        let partials = (0..d.n.div_ceil(per))
+            .into_par_iter()
+            .map(|c| chunk(c, &mut []))
+            .collect();
+        (Vec::new(), partials)
+    };
     let (mut dw, mut db) = (vec![0f32; d.cout * kk], vec![0f32; d.cout]);
     for (pw, pb) in partials {
         dw.iter_mut().zip(pw).for_each(|(a, b)| *a += b);

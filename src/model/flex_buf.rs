@@ -2,6 +2,8 @@
 
 use burn::tensor::TensorData;
 use burn_flex::FlexTensor;
+use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// The tensor's values as `f32`s in row-major order: borrowed when it is a contiguous `f32`
 /// tensor (mirun's models are), else copied (and converted: weights loaded from a file keep the
@@ -16,4 +18,30 @@ pub(crate) fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
 /// A contiguous flex tensor of `shape` owning `values`.
 pub(crate) fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// `n` floats made in parallel chunks of `chunk` (at least `min_len` chunks per task): each
+/// chunk is zeroed by the worker that then fills it (`fill(index, chunk)`), while the chunk is
+/// in that core's cache, instead of the whole buffer being zeroed up front on the calling
+/// thread while the workers wait. Returns the buffer and each chunk's result, in order.
+pub(crate) fn par_zeroed<R: Send>(
+    n: usize,
+    (chunk, min_len): (usize, usize),
+    fill: impl Fn(usize, &mut [f32]) -> R + Sync + Send,
+) -> (Vec<f32>, Vec<R>) {
+    let mut buf: Vec<f32> = Vec::with_capacity(n);
+    let results = buf.spare_capacity_mut()[..n]
+        .par_chunks_mut(chunk.max(1))
+        .with_min_len(min_len.max(1))
+        .enumerate()
+        .map(|(i, part)| {
+            part.fill(MaybeUninit::new(0.0));
+            // SAFETY: every element of `part` was initialised just above.
+            let part = unsafe { &mut *(part as *mut [MaybeUninit<f32>] as *mut [f32]) };
+            fill(i, part)
+        })
+        .collect();
+    // SAFETY: the chunks cover all `n` elements, and each was initialised above.
+    unsafe { buf.set_len(n) };
+    (buf, results)
 }

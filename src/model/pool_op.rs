@@ -94,28 +94,17 @@ fn forward_into(x: &[f32], d: Dims, y: &mut [f32], arg: &mut [u8]) {
         });
 }
 
-/// Writes the input gradient into `dx` (every entry): each output's gradient on the value the
-/// forward picked, 0 elsewhere.
-fn backward_into(dy: &[f32], arg: &[u8], d: Dims, dx: &mut [f32]) {
+/// One plane of the input gradient, into a zeroed `xp`: each output's gradient on the value
+/// the forward picked.
+fn backward_plane(xp: &mut [f32], dyp: &[f32], ap: &[u8], d: Dims) {
     let (oh, ow) = d.out();
-    if oh * ow == 0 {
-        dx.fill(0.0);
-        return;
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let i = oy * ow + ox;
+            let k = ap[i] as usize;
+            xp[(2 * oy + k / 2) * d.w + 2 * ox + k % 2] = dyp[i];
+        }
     }
-    dx.par_chunks_mut(d.h * d.w)
-        .zip(dy.par_chunks(oh * ow))
-        .zip(arg.par_chunks(oh * ow))
-        .with_min_len(MIN_PLANES)
-        .for_each(|((xp, dyp), ap)| {
-            xp.fill(0.0);
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let i = oy * ow + ox;
-                    let k = ap[i] as usize;
-                    xp[(2 * oy + k / 2) * d.w + 2 * ox + k % 2] = dyp[i];
-                }
-            }
-        });
 }
 
 /// What the backward needs: the picked positions and the input's shape.
@@ -155,7 +144,7 @@ where
 
 mod flex {
     use super::*;
-    use crate::model::flex_buf::{tensor, values};
+    use crate::model::flex_buf::{par_zeroed, tensor, values};
 
     pub(super) fn forward(x: &FlexTensor) -> (FlexTensor, PoolState) {
         let shape = x.layout().shape().to_vec();
@@ -167,6 +156,16 @@ mod flex {
         );
         forward_into(&values(x), d, &mut y, &mut arg);
         (tensor(y, d.out_shape(&shape)), PoolState { arg, shape })
+    }
+
+    /// The input gradient, each plane zeroed by the worker that fills it.
+    fn backward_flex(dy: &[f32], arg: &[u8], d: Dims) -> Vec<f32> {
+        let (oh, ow) = d.out();
+        let (plane, out) = (d.h * d.w, oh * ow);
+        par_zeroed(d.planes * plane, (plane, MIN_PLANES), |p, xp| {
+            backward_plane(xp, &dy[p * out..][..out], &arg[p * out..][..out], d)
+        })
+        .0
     }
 
     impl MaxPool2x2Backend for Flex {
@@ -187,8 +186,7 @@ mod flex {
             let dy = grads.consume::<Flex>(&ops.node);
             let PoolState { arg, shape } = ops.state;
             let d = Dims::of(&shape);
-            let mut dx = vec![0f32; d.planes * d.h * d.w];
-            backward_into(&values(&dy), &arg, d, &mut dx);
+            let dx = backward_flex(&values(&dy), &arg, d);
             if let [Some(node)] = ops.parents {
                 grads.register::<Flex>(node.id, tensor(dx, shape));
             }
@@ -236,6 +234,24 @@ mod libtorch {
     fn empty(shape: &[usize]) -> tch::Tensor {
         let dims: Vec<i64> = shape.iter().map(|&s| s as i64).collect();
         tch::Tensor::empty(dims, (tch::Kind::Float, tch::Device::Cpu))
+    }
+
+    /// Writes the input gradient into `dx` (every entry): each output's gradient on the value
+    /// the forward picked, 0 elsewhere.
+    fn backward_into(dy: &[f32], arg: &[u8], d: Dims, dx: &mut [f32]) {
+        let (oh, ow) = d.out();
+        if oh * ow == 0 {
+            dx.fill(0.0);
+            return;
+        }
+        dx.par_chunks_mut(d.h * d.w)
+            .zip(dy.par_chunks(oh * ow))
+            .zip(arg.par_chunks(oh * ow))
+            .with_min_len(MIN_PLANES)
+            .for_each(|((xp, dyp), ap)| {
+                xp.fill(0.0);
+                backward_plane(xp, dyp, ap, d);
+            });
     }
 
     fn forward(x: &tch::Tensor) -> (tch::Tensor, PoolState) {
