@@ -200,36 +200,46 @@ fn the_flex_conv_op_in_bf16_stays_close_to_f32() {
     check_bf16_stays_close_to_f32(&Device::flex().autodiff());
 }
 
-/// The op's result does not depend on how many threads run it (the weight gradient is summed
-/// over a fixed split of the batch).
+/// The op's result and gradients do not depend on how many threads run it (the weight gradient
+/// is summed over a fixed split of the batch; the output and the input gradient are split by
+/// the thread count, which must not change a value).
 #[test]
 fn the_flex_conv_op_is_the_same_on_one_thread_and_on_many() {
     use mirun::model::conv_op::conv2d_same;
     use rand::{Rng, SeedableRng};
-    // Inputs from a local stream: the device's generator is shared with tests running alongside.
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-    let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-1.0..1.0)).collect() };
-    let (xs, ws) = (draw(37 * 3 * 10 * 10), draw(8 * 3 * 3 * 3));
-    let run = || {
-        let dev = Device::flex().autodiff();
-        let x = Tensor::<4>::from_data(TensorData::new(xs.clone(), [37, 3, 10, 10]), &dev)
-            .require_grad();
-        let w =
-            Tensor::<4>::from_data(TensorData::new(ws.clone(), [8, 3, 3, 3]), &dev).require_grad();
-        let b = Tensor::<1>::zeros([8], &dev).require_grad();
-        let g = conv2d_same(x, w.clone(), b, false)
-            .powf_scalar(2.0)
-            .sum()
-            .backward();
-        w.grad(&g).unwrap().into_data()
-    };
-    let many = run();
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap()
-        .install(run);
-    assert_eq!(many, one);
+    // 10×10 maps: two chunks of images for every sum; 4×4 maps: one for the weight gradient,
+    // one per thread for the output and the input gradient.
+    for [n, c, h] in [[37, 3, 10], [37, 3, 4]] {
+        // Inputs from a local stream: the device's generator is shared with tests running alongside.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut draw =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-1.0..1.0)).collect() };
+        let (xs, ws, bs) = (draw(n * c * h * h), draw(8 * c * 3 * 3), draw(8));
+        let run = || {
+            let dev = Device::flex().autodiff();
+            let x = Tensor::<4>::from_data(TensorData::new(xs.clone(), [n, c, h, h]), &dev)
+                .require_grad();
+            let w = Tensor::<4>::from_data(TensorData::new(ws.clone(), [8, c, 3, 3]), &dev)
+                .require_grad();
+            let b = Tensor::<1>::from_data(TensorData::new(bs.clone(), [8]), &dev).require_grad();
+            let y = conv2d_same(x.clone(), w.clone(), b.clone(), false);
+            let g = y.clone().powf_scalar(2.0).sum().backward();
+            [
+                y.into_data(),
+                x.grad(&g).unwrap().into_data(),
+                w.grad(&g).unwrap().into_data(),
+                b.grad(&g).unwrap().into_data(),
+            ]
+        };
+        let on = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads);
+            pool.build().unwrap().install(run)
+        };
+        let one = on(1);
+        for threads in [2, 3] {
+            assert_eq!(on(threads), one, "{n}×{c}×{h}×{h} on {threads} threads");
+        }
+    }
 }
 
 /// The same op on libtorch (its own convolution, and its backward through libtorch's autograd).

@@ -7,8 +7,10 @@
 //! of a flex training step spent ~27 % of its time in those layout copies and ~13 % zeroing
 //! fresh pages for them. Here images go in chunks of about 2048 output pixels: one column block
 //! `[Cin·k², pixels]` and one GEMM per chunk (so the 3×3 maps of late layers still make large
-//! products), and the weight gradient is summed over the chunks in order, so the result does
-//! not depend on the number of threads.
+//! products), and the weight gradient is summed over a fixed split of the batch in order, so the
+//! result does not depend on the number of threads. The forward product and the input gradient,
+//! whose values do not depend on the split, take as many chunks as a multiple of the threads, and
+//! run beside the weight gradient's chunks, so that no core waits on a short last chunk.
 
 use super::flex_buf::{par_zeroed, tensor, values};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -256,12 +258,34 @@ fn chunk_images(d: Dims) -> usize {
 /// Output pixels per chunk of images (see [`chunk_images`]).
 const CHUNK_COLUMNS: usize = 2048;
 
+/// Images per chunk for the forward product and the input gradient, whose values do not depend
+/// on the chunking (each is one dot product over `Cin·k²` or `Cout`, summed in the same order
+/// in any chunk: the GEMMs block the summed dimension by its length only): about
+/// [`chunk_images`], but as many chunks as a multiple of the threads, so that none waits on a
+/// short last chunk (a 768-row step's 3×3 layer made chunks of 227, 227, 227 and 87 images).
+fn even_chunk_images(d: Dims) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    let chunks = d.n.div_ceil(chunk_images(d)).next_multiple_of(threads);
+    d.n.div_ceil(chunks.max(1)).max(1)
+}
+
+/// Images `first..first + imgs`' `dY` (each `Cout × HW`) side by side as `Cout × imgs·HW`.
+fn gather_dy(dyv: &[f32], d: Dims, first: usize, imgs: usize, dyc: &mut [f32]) {
+    let (hw, cols_n) = (d.hw(), imgs * d.hw());
+    for i in 0..imgs {
+        let dyn_ = &dyv[(first + i) * d.cout * hw..][..d.cout * hw];
+        for (co, row) in dyn_.chunks(hw).enumerate() {
+            dyc[co * cols_n + i * hw..][..hw].copy_from_slice(row);
+        }
+    }
+}
+
 /// Forward: one chunk of images per task, one GEMM per chunk (of bf16-rounded operands with
 /// `bf16`; the bias is added in f32).
 fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor, bf16: bool) -> FlexTensor {
     let d = Dims::of(x, wt);
     let (xv, wv, bv) = (values(x), values(wt), values(b));
-    let (hw, kk, per) = (d.hw(), d.kk(), chunk_images(d));
+    let (hw, kk, per) = (d.hw(), d.kk(), even_chunk_images(d));
     let (y, _) = par_zeroed(d.n * d.cout * hw, (per * d.cout * hw, 1), |c, ys| {
         let first = c * per * d.cin * hw;
         let xs = &xv[first..(first + per * d.cin * hw).min(xv.len())];
@@ -341,8 +365,9 @@ fn backward(
     let d = Dims::of(x, wt);
     let (xv, wv, dyv) = (values(x), values(wt), values(dy));
     let (hw, kk, per) = (d.hw(), d.kk(), chunk_images(d));
-    // Per chunk of images: its dx, and the chunk's partial dw and db.
-    let chunk = |c: usize, dxs: &mut [f32]| {
+    // Per chunk of images (a fixed split of the batch: the sums over it depend on it): the
+    // chunk's partial dw and db.
+    let weight_grads = |c: usize| {
         let first = c * per;
         let imgs = per.min(d.n - first);
         let cols_n = imgs * hw;
@@ -351,15 +376,15 @@ fn backward(
         with_scratch(sizes, |cols, dyc, pad| {
             let mut db = vec![0f32; d.cout];
             for i in 0..imgs {
-                let img = first + i;
-                let xn = &xv[img * d.cin * hw..][..d.cin * hw];
+                let xn = &xv[(first + i) * d.cin * hw..][..d.cin * hw];
                 im2col(xn, d, cols, cols_n, i * hw, pad);
-                let dyn_ = &dyv[img * d.cout * hw..][..d.cout * hw];
-                for (co, row) in dyn_.chunks(hw).enumerate() {
-                    dyc[co * cols_n + i * hw..][..hw].copy_from_slice(row);
-                }
-                add_row_sums(&mut db, dyn_, hw);
+                add_row_sums(
+                    &mut db,
+                    &dyv[(first + i) * d.cout * hw..][..d.cout * hw],
+                    hw,
+                );
             }
+            gather_dy(&dyv, d, first, imgs, dyc);
             // dw (Cout × KK) = dY (Cout × imgs·HW) · colsᵀ (imgs·HW × KK).
             let mut dw = vec![0f32; d.cout * kk];
             matmul(
@@ -370,32 +395,43 @@ fn backward(
                 (cols, 1, cols_n),
                 bf16,
             );
-            if need_dx {
-                // dcols (KK × imgs·HW) = wᵀ (KK × Cout) · dY (Cout × imgs·HW), into `cols`.
-                matmul(
-                    (kk, cols_n, d.cout),
-                    cols,
-                    false,
-                    (&wv, 1, kk),
-                    (dyc, cols_n, 1),
-                    bf16,
-                );
-                for (i, dxn) in dxs.chunks_mut(d.cin * hw).enumerate() {
-                    col2im_add(cols, d, cols_n, i * hw, dxn);
-                }
-            }
             (dw, db)
         })
     };
-    let (dx, partials) = if need_dx {
-        par_zeroed(d.n * d.cin * hw, (per * d.cin * hw, 1), chunk)
-    } else {
-        let partials = (0..d.n.div_ceil(per))
-            .into_par_iter()
-            .map(|c| chunk(c, &mut []))
-            .collect();
-        (Vec::new(), partials)
+    // Per chunk of images (any split: see [`even_chunk_images`]): its dx.
+    let per_dx = even_chunk_images(d);
+    let input_grad = |c: usize, dxs: &mut [f32]| {
+        let first = c * per_dx;
+        let imgs = dxs.len() / (d.cin * hw);
+        let cols_n = imgs * hw;
+        with_scratch([kk * cols_n, d.cout * cols_n, 0], |dcols, dyc, _| {
+            gather_dy(&dyv, d, first, imgs, dyc);
+            // dcols (KK × imgs·HW) = wᵀ (KK × Cout) · dY (Cout × imgs·HW).
+            matmul(
+                (kk, cols_n, d.cout),
+                dcols,
+                false,
+                (&wv, 1, kk),
+                (dyc, cols_n, 1),
+                bf16,
+            );
+            for (i, dxn) in dxs.chunks_mut(d.cin * hw).enumerate() {
+                col2im_add(dcols, d, cols_n, i * hw, dxn);
+            }
+        })
     };
+    let (dx, partials) = rayon::join(
+        || match need_dx {
+            true => par_zeroed(d.n * d.cin * hw, (per_dx * d.cin * hw, 1), input_grad).0,
+            false => Vec::new(),
+        },
+        || {
+            (0..d.n.div_ceil(per))
+                .into_par_iter()
+                .map(weight_grads)
+                .collect::<Vec<_>>()
+        },
+    );
     let (mut dw, mut db) = (vec![0f32; d.cout * kk], vec![0f32; d.cout]);
     for (pw, pb) in partials {
         dw.iter_mut().zip(pw).for_each(|(a, b)| *a += b);
