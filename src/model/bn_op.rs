@@ -7,7 +7,7 @@
 //! Statistics are summed in `f64` per channel in a fixed order, so results do not depend on
 //! the number of threads.
 
-use super::flex_buf::{par_zeroed, tensor, values};
+use super::flex_buf::{par_written, tensor, values};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -20,6 +20,7 @@ use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 use multiversion::multiversion;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// The fused op as a backend extension: flex runs the kernels below; autodiff records the
 /// backward pass written here.
@@ -133,10 +134,12 @@ fn normalise(
         })
         .unzip();
     let per_image = c * hw;
-    let (y, _) = par_zeroed(xv.len(), (per_image, 1), |img, yi| {
+    let write = |img: usize, yi: &mut [MaybeUninit<f32>]| {
         let xi = &xv[img * per_image..][..per_image];
         normalise_image(yi, xi, hw, (&scale, &shift), relu)
-    });
+    };
+    // SAFETY: `normalise_image` writes every element of its image.
+    let (y, _) = unsafe { par_written(xv.len(), (per_image, 1), write) };
     tensor(y, x.layout().shape().to_vec())
 }
 
@@ -145,7 +148,7 @@ fn normalise(
 /// is computed alike either way, so the result does not depend on the CPU's vector width.
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn normalise_image(
-    y: &mut [f32],
+    y: &mut [MaybeUninit<f32>],
     x: &[f32],
     hw: usize,
     (scale, shift): (&[f32], &[f32]),
@@ -162,9 +165,11 @@ fn normalise_image(
         if relu {
             yo.iter_mut()
                 .zip(xo)
-                .for_each(|(o, &v)| *o = (v * s + t).max(0.0));
+                .for_each(|(o, &v)| _ = o.write((v * s + t).max(0.0)));
         } else {
-            yo.iter_mut().zip(xo).for_each(|(o, &v)| *o = v * s + t);
+            yo.iter_mut()
+                .zip(xo)
+                .for_each(|(o, &v)| _ = o.write(v * s + t));
         }
     }
 }
@@ -260,7 +265,7 @@ fn channel_grad_sums(
 /// channels' `(a, b, c, μ)`.
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn dx_image(
-    dx: &mut [f32],
+    dx: &mut [MaybeUninit<f32>],
     (x, y, dy): (&[f32], &[f32], &[f32]),
     hw: usize,
     coefficients: &[(f32, f32, f32, f32)],
@@ -273,7 +278,7 @@ fn dx_image(
     let rows = rows.zip(y.chunks_exact(hw).zip(dy.chunks_exact(hw)));
     for (((out, x), (y, dy)), &(a, b, cc, mu)) in rows.zip(coefficients) {
         for (((o, &x), &y), &d) in out.iter_mut().zip(x).zip(y).zip(dy) {
-            *o = a * mask(relu, y, d) - b - cc * (x - mu);
+            o.write(a * mask(relu, y, d) - b - cc * (x - mu));
         }
     }
 }
@@ -340,11 +345,13 @@ fn backward(
             (a as f32, b as f32, cc as f32, mv[ch])
         })
         .collect();
-    let (dx, _) = par_zeroed(xv.len(), (c * hw, 1), |img, dxi| {
+    let write = |img: usize, dxi: &mut [MaybeUninit<f32>]| {
         let r = img * c * hw..(img + 1) * c * hw;
         let image = (&xv[r.clone()], &yv[r.clone()], &dyv[r]);
         dx_image(dxi, image, hw, &coefficients, relu)
-    });
+    };
+    // SAFETY: `dx_image` writes every element of its image.
+    let (dx, _) = unsafe { par_written(xv.len(), (c * hw, 1), write) };
     let (dbeta, dgamma): (Vec<f32>, Vec<f32>) =
         sums.iter().map(|&(b, g)| (b as f32, g as f32)).unzip();
     (

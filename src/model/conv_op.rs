@@ -12,7 +12,7 @@
 //! whose values do not depend on the split, take as many chunks as a multiple of the threads, and
 //! run beside the weight gradient's chunks, so that no core waits on a short last chunk.
 
-use super::flex_buf::{par_zeroed, tensor, values};
+use super::flex_buf::{par_written, par_zeroed, tensor, values};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -26,6 +26,7 @@ use gemm::{gemm, Parallelism};
 use multiversion::multiversion;
 use rayon::prelude::*;
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 /// The convolution as a backend extension: flex runs the kernels below, libtorch its own
 /// convolution; autodiff records the backward passes written here (on libtorch: libtorch's own
@@ -286,7 +287,7 @@ fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor, bf16: bool) -> FlexT
     let d = Dims::of(x, wt);
     let (xv, wv, bv) = (values(x), values(wt), values(b));
     let (hw, kk, per) = (d.hw(), d.kk(), even_chunk_images(d));
-    let (y, _) = par_zeroed(d.n * d.cout * hw, (per * d.cout * hw, 1), |c, ys| {
+    let write = |c: usize, ys: &mut [MaybeUninit<f32>]| {
         let first = c * per * d.cin * hw;
         let xs = &xv[first..(first + per * d.cin * hw).min(xv.len())];
         let imgs = xs.len() / (d.cin * hw);
@@ -307,7 +308,9 @@ fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor, bf16: bool) -> FlexT
             );
             add_bias(ys, out, &bv, hw);
         })
-    });
+    };
+    // SAFETY: `add_bias` writes every element of its chunk.
+    let (y, _) = unsafe { par_written(d.n * d.cout * hw, (per * d.cout * hw, 1), write) };
     tensor(y, vec![d.n, d.cout, d.h, d.w])
 }
 
@@ -338,7 +341,7 @@ fn add_row_sums(db: &mut [f32], rows: &[f32], hw: usize) {
 
 /// `ys` (images × Cout × HW) = the chunk's product `out` (Cout × images·HW) + the bias.
 #[multiversion(targets("x86_64+avx2+fma"))]
-fn add_bias(ys: &mut [f32], out: &[f32], bias: &[f32], hw: usize) {
+fn add_bias(ys: &mut [MaybeUninit<f32>], out: &[f32], bias: &[f32], hw: usize) {
     let per_image = bias.len() * hw;
     if per_image == 0 {
         return;
@@ -348,7 +351,9 @@ fn add_bias(ys: &mut [f32], out: &[f32], bias: &[f32], hw: usize) {
         for (co, row) in yn.chunks_mut(hw).enumerate() {
             let src = &out[co * cols_n + i * hw..][..hw];
             let b = bias[co];
-            row.iter_mut().zip(src).for_each(|(o, &v)| *o = v + b);
+            row.iter_mut()
+                .zip(src)
+                .for_each(|(o, &v)| _ = o.write(v + b));
         }
     }
 }

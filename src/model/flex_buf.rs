@@ -26,22 +26,39 @@ pub(crate) fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
 /// thread while the workers wait. Returns the buffer and each chunk's result, in order.
 pub(crate) fn par_zeroed<R: Send>(
     n: usize,
-    (chunk, min_len): (usize, usize),
+    parts: (usize, usize),
     fill: impl Fn(usize, &mut [f32]) -> R + Sync + Send,
+) -> (Vec<f32>, Vec<R>) {
+    let zero_then_fill = |i: usize, part: &mut [MaybeUninit<f32>]| {
+        part.fill(MaybeUninit::new(0.0));
+        // SAFETY: every element of `part` was initialised just above.
+        fill(i, unsafe {
+            &mut *(part as *mut [MaybeUninit<f32>] as *mut [f32])
+        })
+    };
+    // SAFETY: `zero_then_fill` initialises every element of its chunk.
+    unsafe { par_written(n, parts, zero_then_fill) }
+}
+
+/// [`par_zeroed`] without the zeroing, for kernels that write every element of their chunk
+/// (`write(index, chunk)`): the chunks start uninitialised.
+///
+/// # Safety
+/// `write` must initialise every element of the chunk it is given.
+pub(crate) unsafe fn par_written<R: Send>(
+    n: usize,
+    (chunk, min_len): (usize, usize),
+    write: impl Fn(usize, &mut [MaybeUninit<f32>]) -> R + Sync + Send,
 ) -> (Vec<f32>, Vec<R>) {
     let mut buf: Vec<f32> = Vec::with_capacity(n);
     let results = buf.spare_capacity_mut()[..n]
         .par_chunks_mut(chunk.max(1))
         .with_min_len(min_len.max(1))
         .enumerate()
-        .map(|(i, part)| {
-            part.fill(MaybeUninit::new(0.0));
-            // SAFETY: every element of `part` was initialised just above.
-            let part = unsafe { &mut *(part as *mut [MaybeUninit<f32>] as *mut [f32]) };
-            fill(i, part)
-        })
+        .map(|(i, part)| write(i, part))
         .collect();
-    // SAFETY: the chunks cover all `n` elements, and each was initialised above.
+    // SAFETY: the chunks cover all `n` elements, and `write` initialised each (the caller's
+    // promise).
     unsafe { buf.set_len(n) };
     (buf, results)
 }
