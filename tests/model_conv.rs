@@ -208,20 +208,22 @@ fn the_flex_conv_op_is_the_same_on_one_thread_and_on_many() {
     use mirun::model::conv_op::conv2d_same;
     use rand::{Rng, SeedableRng};
     // 10×10 maps: two chunks of images for every sum; 4×4 maps: one for the weight gradient,
-    // one per thread for the output and the input gradient.
-    for [n, c, h] in [[37, 3, 10], [37, 3, 4]] {
+    // one per thread for the output and the input gradient; 64 channels on 3×3 maps: a sum
+    // over 576 products, which the GEMM blocks differently in chunks of at most 64 columns.
+    for [n, c, h, cout] in [[37, 3, 10, 8], [37, 3, 4, 8], [8, 64, 3, 64]] {
         // Inputs from a local stream: the device's generator is shared with tests running alongside.
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let mut draw =
             |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-1.0..1.0)).collect() };
-        let (xs, ws, bs) = (draw(n * c * h * h), draw(8 * c * 3 * 3), draw(8));
+        let (xs, ws, bs) = (draw(n * c * h * h), draw(cout * c * 3 * 3), draw(cout));
         let run = || {
             let dev = Device::flex().autodiff();
             let x = Tensor::<4>::from_data(TensorData::new(xs.clone(), [n, c, h, h]), &dev)
                 .require_grad();
-            let w = Tensor::<4>::from_data(TensorData::new(ws.clone(), [8, c, 3, 3]), &dev)
+            let w = Tensor::<4>::from_data(TensorData::new(ws.clone(), [cout, c, 3, 3]), &dev)
                 .require_grad();
-            let b = Tensor::<1>::from_data(TensorData::new(bs.clone(), [8]), &dev).require_grad();
+            let b =
+                Tensor::<1>::from_data(TensorData::new(bs.clone(), [cout]), &dev).require_grad();
             let y = conv2d_same(x.clone(), w.clone(), b.clone(), false);
             let g = y.clone().powf_scalar(2.0).sum().backward();
             [

@@ -133,12 +133,21 @@ fn normalise(
             (s as f32, (b as f64 - mean * s) as f32)
         })
         .unzip();
+    // Every channel needs its scale and shift: `normalise_image` writes only channels it has.
+    assert!(
+        scale.len() == c,
+        "batch norm: {c} channels but {} statistics, {} gammas and {} betas",
+        stats.len(),
+        gv.len(),
+        bv.len()
+    );
     let per_image = c * hw;
     let write = |img: usize, yi: &mut [MaybeUninit<f32>]| {
         let xi = &xv[img * per_image..][..per_image];
         normalise_image(yi, xi, hw, (&scale, &shift), relu)
     };
-    // SAFETY: `normalise_image` writes every element of its image.
+    // SAFETY: `normalise_image` writes every element of its image (a scale and a shift for each
+    // of its `c` channels, checked above).
     let (y, _) = unsafe { par_written(xv.len(), (per_image, 1), write) };
     tensor(y, x.layout().shape().to_vec())
 }

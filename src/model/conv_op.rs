@@ -8,9 +8,10 @@
 //! fresh pages for them. Here images go in chunks of about 2048 output pixels: one column block
 //! `[Cin·k², pixels]` and one GEMM per chunk (so the 3×3 maps of late layers still make large
 //! products), and the weight gradient is summed over a fixed split of the batch in order, so the
-//! result does not depend on the number of threads. The forward product and the input gradient,
-//! whose values do not depend on the split, take as many chunks as a multiple of the threads, and
-//! run beside the weight gradient's chunks, so that no core waits on a short last chunk.
+//! result does not depend on the number of threads. The forward product and the input gradient
+//! take as many chunks as a multiple of the threads where that cannot change a value
+//! ([`even_chunk_images`]), and run beside the weight gradient's chunks, so that no core waits
+//! on a short last chunk.
 
 use super::flex_buf::{par_written, par_zeroed, tensor, values};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -259,15 +260,35 @@ fn chunk_images(d: Dims) -> usize {
 /// Output pixels per chunk of images (see [`chunk_images`]).
 const CHUNK_COLUMNS: usize = 2048;
 
-/// Images per chunk for the forward product and the input gradient, whose values do not depend
-/// on the chunking (each is one dot product over `Cin·k²` or `Cout`, summed in the same order
-/// in any chunk: the GEMMs block the summed dimension by its length only): about
-/// [`chunk_images`], but as many chunks as a multiple of the threads, so that none waits on a
-/// short last chunk (a 768-row step's 3×3 layer made chunks of 227, 227, 227 and 87 images).
-fn even_chunk_images(d: Dims) -> usize {
+/// Images per chunk for the forward product and the input gradient: about [`chunk_images`],
+/// but with the chunk count rounded up to a multiple of the threads, so that no core waits on
+/// a short last chunk (a 768-row step's 3×3 layer made chunks of 227, 227, 227 and 87 images)
+/// — where that cannot change a value. Each output is one dot product over `Cin·k²` or `Cout`,
+/// and the `gemm` crate blocks that sum by its length alone in products of more than 64
+/// columns, but at most 512 deep in products of at most 64 × 64, and takes a matrix–vector
+/// path for a single row or column (mirun's bf16 kernel converts the columns in groups whose
+/// alignment depends on where the chunk starts). So the even split is used only when it and the
+/// fixed one both make chunks of more than 64 columns, in f32, and with more than one output
+/// and input channel; else the fixed split: results never depend on the thread count.
+fn even_chunk_images(d: Dims, bf16: bool) -> usize {
+    let fixed = chunk_images(d);
     let threads = rayon::current_num_threads().max(1);
-    let chunks = d.n.div_ceil(chunk_images(d)).next_multiple_of(threads);
-    d.n.div_ceil(chunks.max(1)).max(1)
+    let chunks = d.n.div_ceil(fixed).next_multiple_of(threads).max(1);
+    let even = d.n.div_ceil(chunks).max(1);
+    // Every chunk of a split into `per`-image chunks has more than 64 columns.
+    let wide = |per: usize| {
+        let last = match d.n % per {
+            0 => per,
+            r => r,
+        };
+        last * d.hw() > 64
+    };
+    let same_sums = !bf16 && d.cout > 1 && d.kk() > 1 && d.n > 0;
+    if same_sums && wide(fixed) && wide(even) {
+        even
+    } else {
+        fixed
+    }
 }
 
 /// Images `first..first + imgs`' `dY` (each `Cout × HW`) side by side as `Cout × imgs·HW`.
@@ -286,7 +307,14 @@ fn gather_dy(dyv: &[f32], d: Dims, first: usize, imgs: usize, dyc: &mut [f32]) {
 fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor, bf16: bool) -> FlexTensor {
     let d = Dims::of(x, wt);
     let (xv, wv, bv) = (values(x), values(wt), values(b));
-    let (hw, kk, per) = (d.hw(), d.kk(), even_chunk_images(d));
+    assert!(
+        wt.layout().shape()[1] == d.cin && bv.len() == d.cout,
+        "conv2d_same: input {:?}, weight {:?}, bias of {}",
+        x.layout().shape(),
+        wt.layout().shape(),
+        bv.len()
+    );
+    let (hw, kk, per) = (d.hw(), d.kk(), even_chunk_images(d, bf16));
     let write = |c: usize, ys: &mut [MaybeUninit<f32>]| {
         let first = c * per * d.cin * hw;
         let xs = &xv[first..(first + per * d.cin * hw).min(xv.len())];
@@ -309,7 +337,8 @@ fn forward(x: &FlexTensor, wt: &FlexTensor, b: &FlexTensor, bf16: bool) -> FlexT
             add_bias(ys, out, &bv, hw);
         })
     };
-    // SAFETY: `add_bias` writes every element of its chunk.
+    // SAFETY: `add_bias` writes every element of its chunk (a bias for each of its `Cout`
+    // channels, checked above).
     let (y, _) = unsafe { par_written(d.n * d.cout * hw, (per * d.cout * hw, 1), write) };
     tensor(y, vec![d.n, d.cout, d.h, d.w])
 }
@@ -404,7 +433,7 @@ fn backward(
         })
     };
     // Per chunk of images (any split: see [`even_chunk_images`]): its dx.
-    let per_dx = even_chunk_images(d);
+    let per_dx = even_chunk_images(d, bf16);
     let input_grad = |c: usize, dxs: &mut [f32]| {
         let first = c * per_dx;
         let imgs = dxs.len() / (d.cin * hw);
