@@ -146,6 +146,58 @@ fn killed_runs_resume_to_the_same_rows() {
     );
 }
 
+/// A MINE run (InfoNCE, linear probe): killed after a checkpoint, it resumes, and its summary
+/// row counts every epoch of the run, not only those of the process that finished it.
+#[test]
+fn a_resumed_mine_run_counts_all_its_epochs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mine = PIPELINE
+        .replace("[heads]\ncount = 2\n", "[loss]\nkind = \"infonce\"\n\n[model]\nlatent_dim = 10\n\n[evaluator]\nkind = \"linear_probe\"\nprobe_epochs = 2\n")
+        .replace("epochs = 6", "epochs = 8");
+    std::fs::write(dir.join("crash.toml"), mine).unwrap();
+    let mut child = cmd(dir, "o")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let checkpointed = || {
+        std::panic::catch_unwind(|| run_dir(dir, "o"))
+            .is_ok_and(|d| d.join("checkpoint.toml").exists())
+    };
+    while !checkpointed() && child.try_wait().unwrap().is_none() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "killed before it finished"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let o = cmd(dir, "o").output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("resuming an interrupted run"), "{stdout}");
+    let mut r = csv::Reader::from_path(dir.join("o/crash/summary.csv")).unwrap();
+    let column = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "epochs_done")
+        .unwrap();
+    let rows: Vec<_> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), 1, "one summary row");
+    assert_eq!(
+        &rows[0][column], "8",
+        "epochs_done counts the epochs before the kill"
+    );
+}
+
 #[test]
 fn fresh_ignores_a_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();

@@ -278,7 +278,11 @@ impl Recorder for MineImages<'_> {
         // test set (read back from metrics.csv, so resumed epochs count).
         let best_book = column_max(&run_dir.join("metrics.csv"), "probe_book");
         vec![
-            ("epochs_done".into(), records.len().to_string()),
+            // The last epoch's number, not this process's count: a resumed run counts all.
+            (
+                "epochs_done".into(),
+                last.map_or(0, |r| r.epoch).to_string(),
+            ),
             (
                 "probe_heldout".into(),
                 opt(last.and_then(|r| r.probe_heldout)),
