@@ -20,6 +20,12 @@ def train_size(run):
         return tomllib.load(f).get("dataset", {}).get("train_size")
 
 
+def finished(run):
+    """Whether the run has ended: a run in progress (or stopped, to be resumed) keeps its
+    epoch checkpoint (`checkpoint.toml`), which a finished run removes."""
+    return not os.path.exists(os.path.join(run, "checkpoint.toml"))
+
+
 def report(run):
     metrics = list(csv.DictReader(open(os.path.join(run, "metrics.csv"))))
     last = max(int(r["epoch"]) for r in metrics)
@@ -55,7 +61,7 @@ def report(run):
 
 def main():
     runs = sorted(os.path.dirname(p) for p in glob.glob("results/iic*/*/confusion.csv"))
-    rows = [report(r) for r in runs if train_size(r) == 60000]
+    rows = [report(r) for r in runs if train_size(r) == 60000 and finished(r)]
     with open(OUT + ".csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()
