@@ -45,6 +45,15 @@ fn run_dir(dir: &Path, out: &str) -> PathBuf {
         .expect("a run directory")
 }
 
+/// Polls until `done`, the child exits, or two minutes pass.
+fn wait_until(child: &mut std::process::Child, done: impl Fn() -> bool) {
+    let t0 = Instant::now();
+    while !done() && child.try_wait().unwrap().is_none() && t0.elapsed() < Duration::from_secs(120)
+    {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// CSV text without the `seconds` column of metrics.csv.
 fn untimed(metrics: &str) -> Vec<String> {
     metrics
@@ -86,13 +95,7 @@ fn killed_runs_resume_to_the_same_rows() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let t0 = Instant::now();
-        while checkpoint_epoch() <= before
-            && child.try_wait().unwrap().is_none()
-            && t0.elapsed() < Duration::from_secs(120)
-        {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_until(&mut child, || checkpoint_epoch() > before);
         std::thread::sleep(Duration::from_millis(jitter_ms));
         if child.try_wait().unwrap().is_some() {
             break; // finished before the kill
@@ -161,14 +164,11 @@ fn a_resumed_mine_run_counts_all_its_epochs() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let t0 = Instant::now();
     let checkpointed = || {
         std::panic::catch_unwind(|| run_dir(dir, "o"))
             .is_ok_and(|d| d.join("checkpoint.toml").exists())
     };
-    while !checkpointed() && child.try_wait().unwrap().is_none() && t0.elapsed().as_secs() < 120 {
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_until(&mut child, checkpointed);
     assert!(
         child.try_wait().unwrap().is_none(),
         "killed before it finished"
