@@ -536,6 +536,16 @@ fn broken_csvs_and_bad_flags() {
             vec!["x.pdf", ".svg or .png"],
         ),
         (
+            "plot_out_folder_missing",
+            vec!["plot", good, "-o", "no/such/dir/x.svg"],
+            vec!["no/such/dir/x.svg", "the folder no/such/dir does not exist"],
+        ),
+        (
+            "table_not_a_summary",
+            vec!["table", &no_cols],
+            vec!["nocols.csv", "not a mirun summary", "`run_id`"],
+        ),
+        (
             "config_missing",
             vec!["config", "nope.toml"],
             vec!["nope.toml"],

@@ -371,3 +371,20 @@ fn runs_from_another_backend_or_vector_level_are_flagged() {
     let same = diff(&b, &b, &Default::default()).unwrap();
     assert!(same.provenance.is_empty() && !same.render(false).contains("ran elsewhere"));
 }
+
+#[test]
+fn a_csv_that_is_not_a_summary_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a/summary.csv", &side_a());
+    let other = write(dir.path(), "metrics.csv", "epoch,loss\n1,0.5\n");
+    let err = diff(&a, &other, &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "{}: not a mirun summary: no `run_id` column (its columns: epoch, loss)",
+            other.display()
+        )),
+        "{err}"
+    );
+}

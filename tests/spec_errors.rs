@@ -311,6 +311,29 @@ const CASES: &[Case] = &[
         "--set heads.cont=2: unknown key `heads.cont`; did you mean `heads.count`?",
     ),
     (
+        // A table that does not exist, made by an override, names the override, not the file.
+        "set_unknown_section",
+        "",
+        &["--set", "nosuch.key=1"],
+        &[],
+        "--set nosuch.key=1: unknown key `nosuch`",
+    ),
+    (
+        "env_unknown_section",
+        "",
+        &[],
+        &[("MIRUN_NOSUCH__KEY", "1")],
+        "env MIRUN_NOSUCH__KEY: unknown key `nosuch`",
+    ),
+    (
+        // `[sweep]` is the file's; the sweep's own flags set it on the command line.
+        "set_sweep_section",
+        "",
+        &["--set", "sweep.seeds=[1, 2]"],
+        &[],
+        "--set sweep.seeds=[1, 2]: `sweep` is read from the pipeline file only; on the command line use `mirun sweep --grid`, `--zip`, `--seeds` or `--launcher`",
+    ),
+    (
         "set_wrong_type",
         "",
         &["--set", "train.epochs=[1]"],

@@ -47,6 +47,10 @@ pub enum CollectError {
         line: u64,
         what: String,
     },
+    /// A CSV without the `run_id` column that every summary row has (`mirun table a.csv` on
+    /// some other CSV file).
+    #[error("{path}: not a mirun summary: no `run_id` column (its columns: {columns})")]
+    NotASummary { path: String, columns: String },
     /// A cell in a numeric column is not a number; `line` is the 1-based file line.
     #[error("{path}: line {line}: column `{column}`: `{value}` is not a number")]
     NotNumeric {
@@ -184,6 +188,12 @@ pub fn load_summaries(path: &Path) -> Result<Summaries, CollectError> {
     let mut rows = Vec::new();
     for file in &files {
         let csv = CsvFile::read(file)?;
+        if !csv.header.iter().any(|c| c == "run_id") {
+            return Err(CollectError::NotASummary {
+                path: file.display().to_string(),
+                columns: csv.header.join(", "),
+            });
+        }
         for c in &csv.header {
             if !header.contains(c) {
                 header.push(c.clone());

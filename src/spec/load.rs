@@ -165,13 +165,24 @@ impl Resolved {
     }
 
     /// Where a key that some layer set came from (an unknown key, a value of the wrong type):
-    /// [`Self::origin`], else the nearest table around it that a layer sets, else the file
-    /// loaded — never `default`, which sets no unknown keys. (A TOML key with a dot in its
-    /// quotes, `"heads.count" = 2`, reads as a dotted key here and is found by its table.)
+    /// [`Self::origin`], else the last override that sets a key inside it (`--set
+    /// nosuch.key=1` makes the unknown table `nosuch`), else the nearest table around it that a
+    /// layer sets, else the file loaded — never `default`, which sets no unknown keys. (A TOML
+    /// key with a dot in its quotes, `"heads.count" = 2`, reads as a dotted key here and is
+    /// found by its table.)
     fn set_origin(&self, key: &str) -> String {
         let found = self.origin(key);
         if found != "default" {
             return found;
+        }
+        let inside = format!("{key}.");
+        if let Some(o) = self
+            .overrides
+            .iter()
+            .rev()
+            .find(|o| o.key.starts_with(&inside))
+        {
+            return o.origin.clone();
         }
         let mut parts: Vec<&str> = key.split('.').collect();
         while parts.len() > 1 {
@@ -451,6 +462,14 @@ fn describe(e: &figment::Error, r: &Resolved) -> String {
     match &e.kind {
         Kind::UnknownField(field, expected) => {
             let key = join(field);
+            if parent.is_empty() && (field == "sweep" || field == "launcher") {
+                // Only an override gets here: the loader takes both tables out of the files.
+                return format!(
+                    "{}: `{field}` is read from the pipeline file only; on the command line use \
+                     `mirun sweep --grid`, `--zip`, `--seeds` or `--launcher`",
+                    r.set_origin(&key)
+                );
+            }
             let hint = nearest(field, expected)
                 .map(|x| format!("; did you mean `{}`?", join(x)))
                 .unwrap_or_else(|| {

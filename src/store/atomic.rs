@@ -17,7 +17,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// A temp file in `dir` (same file system as the target, so the rename is atomic), readable by
-/// everyone like any other file (tempfile's default is owner-only).
+/// everyone like any other file (tempfile's default is owner-only). A failure names `dir`, not
+/// the temp file's random name.
 pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let mut b = tempfile::Builder::new();
     b.prefix(".mirun-").suffix(".tmp");
@@ -26,7 +27,23 @@ pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
         use std::os::unix::fs::PermissionsExt;
         b.permissions(std::fs::Permissions::from_mode(0o644));
     }
-    b.tempfile_in(dir)
+    b.tempfile_in(dir).map_err(|e| {
+        let why = match e.raw_os_error() {
+            Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
+            None => e.kind().to_string(),
+        };
+        let what = if dir.is_dir() {
+            format!(
+                "cannot create a file in the folder {}: {why}",
+                dir.display()
+            )
+        } else if dir.exists() {
+            format!("{} is a file, not a folder", dir.display())
+        } else {
+            format!("the folder {} does not exist", dir.display())
+        };
+        std::io::Error::new(e.kind(), what)
+    })
 }
 
 /// Why files cannot be written under a directory.

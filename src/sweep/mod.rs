@@ -97,11 +97,10 @@ pub fn plan(opts: &SweepOptions) -> anyhow::Result<Vec<PlannedPoint>> {
                 point,
                 state: PointState::New,
             }),
-            Err(e) => problems.push(format!(
-                "point {} ({}): {e}",
-                point.index + 1,
-                point.label()
-            )),
+            Err(e) => problems.push(match point.overrides.is_empty() {
+                true => format!("point {}: {e}", point.index + 1),
+                false => format!("point {} ({}): {e}", point.index + 1, point.label()),
+            }),
         }
     }
     if !problems.is_empty() {
