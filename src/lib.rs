@@ -23,5 +23,6 @@ pub mod report;
 
 pub mod backend;
 pub mod bench;
+pub mod errors;
 pub mod pipeline;
 pub mod sweep;

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     match real_main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", mirun::errors::message(&e));
             if e.downcast_ref::<mirun::pipeline::RunLocked>().is_some() {
                 ExitCode::from(mirun::pipeline::RunLocked::EXIT_CODE)
             } else {

@@ -367,6 +367,29 @@ fn check_plots(run: &Path, out: &Path, data: &Path) {
     let o = mirun(&["plot", run.to_str().unwrap(), "-o", "x.pdf"], data);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected a .svg or .png"));
+
+    // Damaged weights: one line naming the file, its cause said once.
+    let damaged = out.parent().unwrap().join("damaged-run");
+    std::fs::create_dir(&damaged).unwrap();
+    for f in std::fs::read_dir(&run).unwrap() {
+        let f = f.unwrap().path();
+        if f.is_file() {
+            std::fs::copy(&f, damaged.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let weights = damaged.join("weights-last.bpk");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    let o = mirun(
+        &["eval", damaged.to_str().unwrap(), "--weights", "last"],
+        data,
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("weights-last.bpk: "), "{err}");
+    let cause = err.rsplit("weights-last.bpk: ").next().unwrap().trim();
+    assert_eq!(err.matches(cause).count(), 1, "{err}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ pub fn check(a: CheckArgs) -> anyhow::Result<()> {
             Ok(what) => println!("ok    {}{what}", file.display()),
             Err(e) => {
                 failed += 1;
-                println!("error {}\n  {e:#}", file.display());
+                println!("error {}\n  {}", file.display(), mirun::errors::message(&e));
             }
         }
     }

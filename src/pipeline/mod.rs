@@ -183,7 +183,10 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
             // The run is marked failed, with the reason, rather than silently missing.
             let mut row = base_row(spec, &info);
             row[1].1 = "failed".into();
-            row.push(("error".into(), format!("{e:#}").replace('\n', " ")));
+            row.push((
+                "error".into(),
+                crate::errors::message(&e).replace('\n', " "),
+            ));
             close_row(&mut row, &info, started.elapsed().as_secs_f64());
             if let Err(w) = summary::upsert(&summary_path, &row) {
                 p.info(&format!("could not record the failure: {w}"));
