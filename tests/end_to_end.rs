@@ -371,7 +371,7 @@ fn check_plots(run: &Path, out: &Path, data: &Path) {
     // Damaged weights: one line naming the file, its cause said once.
     let damaged = out.parent().unwrap().join("damaged-run");
     std::fs::create_dir(&damaged).unwrap();
-    for f in std::fs::read_dir(&run).unwrap() {
+    for f in std::fs::read_dir(run).unwrap() {
         let f = f.unwrap().path();
         if f.is_file() {
             std::fs::copy(&f, damaged.join(f.file_name().unwrap())).unwrap();
