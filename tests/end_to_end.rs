@@ -870,6 +870,97 @@ fn stages_chain_in_one_run_and_resume_between_stages() {
     );
 }
 
+/// `train.init_from`: a run starts from a finished run's trunk and heads. With a learning rate
+/// too small to move a weight and BatchNorm evaluated on batch statistics, its first epoch
+/// scores exactly what the source ended with, and a fresh start does not; a one-head run takes
+/// the source's selected head. A folder that holds no run is refused before anything is
+/// written.
+#[test]
+fn a_run_starts_from_a_finished_runs_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut small: Vec<&str> = SMALL_RUN.to_vec();
+    small.extend(["--set", "backbone.batch_norm_eval=\"batch\""]);
+    let source = run_file_in(tmp.path(), "a", &small, &data);
+    // (head, accuracy, selected) of the last epoch.
+    let heads = |run: &Path| -> Vec<(String, String, String)> {
+        let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+        let rows: Vec<Vec<String>> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect();
+        let last = rows.iter().map(|r| r[0].clone()).max().unwrap();
+        rows.into_iter()
+            .filter(|r| r[0] == last)
+            .map(|r| (r[1].clone(), r[3].clone(), r[6].clone()))
+            .collect()
+    };
+    let accuracies = |run: &Path| heads(run).into_iter().map(|h| h.1).collect::<Vec<_>>();
+    let from = format!("train.init_from=\"{}\"", source.display());
+    let mut still = small.clone();
+    still.extend(["--set", "train.lr=1e-30"]);
+    let mut started = still.clone();
+    started.extend(["--set", &from]);
+    let b = run_file_in(tmp.path(), "b", &started, &data);
+    assert_eq!(accuracies(&b), accuracies(&source));
+    let c = run_file_in(tmp.path(), "c", &still, &data);
+    assert_ne!(
+        accuracies(&c),
+        accuracies(&source),
+        "a fresh start scores otherwise"
+    );
+    assert!(std::fs::read_to_string(b.join("config.toml"))
+        .unwrap()
+        .contains("init_from"));
+
+    // One head: the source's selected one, said in the log.
+    let selected = heads(&source).into_iter().find(|h| h.2 == "1").unwrap();
+    let mut one = started.clone();
+    one.extend(["--set", "heads.count=1"]);
+    let file = tmp.path().join("e2e.toml");
+    let out_d = tmp.path().join("d");
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out_d.to_str().unwrap(),
+    ];
+    args.extend(one.iter().copied());
+    let o = mirun(&args, &data);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains(&format!(
+            "starts from the trunk and its selected head {} of {}",
+            selected.0,
+            source.display()
+        )),
+        "{said}"
+    );
+    assert_eq!(accuracies(&only_dir(&out_d.join("e2e"))), vec![selected.1]);
+
+    // Not a run: refused, and nothing written.
+    let out_e = tmp.path().join("e");
+    let nothing = format!("train.init_from=\"{}\"", tmp.path().join("nope").display());
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out_e.to_str().unwrap(),
+    ];
+    args.extend(still.iter().copied());
+    args.extend(["--set", &nothing]);
+    let o = mirun(&args, &data);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("`train.init_from`") && err.contains("no such folder"),
+        "{err}"
+    );
+    assert!(!out_e.join("e2e").exists(), "nothing written");
+}
+
 /// `heads.select = "fixed_pass"`: every head's IIC loss over one fixed augmented pass of the
 /// training set is recorded, and the selected head is the one where it is lowest.
 #[test]

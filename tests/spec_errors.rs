@@ -92,6 +92,27 @@ const CASES: &[Case] = &[
         "stage `a`: unknown key `train.epohs`; did you mean `train.epochs`?",
     ),
     (
+        "stage_later_init_from",
+        "[[stages]]\nname = \"a\"\n[[stages]]\nname = \"b\"\nset = { \"train.init_from\" = \"x\" }\n",
+        &[],
+        &[],
+        "stage `b` cannot set `train.init_from`: a later stage starts from the stage before",
+    ),
+    (
+        "init_from_on_mine",
+        "[loss]\nkind = \"mine\"\n[train]\ninit_from = \"x\"\n",
+        &[],
+        &[],
+        "init_from_on_mine.toml:4:1: `train.init_from`: applies only to IIC",
+    ),
+    (
+        "init_from_missing",
+        "[train]\ninit_from = \"no/such/run\"\n",
+        &[],
+        &[],
+        "`train.init_from` = no/such/run: no such folder",
+    ),
+    (
         "stage_other_trunk",
         "[[stages]]\nname = \"a\"\n[[stages]]\nname = \"b\"\nset = { \"backbone.cfg\" = [8, \"M\", 16] }\n",
         &[],

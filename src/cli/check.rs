@@ -26,19 +26,35 @@ pub fn check(a: CheckArgs) -> anyhow::Result<()> {
 }
 
 /// What a spec points at: its data folder (a directory, or one that can be created, holding
-/// the data or able to fetch it) and the results root (writable).
+/// the data or able to fetch it), the run it starts from (`train.init_from`) and the results
+/// root (writable).
 pub(super) fn check_paths(s: &spec::Spec, out: &std::path::Path) -> anyhow::Result<()> {
+    // Every problem, not only the first.
+    let mut problems: Vec<String> = Vec::new();
+    let mut note = |r: anyhow::Result<()>| {
+        if let Err(e) = r {
+            problems.push(mirun::errors::message(&e));
+        }
+    };
     if s.dataset.kind.is_image() {
         // An existing folder only needs reading; a missing one must be creatable.
         if !s.dataset.dir.is_dir() {
-            mirun::store::check_writable_dir(&s.dataset.dir)
-                .map_err(|e| anyhow::anyhow!("`dataset.dir`: {e}"))?;
+            note(
+                mirun::store::check_writable_dir(&s.dataset.dir)
+                    .map_err(|e| anyhow::anyhow!("`dataset.dir`: {e}")),
+            );
         }
-        mirun::data::fetch::check_available(&s.dataset)?;
+        note(mirun::data::fetch::check_available(&s.dataset).map_err(Into::into));
     }
-    mirun::store::check_writable_dir(out)
-        .map_err(|e| anyhow::anyhow!("results root (--out): {e}"))?;
-    Ok(())
+    note(mirun::pipeline::init_from(s).map(drop));
+    note(
+        mirun::store::check_writable_dir(out)
+            .map_err(|e| anyhow::anyhow!("results root (--out): {e}")),
+    );
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(anyhow::anyhow!(problems.join("\n  "))),
+    }
 }
 
 /// Validates one pipeline file (every point, if it has a `[sweep]`) and what it points at;

@@ -9,6 +9,46 @@ use crate::store::weights::{self, Which};
 use crate::store::write_atomic;
 use crate::train::Progress;
 
+/// The model a run ends with: the spec that built it and the folder of its weights and
+/// metrics.
+pub(super) struct RunModel {
+    pub spec: Spec,
+    pub dir: std::path::PathBuf,
+    /// The last stage's name, for a multi-stage run.
+    pub stage: Option<String>,
+}
+
+/// The model `run_dir` ends with: the run's own, or a multi-stage run's last stage's (that
+/// stage's spec and folder).
+pub(super) fn last_stage(
+    run_dir: &std::path::Path,
+    overrides: Vec<crate::spec::Override>,
+) -> anyhow::Result<RunModel> {
+    let config = run_dir.join("config.toml");
+    if !config.is_file() {
+        anyhow::bail!(
+            "{}: not a run directory (no config.toml)",
+            run_dir.display()
+        );
+    }
+    let spec = load(&SpecSource {
+        file: Some(config),
+        overrides,
+    })?;
+    Ok(match (spec.stages.last(), spec.stage_specs.last()) {
+        (Some(stage), Some(last)) => RunModel {
+            dir: super::stages::stage_dir(run_dir, spec.stages.len() - 1, &stage.name),
+            stage: Some(stage.name.clone()),
+            spec: last.clone(),
+        },
+        _ => RunModel {
+            spec,
+            dir: run_dir.to_path_buf(),
+            stage: None,
+        },
+    })
+}
+
 /// `mirun eval --grid`: per head, a PNG of the first `k` test images of every cluster.
 #[derive(Debug, Clone, Copy)]
 pub struct Grid {
@@ -37,30 +77,14 @@ pub fn eval_run(
     progress: Progress,
 ) -> anyhow::Result<Vec<Scores>> {
     let grid = extras.grid;
-    let config = run_dir.join("config.toml");
-    if !config.is_file() {
-        anyhow::bail!(
-            "{}: not a run directory (no config.toml)",
-            run_dir.display()
-        );
+    let RunModel { spec, dir, stage } = last_stage(run_dir, overrides)?;
+    if let Some(stage) = stage {
+        progress.info(&format!(
+            "multi-stage run: the last stage, `{stage}` ({})",
+            dir.display()
+        ));
     }
-    let spec = load(&SpecSource {
-        file: Some(config),
-        overrides,
-    })?;
-    // A multi-stage run is scored by its last stage: that stage's spec, folder and weights.
-    let (spec, run_dir) = match (spec.stages.last(), spec.stage_specs.last()) {
-        (Some(stage), Some(last)) => {
-            let dir = super::stages::stage_dir(run_dir, spec.stages.len() - 1, &stage.name);
-            progress.info(&format!(
-                "multi-stage run: the last stage, {}",
-                dir.display()
-            ));
-            (last.clone(), dir)
-        }
-        _ => (spec, run_dir.to_path_buf()),
-    };
-    let run_dir = run_dir.as_path();
+    let run_dir = dir.as_path();
     match spec.method() {
         Method::Iic => {}
         Method::MineImages => {

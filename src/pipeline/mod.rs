@@ -2,10 +2,12 @@
 //! a run up (devices, data, run directory, lock) and records failures; `iic` and `mine` train.
 
 mod eval;
+mod init;
 mod record;
 mod stages;
 
 pub use eval::{eval_run, EvalExtras, Grid};
+pub use init::{init_from, InitFrom};
 
 use crate::backend::BackendKind;
 use crate::method::{self, Pipeline};
@@ -141,6 +143,8 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
             .unwrap_or(0),
         overrides: opts.overrides.clone(),
     };
+    // A `train.init_from` that cannot be used is refused before anything is written.
+    let init = init_from(spec)?;
     let _lock = lock_run(&opts.out.join(&spec.pipeline.name).join(&info.run_id))?;
     let dir = RunDir::create(&opts.out, spec, &info).with_context(|| {
         format!(
@@ -163,15 +167,25 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
     let outcome = (|| match (Pipeline::resolve(spec)?, &data) {
         // A staged run trains its stages (each checked to be IIC), whatever the file's own
         // settings would train.
-        (_, Some(data)) if !spec.stage_specs.is_empty() => stages::run_stages(&ctx, data),
+        (_, Some(data)) if !spec.stage_specs.is_empty() => {
+            stages::run_stages(&ctx, data, init.as_ref())
+        }
         (Pipeline::Iic(config), Some(data)) => {
-            record::train_and_record(&ctx, &method::Iic::new(config, data, &devices))
+            let iic = method::Iic::new(config, data, &devices);
+            record::train_and_record(&ctx, &iic, || {
+                let Some(init) = &init else { return Ok(None) };
+                let (model, what) = init.start(method::Method::init(&iic)?, &devices)?;
+                p.info(&format!("starts from {what}"));
+                Ok(Some(model))
+            })
         }
         (Pipeline::MineGaussian(config), _) => {
-            record::train_and_record(&ctx, &method::MineGaussian::new(config, &devices))
+            let mine = method::MineGaussian::new(config, &devices);
+            record::train_and_record(&ctx, &mine, || Ok(None))
         }
         (Pipeline::MineImages(config), Some(data)) => {
-            record::train_and_record(&ctx, &method::MineImages::new(config, data, &devices))
+            let mine = method::MineImages::new(config, data, &devices);
+            record::train_and_record(&ctx, &mine, || Ok(None))
         }
         (Pipeline::Iic(_) | Pipeline::MineImages(_), None) => {
             Err(anyhow::anyhow!("no image data loaded"))

@@ -73,8 +73,9 @@ impl Kept {
 pub(super) fn train_and_record<M: Recorder>(
     ctx: &RunContext,
     method: &M,
+    start: impl FnOnce() -> anyhow::Result<Option<M::Model>>,
 ) -> anyhow::Result<RunReport> {
-    let (columns, records) = train_in(ctx, method, &ctx.dir.path, None)?;
+    let (columns, records) = train_in(ctx, method, &ctx.dir.path, start)?;
     let mut row = base_row(ctx.spec, ctx.info);
     row.extend(columns);
     let report = ctx.record(row)?;
@@ -88,13 +89,14 @@ pub(super) fn train_and_record<M: Recorder>(
 pub(super) type Columns = Vec<(String, String)>;
 
 /// Trains `method` in `dir` — its tables, weights and checkpoint there, resuming from that
-/// checkpoint if one is left — from `start` (else the method's initial weights). Returns the
-/// method's summary columns and the records of the epochs trained here.
+/// checkpoint if one is left — else from the model `start` makes (called only then; `None`: the
+/// method's initial weights). Returns the method's summary columns and the records of the
+/// epochs trained here.
 pub(super) fn train_in<M: Recorder>(
     ctx: &RunContext,
     method: &M,
     dir: &Path,
-    start: Option<M::Model>,
+    start: impl FnOnce() -> anyhow::Result<Option<M::Model>>,
 ) -> anyhow::Result<(Columns, Vec<M::Record>)> {
     let p = ctx.opts.progress;
     if let Some(line) = method.intro() {
@@ -159,7 +161,10 @@ pub(super) fn train_in<M: Recorder>(
         &machine,
         checkpointing,
         // A resumed run starts from its checkpoint, not from `start`.
-        start.filter(|_| resume.is_none()),
+        match resume {
+            None => start()?,
+            Some(_) => None,
+        },
         &mut sink,
     )?;
     ckpt.clear();

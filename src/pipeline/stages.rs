@@ -5,12 +5,11 @@
 //! run killed between or inside stages resumes where it stopped. The run's one summary row is
 //! the last stage's parameters and columns, the stage list, and each stage's selected accuracy.
 
-use super::eval::selected_head;
+use super::init::{carry_last, InitFrom};
 use super::record::train_in;
 use super::{base_row, RunContext, RunReport};
 use crate::data::Dataset;
 use crate::method::{Iic, Method, Pipeline, Recorder};
-use crate::store::weights::{self, Which};
 use crate::store::write_atomic;
 use std::path::Path;
 
@@ -37,9 +36,13 @@ pub(super) fn stage_dir(run_dir: &Path, index: usize, name: &str) -> std::path::
     run_dir.join(format!("stage-{}-{name}", index + 1))
 }
 
-/// Trains every stage of `ctx.spec` in order (IIC stages: validation refuses others) and
-/// records the run's summary row.
-pub(super) fn run_stages(ctx: &RunContext, data: &Dataset) -> anyhow::Result<RunReport> {
+/// Trains every stage of `ctx.spec` in order (IIC stages: validation refuses others), the first
+/// from `init` where given, and records the run's summary row.
+pub(super) fn run_stages(
+    ctx: &RunContext,
+    data: &Dataset,
+    init: Option<&InitFrom>,
+) -> anyhow::Result<RunReport> {
     let p = ctx.opts.progress;
     let spec = ctx.spec;
     let n = spec.stage_specs.len();
@@ -75,23 +78,24 @@ pub(super) fn run_stages(ctx: &RunContext, data: &Dataset) -> anyhow::Result<Run
                     dir.display()
                 ));
                 let method = Iic::new(config.clone(), data, ctx.devices);
-                let start = match &previous {
-                    None => None,
-                    Some((before, before_dir)) => {
-                        let fresh = method.init()?;
-                        let trained = weights::load(
-                            before.net.init(&ctx.devices.train)?,
-                            &before_dir.join(Which::Last.file_name()),
-                        )?;
-                        let selected = selected_head(before_dir, Which::Last)?;
-                        let (model, what) = fresh.carry_from(trained, selected);
-                        p.info(&format!(
-                            "stage {}/{n} `{}` starts from {what} of the stage before",
-                            i + 1,
-                            stage.name
-                        ));
-                        Some(model)
-                    }
+                // The first stage starts from `train.init_from` where it is set, the others
+                // from the stage before (a resumed stage from its checkpoint instead).
+                let start = || -> anyhow::Result<_> {
+                    let (model, what) = match (&previous, init) {
+                        (None, None) => return Ok(None),
+                        (None, Some(from)) => from.start(method.init()?, ctx.devices)?,
+                        (Some((before, before_dir)), _) => {
+                            let (model, what) =
+                                carry_last(method.init()?, before, before_dir, ctx.devices)?;
+                            (model, format!("{what} of the stage before"))
+                        }
+                    };
+                    p.info(&format!(
+                        "stage {}/{n} `{}` starts from {what}",
+                        i + 1,
+                        stage.name
+                    ));
+                    Ok(Some(model))
                 };
                 let (summary, records) = train_in(ctx, &method, &dir, start)?;
                 let done = StageDone {

@@ -823,6 +823,12 @@ pub struct TrainSpec {
     /// the config when `f32`.
     #[serde(default, skip_serializing_if = "Precision::is_f32")]
     pub precision: Precision,
+    /// IIC: a finished run's folder (`results/iic_heads_cpu/23053b755b20`) whose last weights
+    /// this run starts from — its trunk, and its heads where they fit, as a stage starts from
+    /// the stage before (a multi-stage run: its last stage's). Only the first stage of a
+    /// multi-stage run uses it. Relative to the working directory; part of the run id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<PathBuf>,
 }
 
 /// The backbone convolutions' arithmetic (`train.precision`).
@@ -855,6 +861,7 @@ impl Default for TrainSpec {
             steps: None,
             memory_limit_gib: None,
             precision: Precision::F32,
+            init_from: None,
         }
     }
 }

@@ -58,6 +58,7 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
     augment::rules(spec, full, &mut p);
     backbone::rules(spec, full, &mut p);
     train::rules(spec, &mut p);
+    train::init_from(spec, &mut p);
     dataset::sizes(spec, &mut p);
     method::rules(spec, &mut p);
     stages::rules(spec, &mut p);

@@ -27,6 +27,15 @@ pub(super) fn rules(spec: &Spec, p: &mut Problems) {
         }
         seen.push(name);
         for key in stage.set.keys() {
+            if key == "train.init_from" && i > 0 {
+                p.add(
+                    "stages",
+                    format!(
+                        "stage `{name}` cannot set `train.init_from`: a later stage starts from \
+                         the stage before; only the first may start from another run"
+                    ),
+                );
+            }
             let section = key.split('.').next().unwrap_or("");
             if matches!(section, "pipeline" | "dataset" | "stages" | "stage_specs") {
                 p.add(

@@ -1,7 +1,7 @@
 //! `[train]` and `[loss]`: the schedule, the memory limit and the loss's clipping.
 
 use super::Problems;
-use crate::spec::Spec;
+use crate::spec::{Method, Spec};
 
 /// `train.memory_limit_gib`: a positive number of GiB.
 pub(super) fn memory_limit(spec: &Spec, p: &mut Problems) {
@@ -12,6 +12,28 @@ pub(super) fn memory_limit(spec: &Spec, p: &mut Problems) {
                 format!("expected a positive number of GiB, got {g}"),
             );
         }
+    }
+}
+
+/// `train.init_from`: a folder, and only where there is an IIC trunk to start from. (That the
+/// folder holds a finished IIC run with this backbone is checked when it is read:
+/// `pipeline::init`.)
+pub(super) fn init_from(spec: &Spec, p: &mut Problems) {
+    let Some(from) = &spec.train.init_from else {
+        return;
+    };
+    if from.as_os_str().is_empty() {
+        p.add(
+            "train.init_from",
+            "expected the folder of a finished IIC run, got \"\"",
+        );
+    }
+    if spec.method() != Method::Iic {
+        p.add(
+            "train.init_from",
+            "applies only to IIC (a finished IIC run's trunk and heads); MINE runs start from \
+             fresh weights",
+        );
     }
 }
 
