@@ -959,6 +959,20 @@ fn a_run_starts_from_a_finished_runs_weights() {
         "{err}"
     );
     assert!(!out_e.join("e2e").exists(), "nothing written");
+
+    // Another trunk: refused, naming what differs.
+    let mut args = vec!["check", file.to_str().unwrap()];
+    args.extend(started.iter().copied());
+    args.extend(["--set", "backbone.kernel_size=5"]);
+    let o = mirun(&args, &data);
+    assert!(!o.status.success());
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains(
+            "its backbone differs from this run's (`backbone.kernel_size` 3 there, 5 here)"
+        ),
+        "{said}"
+    );
 }
 
 /// `heads.select = "fixed_pass"`: every head's IIC loss over one fixed augmented pass of the

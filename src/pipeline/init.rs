@@ -53,11 +53,20 @@ pub fn init_from(spec: &Spec) -> anyhow::Result<Option<InitFrom>> {
     }
     // A multi-stage run starts its first stage from it.
     let first = spec.stage_specs.first().unwrap_or(spec);
-    let differ: Vec<String> = backbone_keys(&model.spec)
+    let (there, here) = (trunk_keys(&model.spec), trunk_keys(first));
+    let keys: std::collections::BTreeSet<&String> = there.keys().chain(here.keys()).collect();
+    let unset = || "unset".to_string();
+    let differ: Vec<String> = keys
         .into_iter()
-        .zip(backbone_keys(first))
-        .filter(|(a, b)| a != b)
-        .map(|((k, a), (_, b))| format!("`{k}` {a} there, {b} here"))
+        .filter(|k| there.get(*k) != here.get(*k))
+        .map(|k| {
+            let (a, b) = (there.get(k).cloned(), here.get(k).cloned());
+            format!(
+                "`{k}` {} there, {} here",
+                a.unwrap_or_else(unset),
+                b.unwrap_or_else(unset)
+            )
+        })
         .collect();
     if !differ.is_empty() {
         return Err(at(format!(
@@ -78,11 +87,11 @@ pub fn init_from(spec: &Spec) -> anyhow::Result<Option<InitFrom>> {
     }))
 }
 
-/// The `backbone.*` settings of a spec, in order.
-fn backbone_keys(spec: &Spec) -> Vec<(String, String)> {
+/// The settings that shape the trunk: `backbone.*`, less how BatchNorm evaluates.
+fn trunk_keys(spec: &Spec) -> std::collections::BTreeMap<String, String> {
     spec.flatten()
         .into_iter()
-        .filter(|(k, _)| k.starts_with("backbone."))
+        .filter(|(k, _)| k.starts_with("backbone.") && k != "backbone.batch_norm_eval")
         .collect()
 }
 
