@@ -476,6 +476,11 @@ fn broken_csvs_and_bad_flags() {
             vec!["equal lengths"],
         ),
         (
+            "sweep_no_jobs",
+            vec!["sweep", &sweep, "--dry-run", "-j", "0"],
+            vec!["-j", "expected at least 1"],
+        ),
+        (
             "sweep_unknown_key",
             vec!["sweep", &sweep, "--dry-run", "--grid", "heads.cuont=1,2"],
             vec!["heads.cuont", "did you mean `heads.count`"],

@@ -185,7 +185,7 @@ pub struct SweepArgs {
     #[arg(long, requires = "dry_run")]
     pub calibrate: bool,
     /// Points to run at once, each in its own process (local launcher).
-    #[arg(short, long, default_value_t = 1)]
+    #[arg(short, long, default_value_t = 1, value_parser = at_least_one)]
     pub jobs: usize,
     /// Where the points run: `local` (child processes) or `slurm` (one job array through
     /// sbatch); default: the file's `launcher.kind`, else local.
@@ -337,5 +337,14 @@ impl std::ops::Deref for OutArg {
     type Target = PathBuf;
     fn deref(&self) -> &PathBuf {
         &self.out
+    }
+}
+
+/// A count of 1 or more (`-j 0` would run nothing).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("expected at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
 }
