@@ -531,6 +531,11 @@ fn broken_csvs_and_bad_flags() {
             vec!["not a run directory"],
         ),
         (
+            "eval_grid_zero",
+            vec!["eval", d.to_str().unwrap(), "--grid", "0"],
+            vec!["--grid", "expected at least 1"],
+        ),
+        (
             "plot_missing",
             vec!["plot", "no/such/run"],
             vec!["no/such/run"],

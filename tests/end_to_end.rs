@@ -704,6 +704,23 @@ fn the_neighbour_diagnostic_splits_a_class_and_finds_its_neighbours() {
     let data = tmp.path().join("data");
     let small: Vec<&str> = SMALL_RUN.iter().skip(1).step_by(2).copied().collect();
     let run = run_e2e(tmp.path(), &tmp.path().join("out"), &small, &data);
+    // A class no image has: refused before the evaluation writes anything.
+    let o = mirun(
+        &["eval", run.to_str().unwrap(), "--neighbours", "11"],
+        &data,
+    );
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("--neighbours 11: no test image has label 11 (labels 0–9)"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!run.join("eval-last.csv").exists());
+    // A sweep's `--metric` on one run's plot.
+    let o = mirun(&["plot", run.to_str().unwrap(), "--metric", "loss"], &data);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`--metric` picks a sweep's metric"));
     let o = mirun(&["eval", run.to_str().unwrap(), "--neighbours"], &data);
     let said = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

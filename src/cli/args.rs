@@ -243,7 +243,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub sets: Sets,
     /// Also write, per head, a PNG of the first K test images of every cluster.
-    #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "12")]
+    #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "12", value_parser = at_least_one)]
     pub grid: Option<usize>,
     /// With --grid: only the images each cluster gets wrong (their label is not the one the
     /// Hungarian matching gives the cluster); written as `clusters-<weights>-errors-h<head>.png`.

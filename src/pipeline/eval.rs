@@ -99,6 +99,13 @@ pub fn eval_run(
     }
     let devices = backend.open_for(spec.train.precision)?;
     let data = crate::data::load(&spec.dataset)?;
+    if let Some(class) = extras.neighbours {
+        // Before the evaluation, not after it.
+        if !data.test.labels.contains(&class) {
+            let max = data.test.labels.iter().max().copied().unwrap_or(0);
+            anyhow::bail!("--neighbours {class}: no test image has label {class} (labels 0–{max})");
+        }
+    }
     let iic = Iic::new(IicConfig::resolve(&spec)?, &data, &devices);
     let model = iic.config.net.init(&devices.eval)?;
     let model = weights::load(model, &run_dir.join(which.file_name()))?;

@@ -113,6 +113,13 @@ pub fn plot(
 ) -> Result<Vec<PathBuf>, PlotError> {
     let metrics = target.join("metrics.csv");
     if metrics.is_file() {
+        if metric.is_some() {
+            return Err(input(
+                target,
+                "`--metric` picks a sweep's metric; a run's plot shows all of its own (give \
+                 the sweep's folder or summary.csv instead)",
+            ));
+        }
         let out = out.map_or_else(|| target.join("plot.svg"), Path::to_path_buf);
         return plot_run(target, &metrics, &out, x);
     }
