@@ -377,6 +377,10 @@ fn broken_csvs_and_bad_flags() {
         .join("pipelines/iic_heads_quick.toml")
         .display()
         .to_string();
+    let gaussian = repo()
+        .join("pipelines/mine_gaussian.toml")
+        .display()
+        .to_string();
     let a_file = write(d, "not_a_dir", "x");
     let bf16_out = d.join("bf16_runs");
     let mut cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
@@ -524,6 +528,19 @@ fn broken_csvs_and_bad_flags() {
                 "train.precision=\"bf16\"",
             ],
             vec!["--conv", "bf16", "drop --conv"],
+        ),
+        (
+            "bench_mine_pipeline",
+            vec!["bench", &gaussian],
+            vec![
+                "mine_gaussian.toml",
+                "`mirun bench` times IIC's training step",
+            ],
+        ),
+        (
+            "bench_no_steps",
+            vec!["bench", &pipeline, "--steps", "0"],
+            vec!["--steps", "expected at least 1"],
         ),
         (
             "eval_not_a_run",

@@ -100,10 +100,10 @@ pub struct BenchArgs {
     #[arg(default_value = "pipelines/iic_heads1.toml")]
     pub file: PathBuf,
     /// Head counts to time the training step with.
-    #[arg(long, value_delimiter = ',', default_value = "1,5")]
+    #[arg(long, value_delimiter = ',', default_value = "1,5", value_parser = at_least_one)]
     pub heads: Vec<usize>,
     /// Timed steps per head count (after 2 warm-up steps).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     pub steps: usize,
     #[command(flatten)]
     pub sets: Sets,

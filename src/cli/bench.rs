@@ -12,6 +12,14 @@ const GEMM_N: usize = 2048;
 pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
     use mirun::bench;
     let base = spec::load(&source(a.file.clone(), &a.sets)?)?;
+    if base.method() != spec::Method::Iic {
+        anyhow::bail!(
+            "{}: `mirun bench` times IIC's training step on images; this is a MINE pipeline \
+             (`loss.kind = \"{}\"`)",
+            a.file.display(),
+            base.loss.kind.name()
+        );
+    }
     let backend = a.device.backend();
     let chosen = if backend.native_conv() {
         ConvForm::Native

@@ -31,6 +31,9 @@ pub enum FetchError {
         what: String,
         kind: &'static str,
     },
+    /// Images asked of a data set that has none (`gaussian` is sampled, not loaded).
+    #[error("`dataset.kind = \"{0}\"` has no images to load")]
+    NoImages(&'static str),
     #[error("{kind}: could not obtain `{file}.gz`; tried:\n  - {}\nput the file in {dir} or set MIRUN_DATA_MIRROR to a folder holding `{kind}/{file}.gz`", .tried.join("\n  - "))]
     Unavailable {
         kind: &'static str,

@@ -50,6 +50,9 @@ pub struct Dataset {
 
 /// Fetches (if needed), verifies and loads the data set a spec names, cut to its subset sizes.
 pub fn load(spec: &DatasetSpec) -> Result<Dataset, FetchError> {
+    if !spec.kind.is_image() {
+        return Err(FetchError::NoImages(spec.kind.name()));
+    }
     let (folder, _) = ensure(spec.kind, &spec.dir)?;
     let base = folder.to_string_lossy().into_owned();
     let (train_len, test_len) = spec.kind.sizes();
