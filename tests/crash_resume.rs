@@ -234,3 +234,61 @@ fn fresh_ignores_a_checkpoint() {
     assert!(err.contains("--fresh"), "{err}");
     assert_eq!(err.matches("ckpt-1-model.bpk").count(), 1, "{err}");
 }
+
+/// A run started from another (`train.init_from`), killed after its first checkpoint, resumes
+/// from its own checkpoint even after the other run's folder is gone; a new run from that
+/// folder is refused.
+#[test]
+fn a_run_started_from_another_resumes_without_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("crash.toml"), PIPELINE).unwrap();
+    let o = cmd(dir, "source")
+        .args(["--set", "train.epochs=1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let source = run_dir(dir, "source");
+    let from = format!("train.init_from=\"{}\"", source.display());
+    let started = |c: &mut Command| {
+        c.args(["--set", &from]);
+    };
+    let mut c = cmd(dir, "b");
+    started(&mut c);
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = || {
+        std::panic::catch_unwind(|| run_dir(dir, "b"))
+            .is_ok_and(|d| d.join("checkpoint.toml").is_file())
+    };
+    wait_until(&mut child, checkpoint);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still running at its first checkpoint"
+    );
+    child.kill().unwrap();
+    let first = child.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&first.stdout).contains("starts from the trunk"));
+    std::fs::remove_dir_all(dir.join("source")).unwrap();
+
+    let mut c = cmd(dir, "b");
+    started(&mut c);
+    let o = c.output().unwrap();
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(said.contains("resuming an interrupted run"), "{said}");
+    assert!(!said.contains("starts from"), "{said}");
+
+    let mut c = cmd(dir, "c");
+    started(&mut c);
+    let o = c.output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no such folder"));
+}

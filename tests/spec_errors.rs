@@ -99,6 +99,14 @@ const CASES: &[Case] = &[
         "stage `b` cannot set `train.init_from`: a later stage starts from the stage before",
     ),
     (
+        // The first stage may start from another run; its `set` is read, not dropped.
+        "first_stage_init_from",
+        "[[stages]]\nname = \"a\"\nset = { \"train.init_from\" = \"no/such/run\" }\n[[stages]]\nname = \"b\"\n",
+        &[],
+        &[],
+        "`train.init_from` = no/such/run: no such folder",
+    ),
+    (
         "init_from_on_mine",
         "[loss]\nkind = \"mine\"\n[train]\ninit_from = \"x\"\n",
         &[],

@@ -37,14 +37,17 @@ pub(super) fn check_paths(s: &spec::Spec, out: &std::path::Path) -> anyhow::Resu
         }
     };
     if s.dataset.kind.is_image() {
-        // An existing folder only needs reading; a missing one must be creatable.
-        if !s.dataset.dir.is_dir() {
-            note(
-                mirun::store::check_writable_dir(&s.dataset.dir)
-                    .map_err(|e| anyhow::anyhow!("`dataset.dir`: {e}")),
-            );
+        // An existing folder only needs reading; a missing one must be creatable (and only
+        // then is it asked whether the data is there or can be fetched).
+        let folder = match s.dataset.dir.is_dir() {
+            true => Ok(()),
+            false => mirun::store::check_writable_dir(&s.dataset.dir)
+                .map_err(|e| anyhow::anyhow!("`dataset.dir`: {e}")),
+        };
+        match folder {
+            Ok(()) => note(mirun::data::fetch::check_available(&s.dataset).map_err(Into::into)),
+            Err(e) => note(Err(e)),
         }
-        note(mirun::data::fetch::check_available(&s.dataset).map_err(Into::into));
     }
     note(mirun::pipeline::init_from(s).map(drop));
     note(
@@ -81,6 +84,12 @@ fn check_file(
             let planned = mirun::sweep::plan(&opts)?;
             if let Some(first) = planned.first() {
                 check_paths(&first.spec, out)?;
+            }
+            // The run each point starts from, where a point sets its own.
+            for p in planned.iter().skip(1) {
+                mirun::pipeline::init_from(&p.spec).map_err(|e| {
+                    anyhow::anyhow!("point {} ({}): {e}", p.point.index + 1, p.point.label())
+                })?;
             }
             Ok(format!("  (sweep of {} points)", planned.len()))
         }

@@ -183,7 +183,7 @@ fn obtain_gz(kind: DatasetKind, folder: &Path, file: &str) -> Result<PathBuf, Fe
 
 fn copy_atomic(src: &Path, dst: &Path) -> Result<(), FetchError> {
     let parent = dst.parent().unwrap_or(Path::new("."));
-    let tmp = crate::store::atomic::temp_in(parent).map_err(|e| io_err(parent, e))?;
+    let tmp = crate::store::atomic::temp_in(parent).map_err(|e| io_err(dst, e))?;
     std::fs::copy(src, tmp.path()).map_err(|e| io_err(src, e))?;
     tmp.persist(dst).map_err(|e| io_err(dst, e.error))?;
     Ok(())

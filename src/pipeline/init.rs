@@ -32,11 +32,13 @@ pub struct InitFrom {
     model: RunModel,
 }
 
-/// Reads and checks `spec.train.init_from` (`None` when unset): a run folder whose model (a
-/// multi-stage run's: its last stage's) is IIC with this run's backbone, with its last weights
-/// saved. Errors name the key and the folder.
+/// Reads and checks the `train.init_from` of `spec` (of its first stage, for a multi-stage
+/// run; `None` when unset): a finished run's folder whose model (a multi-stage run's: its last
+/// stage's) is IIC with this run's trunk, its last weights saved. Errors name the key and the
+/// folder.
 pub fn init_from(spec: &Spec) -> anyhow::Result<Option<InitFrom>> {
-    let Some(from) = &spec.train.init_from else {
+    let first = spec.stage_specs.first().unwrap_or(spec);
+    let Some(from) = &first.train.init_from else {
         return Ok(None);
     };
     let at = |what: String| anyhow::anyhow!("`train.init_from` = {}: {what}", from.display());
@@ -45,28 +47,21 @@ pub fn init_from(spec: &Spec) -> anyhow::Result<Option<InitFrom>> {
             "no such folder (expected a finished IIC run's folder)".into()
         ));
     }
+    if !from.join("config.toml").is_file() {
+        return Err(at("not a run folder (no config.toml)".into()));
+    }
     let model = last_stage(from, Vec::new()).map_err(|e| at(crate::errors::message(&e)))?;
     if model.spec.method() != Method::Iic {
         return Err(at(
             "not an IIC run: it has no IIC trunk and heads to start from".into(),
         ));
     }
-    // A multi-stage run starts its first stage from it.
-    let first = spec.stage_specs.first().unwrap_or(spec);
-    let (there, here) = (trunk_keys(&model.spec), trunk_keys(first));
-    let keys: std::collections::BTreeSet<&String> = there.keys().chain(here.keys()).collect();
-    let unset = || "unset".to_string();
-    let differ: Vec<String> = keys
+    let differ: Vec<String> = model
+        .spec
+        .backbone
+        .trunk_differences(&first.backbone)
         .into_iter()
-        .filter(|k| there.get(*k) != here.get(*k))
-        .map(|k| {
-            let (a, b) = (there.get(k).cloned(), here.get(k).cloned());
-            format!(
-                "`{k}` {} there, {} here",
-                a.unwrap_or_else(unset),
-                b.unwrap_or_else(unset)
-            )
-        })
+        .map(|(k, there, here)| format!("`{k}` {there} there, {here} here"))
         .collect();
     if !differ.is_empty() {
         return Err(at(format!(
@@ -77,22 +72,20 @@ pub fn init_from(spec: &Spec) -> anyhow::Result<Option<InitFrom>> {
     let weights = model.dir.join(Which::Last.file_name());
     if !weights.is_file() {
         return Err(at(format!(
-            "{} is missing: that run has not finished an epoch",
+            "{} is missing: that run has not finished an epoch here (weights are not in git)",
             weights.display()
+        )));
+    }
+    if let Ok(Some(epoch)) = crate::train::Checkpoint::new(&model.dir).latest() {
+        return Err(at(format!(
+            "that run has not finished (it keeps its epoch-{epoch} checkpoint): its last \
+             weights are not its final ones; let it finish, or resume it, first"
         )));
     }
     Ok(Some(InitFrom {
         from: from.clone(),
         model,
     }))
-}
-
-/// The settings that shape the trunk: `backbone.*`, less how BatchNorm evaluates.
-fn trunk_keys(spec: &Spec) -> std::collections::BTreeMap<String, String> {
-    spec.flatten()
-        .into_iter()
-        .filter(|(k, _)| k.starts_with("backbone.") && k != "backbone.batch_norm_eval")
-        .collect()
 }
 
 impl InitFrom {

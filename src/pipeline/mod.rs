@@ -110,6 +110,22 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
         spec.pipeline.name,
         opts.backend.name()
     ));
+    // A new run whose `train.init_from` cannot be used is refused before anything is read or
+    // written; one that resumes (its folder is there) checks it only if it starts from it, so
+    // a run past its first epoch no longer needs the other run's weights.
+    let resumes = opts
+        .out
+        .join(&spec.pipeline.name)
+        .join(run_id(spec))
+        .is_dir();
+    let checked = match resumes {
+        true => None,
+        false => Some(init_from(spec)?),
+    };
+    let init = move || match checked {
+        Some(init) => Ok(init),
+        None => init_from(spec),
+    };
     let data = if spec.dataset.kind.is_image() {
         let data = crate::data::load(&spec.dataset)?;
         let protocol = match spec.dataset.train_on {
@@ -143,8 +159,6 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
             .unwrap_or(0),
         overrides: opts.overrides.clone(),
     };
-    // A `train.init_from` that cannot be used is refused before anything is written.
-    let init = init_from(spec)?;
     let _lock = lock_run(&opts.out.join(&spec.pipeline.name).join(&info.run_id))?;
     let dir = RunDir::create(&opts.out, spec, &info).with_context(|| {
         format!(
@@ -167,13 +181,11 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> anyhow::Result<RunReport> {
     let outcome = (|| match (Pipeline::resolve(spec)?, &data) {
         // A staged run trains its stages (each checked to be IIC), whatever the file's own
         // settings would train.
-        (_, Some(data)) if !spec.stage_specs.is_empty() => {
-            stages::run_stages(&ctx, data, init.as_ref())
-        }
+        (_, Some(data)) if !spec.stage_specs.is_empty() => stages::run_stages(&ctx, data, init),
         (Pipeline::Iic(config), Some(data)) => {
             let iic = method::Iic::new(config, data, &devices);
             record::train_and_record(&ctx, &iic, || {
-                let Some(init) = &init else { return Ok(None) };
+                let Some(init) = init()? else { return Ok(None) };
                 let (model, what) = init.start(method::Method::init(&iic)?, &devices)?;
                 p.info(&format!("starts from {what}"));
                 Ok(Some(model))

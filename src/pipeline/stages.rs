@@ -37,12 +37,14 @@ pub(super) fn stage_dir(run_dir: &Path, index: usize, name: &str) -> std::path::
 }
 
 /// Trains every stage of `ctx.spec` in order (IIC stages: validation refuses others), the first
-/// from `init` where given, and records the run's summary row.
+/// from what `init` gives (asked only when that stage starts afresh), and records the run's
+/// summary row.
 pub(super) fn run_stages(
     ctx: &RunContext,
     data: &Dataset,
-    init: Option<&InitFrom>,
+    init: impl FnOnce() -> anyhow::Result<Option<InitFrom>>,
 ) -> anyhow::Result<RunReport> {
+    let mut init = Some(init);
     let p = ctx.opts.progress;
     let spec = ctx.spec;
     let n = spec.stage_specs.len();
@@ -81,10 +83,12 @@ pub(super) fn run_stages(
                 // The first stage starts from `train.init_from` where it is set, the others
                 // from the stage before (a resumed stage from its checkpoint instead).
                 let start = || -> anyhow::Result<_> {
-                    let (model, what) = match (&previous, init) {
-                        (None, None) => return Ok(None),
-                        (None, Some(from)) => from.start(method.init()?, ctx.devices)?,
-                        (Some((before, before_dir)), _) => {
+                    let (model, what) = match &previous {
+                        None => match init.take().map_or(Ok(None), |f| f())? {
+                            None => return Ok(None),
+                            Some(from) => from.start(method.init()?, ctx.devices)?,
+                        },
+                        Some((before, before_dir)) => {
                             let (model, what) =
                                 carry_last(method.init()?, before, before_dir, ctx.devices)?;
                             (model, format!("{what} of the stage before"))

@@ -462,12 +462,12 @@ fn describe(e: &figment::Error, r: &Resolved) -> String {
     match &e.kind {
         Kind::UnknownField(field, expected) => {
             let key = join(field);
-            if parent.is_empty() && (field == "sweep" || field == "launcher") {
-                // Only an override gets here: the loader takes both tables out of the files.
+            let origin = r.set_origin(&key);
+            let from_command_line = origin.starts_with("--set ") || origin.starts_with("env ");
+            if parent.is_empty() && (field == "sweep" || field == "launcher") && from_command_line {
                 return format!(
-                    "{}: `{field}` is read from the pipeline file only; on the command line use \
-                     `mirun sweep --grid`, `--zip`, `--seeds` or `--launcher`",
-                    r.set_origin(&key)
+                    "{origin}: `{field}` is read from the pipeline file only; on the command \
+                     line use `mirun sweep --grid`, `--zip`, `--seeds` or `--launcher`"
                 );
             }
             let hint = nearest(field, expected)
@@ -476,7 +476,7 @@ fn describe(e: &figment::Error, r: &Resolved) -> String {
                     let all: Vec<_> = expected.iter().map(|x| format!("`{x}`")).collect();
                     format!("; expected one of {}", all.join(", "))
                 });
-            format!("{}: unknown key `{key}`{hint}", r.set_origin(&key))
+            format!("{origin}: unknown key `{key}`{hint}")
         }
         kind => format!("{}: `{parent}`: {kind}", r.set_origin(&parent)),
     }

@@ -418,6 +418,29 @@ impl BatchNormEval {
     }
 }
 
+impl BackboneSpec {
+    /// The settings that shape the trunk's weights and differ between `self` and `other`, as
+    /// (`backbone.<key>`, self's value, other's value; `unset` where one has none) — all but
+    /// `batch_norm_eval`, which only says how BatchNorm evaluates.
+    pub fn trunk_differences(&self, other: &Self) -> Vec<(String, String, String)> {
+        let table = |b: &Self| match toml::Value::try_from(b) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => toml::Table::new(),
+        };
+        let (a, b) = (table(self), table(other));
+        let keys: std::collections::BTreeSet<&String> = a
+            .keys()
+            .chain(b.keys())
+            .filter(|k| *k != "batch_norm_eval")
+            .collect();
+        let show = |t: &toml::Table, k: &str| t.get(k).map_or("unset".into(), |v| v.to_string());
+        keys.into_iter()
+            .filter(|k| a.get(*k) != b.get(*k))
+            .map(|k| (format!("backbone.{k}"), show(&a, k), show(&b, k)))
+            .collect()
+    }
+}
+
 impl Default for BackboneSpec {
     fn default() -> Self {
         Self {

@@ -28,10 +28,8 @@ pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
         b.permissions(std::fs::Permissions::from_mode(0o644));
     }
     b.tempfile_in(dir).map_err(|e| {
-        let why = match e.raw_os_error() {
-            Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
-            None => e.kind().to_string(),
-        };
+        // tempfile's error names the temp file; its kind says why.
+        let why = e.kind();
         let what = if dir.is_dir() {
             format!(
                 "cannot create a file in the folder {}: {why}",

@@ -44,7 +44,7 @@ pub(crate) fn save_record(
     save: impl FnOnce(&Path) -> Result<(), burn::store::RecordError>,
 ) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = super::atomic::temp_in(dir).map_err(|e| StoreError::io(dir, e))?;
+    let tmp = super::atomic::temp_in(dir).map_err(|e| StoreError::io(path, e))?;
     save(tmp.path()).map_err(|source| StoreError::Record {
         path: path.into(),
         source,

@@ -69,13 +69,19 @@ pub fn chain(stages: &[StageSpec], specs: &[Spec]) -> Vec<Problem> {
                 ),
             ),
         }
-        if s.backbone != first.backbone {
+        let differ = s.backbone.trunk_differences(&first.backbone);
+        if !differ.is_empty() {
+            let what: Vec<String> = differ
+                .iter()
+                .map(|(k, here, there)| format!("`{k}` {here}, not {there}"))
+                .collect();
             p.add(
                 "backbone",
                 format!(
-                    "stage `{name}`: `backbone` differs from stage `{}`'s; every stage trains \
-                     the same trunk, carried over from the stage before",
-                    stages[0].name
+                    "stage `{name}`: `backbone` differs from stage `{}`'s ({}); every stage \
+                     trains the same trunk, carried over from the stage before",
+                    stages[0].name,
+                    what.join(", ")
                 ),
             );
         }
