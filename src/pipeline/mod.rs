@@ -20,7 +20,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// How to run, beyond the spec itself.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Results root (default `results/`).
+    /// Results root (the CLI's default is `runs/`).
     pub out: PathBuf,
     pub backend: BackendKind,
     /// The overrides given (env / `--set`), recorded in `run.toml`.

@@ -13,11 +13,15 @@ impl IicConfig {
         let heads = net.heads as f64;
         let clusters = net.clusters as f64;
         let over = net.overcluster.unwrap_or(0) as f64;
+        let outputs = match net.overcluster {
+            Some(o) => format!("({clusters} + {o} over-clustering)"),
+            None => format!("{clusters}"),
+        };
         parts.push(Part {
             key: "heads.count",
             what: format!(
-                "{heads} heads × {features} features × ({clusters} + {over}) clusters with \
-                 Adam, and their outputs"
+                "{heads} heads × {features} features × {outputs} clusters with Adam, and their \
+                 outputs"
             ),
             bytes: heads * (4.0 * features * (clusters + over) + rows * (clusters + over)) * F32,
         });
