@@ -300,24 +300,42 @@ impl Recorder for Iic<'_> {
     }
 }
 
-/// One line per epoch: losses and accuracies of every head, the selected head, lr and time.
+/// Heads listed one by one on the epoch line; with more, the line gives their range.
+const LISTED_HEADS: usize = 8;
+
+/// One line per epoch: losses and accuracies of every head (with many heads, their range and
+/// median), the selected head, lr and time.
 pub fn epoch_line(r: &EpochRecord, epochs: usize) -> String {
-    let losses: Vec<_> = r.heads.iter().map(|h| format!("{:.4}", h.loss)).collect();
-    let accs: Vec<_> = r
-        .heads
-        .iter()
-        .map(|h| format!("{:.4}", h.accuracy))
-        .collect();
+    let losses: Vec<f64> = r.heads.iter().map(|h| h.loss).collect();
+    let accs: Vec<f64> = r.heads.iter().map(|h| h.accuracy).collect();
+    let heads = if r.heads.len() <= LISTED_HEADS {
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.4}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        format!("loss [{}]  acc [{}]", list(&losses), list(&accs))
+    } else {
+        format!(
+            "{} heads: loss {}  acc {}",
+            r.heads.len(),
+            spread(&losses),
+            spread(&accs)
+        )
+    };
     format!(
-        "epoch {}/{epochs}  loss [{}]  acc [{}]  selected h{} {:.4}  lr {:.2e}  {:.1}s",
-        r.epoch,
-        losses.join(" "),
-        accs.join(" "),
-        r.selected,
-        r.heads[r.selected].accuracy,
-        r.lr,
-        r.seconds
+        "epoch {}/{epochs}  {heads}  selected h{} {:.4}  lr {:.2e}  {:.1}s",
+        r.epoch, r.selected, r.heads[r.selected].accuracy, r.lr, r.seconds
     )
+}
+
+/// `min…max (median m)` of some values.
+fn spread(values: &[f64]) -> String {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let median = v[v.len() / 2];
+    format!("{:.4}…{:.4} (median {median:.4})", v[0], v[v.len() - 1])
 }
 
 pub(crate) fn argmax(row: &[f32]) -> usize {
@@ -331,4 +349,40 @@ pub(crate) fn argmax(row: &[f32]) -> usize {
             }
         })
         .0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(heads: usize) -> EpochRecord {
+        let head = |i: usize| HeadScore {
+            loss: -2.0 - i as f64 / 100.0,
+            accuracy: 0.9 + i as f64 / 1000.0,
+            scores: crate::eval::score(&[0, 1], &[0, 1], 2, 2),
+            reinits: 0,
+            merged: None,
+            pass_loss: None,
+        };
+        EpochRecord {
+            epoch: 3,
+            lr: 1e-3,
+            seconds: 12.0,
+            heads: (0..heads).map(head).collect(),
+            selected: heads - 1,
+        }
+    }
+
+    /// A few heads are listed one by one; forty are a range, so the line stays readable.
+    #[test]
+    fn the_epoch_line_lists_few_heads_and_ranges_many() {
+        let few = epoch_line(&record(3), 16);
+        assert!(few.contains("acc [0.9000 0.9010 0.9020]"), "{few}");
+        assert!(few.contains("selected h2 0.9020"), "{few}");
+        let many = epoch_line(&record(40), 16);
+        assert!(many.contains("40 heads: loss -2.3900…-2.0000"), "{many}");
+        assert!(many.contains("acc 0.9000…0.9390 (median 0.9200)"), "{many}");
+        assert!(many.contains("selected h39 0.9390"), "{many}");
+        assert!(many.len() < 200, "{many}");
+    }
 }
