@@ -749,6 +749,20 @@ const CASES: &[Case] = &[
         "`heads.count`: this pipeline would need about",
     ),
     (
+        "heads_absurd_names_the_clusters",
+        "[heads]\ncount = 100000000\n",
+        &[],
+        &[],
+        "features × 10 clusters with Adam, and their outputs",
+    ),
+    (
+        "heads_absurd_with_overclustering",
+        "[heads]\ncount = 100000000\novercluster = 50\n",
+        &[],
+        &[],
+        "features × (10 + 50 over-clustering) clusters with Adam",
+    ),
+    (
         "infonce_batch_absurd",
         "[dataset]\nkind = \"gaussian\"\n[loss]\nkind = \"infonce\"\n[train]\nbatch_size = 1000000\n",
         &[],
