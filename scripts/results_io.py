@@ -19,10 +19,15 @@ def metric_max(d, run, col):
     return max(vals) if vals else float("nan")
 
 
+def epoch_seconds(d, run):
+    """Each epoch's `seconds` (training and evaluation), by epoch number."""
+    seen = {}
+    for r in csv.DictReader(open(os.path.join(d, run, "metrics.csv"))):
+        seen.setdefault(int(r["epoch"]), float(r["seconds"]))
+    return seen
+
+
 def epoch_minutes(d, run):
     """Minutes the run trained and evaluated: its epochs' `seconds` (one per epoch), summed, so a
     resumed run counts every epoch once, whichever process ran it."""
-    seen = {}
-    for r in csv.DictReader(open(os.path.join(d, run, "metrics.csv"))):
-        seen.setdefault(r["epoch"], float(r["seconds"]))
-    return sum(seen.values()) / 60
+    return sum(epoch_seconds(d, run).values()) / 60
