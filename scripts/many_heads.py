@@ -30,11 +30,13 @@ def report(run):
         "",
         "Test accuracy (Hungarian, 10k test images) is only looked at; the selected head is "
         "the run's label-free pick (lowest `pass_loss`, or lowest training loss where the run "
-        "has no fixed pass). Minutes: the epochs' `seconds`, summed.",
+        "has no fixed pass); beside it, the head the mean training loss would pick. Minutes: the "
+        "epochs' `seconds`, summed.",
         "",
         "| epoch | minutes | " + " | ".join(name for _, name in BANDS)
-        + " | selected head | its accuracy | its rank by accuracy | best head's accuracy |",
-        "|---:|---:|" + "---:|" * len(BANDS) + "---:|---:|---:|---:|",
+        + " | selected head | its accuracy | its rank by accuracy | lowest training loss: head (accuracy)"
+        + " | best head's accuracy |",
+        "|---:|---:|" + "---:|" * len(BANDS) + "---:|---:|---:|---:|---:|",
     ]
     minutes = 0.0
     for epoch in sorted(by_epoch):
@@ -45,9 +47,11 @@ def report(run):
         sel = next(h for h in heads if h["selected"] == "1")
         sel_acc = float(sel["accuracy"])
         rank = 1 + sum(a > sel_acc for a in accs)
+        by_loss = min(heads, key=lambda h: float(h["loss"]))
         out.append(
             f"| {epoch} | {minutes:.0f} | " + " | ".join(map(str, counts))
             + f" | {sel['head']} | {100 * sel_acc:.2f} % | {rank} of {len(heads)}"
+            + f" | {by_loss['head']} ({100 * float(by_loss['accuracy']):.2f} %)"
             + f" | {100 * max(accs):.2f} % |"
         )
     text = "\n".join(out) + "\n"
