@@ -308,6 +308,50 @@ fn two_processes_racing_for_one_run_train_it_once() {
     assert_eq!(rows.len(), 1);
 }
 
+/// A point another process is training is shown as running by `--dry-run`, not as an
+/// interrupted run that would resume.
+#[test]
+fn a_dry_run_says_a_locked_run_is_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = format!("{}\n[sweep]\nseeds = [7]\n", gaussian_run(50));
+    std::fs::write(tmp.path().join("g.toml"), gaussian_run(50)).unwrap();
+    std::fs::write(tmp.path().join("s.toml"), sweep).unwrap();
+    let stdout = |args: &[&str]| {
+        let o = mirun(tmp.path(), args, &[]);
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // `run <id> (…) → <dir>  [state]` and `   1  <id>  <state>  <point>  [cost]`.
+    let run = stdout(&["run", "g.toml", "--dry-run"]);
+    let point = stdout(&["sweep", "s.toml", "--dry-run"]);
+    assert!(run.contains("[new]"), "{run}");
+    let mut locks = Vec::new();
+    for id in [
+        run.split_whitespace().nth(1).unwrap(),
+        point.split_whitespace().nth(1).unwrap(),
+    ] {
+        let dir = tmp.path().join("runs/gauss").join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let lock = std::fs::File::create(dir.join(".lock")).unwrap();
+        lock.try_lock().unwrap();
+        locks.push(lock);
+    }
+    let held = stdout(&["run", "g.toml", "--dry-run"]);
+    assert!(held.contains("[running in another process"), "{held}");
+    let planned = stdout(&["sweep", "s.toml", "--dry-run"]);
+    assert_eq!(
+        planned.split_whitespace().nth(2),
+        Some("running"),
+        "{planned}"
+    );
+    drop(locks);
+    let released = stdout(&["run", "g.toml", "--dry-run"]);
+    assert!(
+        released.contains("[interrupted: would resume]"),
+        "{released}"
+    );
+}
+
 /// A throwaway single-node cluster, stopped by PID however the test ends.
 struct Cluster {
     dir: PathBuf,

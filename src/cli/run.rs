@@ -31,6 +31,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
             dir.display(),
             match state {
                 mirun::sweep::PointState::Finished => "finished: would rerun",
+                mirun::sweep::PointState::Running =>
+                    "running in another process: would be refused until it stops",
                 mirun::sweep::PointState::Interrupted => "interrupted: would resume",
                 mirun::sweep::PointState::New => "new",
             }

@@ -42,6 +42,8 @@ pub struct SweepOptions {
 pub enum PointState {
     /// `summary.csv` has its finished row: skipped.
     Finished,
+    /// Another process holds its run lock: it is training now (a second run of it is refused).
+    Running,
     /// Its run directory exists without a finished row (killed or failed): run again.
     Interrupted,
     /// Never started.
@@ -52,6 +54,7 @@ impl PointState {
     fn name(self) -> &'static str {
         match self {
             PointState::Finished => "finished",
+            PointState::Running => "running",
             PointState::Interrupted => "interrupted",
             PointState::New => "new",
         }
@@ -124,7 +127,8 @@ pub fn summary_path(out: &Path, spec: &Spec) -> PathBuf {
     out.join(&spec.pipeline.name).join("summary.csv")
 }
 
-/// Whether run `id` of `spec` finished, was interrupted, or never started.
+/// Whether run `id` of `spec` finished, is training in another process, was interrupted, or
+/// never started.
 pub fn state_of(out: &Path, spec: &Spec, id: &str) -> anyhow::Result<PointState> {
     let path = summary_path(out, spec);
     if path.exists() {
@@ -137,7 +141,11 @@ pub fn state_of(out: &Path, spec: &Spec, id: &str) -> anyhow::Result<PointState>
             return Ok(PointState::Finished);
         }
     }
-    if out.join(&spec.pipeline.name).join(id).exists() {
+    let dir = out.join(&spec.pipeline.name).join(id);
+    if status::is_locked(&dir) {
+        return Ok(PointState::Running);
+    }
+    if dir.exists() {
         return Ok(PointState::Interrupted);
     }
     Ok(PointState::New)
@@ -265,6 +273,7 @@ fn run_point(
     die_with_parent(&mut cmd);
     let state = match pp.state {
         PointState::Finished => " (rerun: --force)",
+        PointState::Running => " (another process was training it)",
         PointState::Interrupted => " (interrupted before: restarted)",
         PointState::New => "",
     };
