@@ -11,6 +11,8 @@ import csv
 import os
 import sys
 
+from results_io import epoch_seconds
+
 BANDS = [(0.99, "≥ 99 %"), (0.985, "98.5–99 %"), (0.97, "97–98.5 %"), (0.0, "< 97 %")]
 
 
@@ -38,10 +40,11 @@ def report(run):
         + " | best head's accuracy |",
         "|---:|---:|" + "---:|" * len(BANDS) + "---:|---:|---:|---:|---:|",
     ]
+    seconds = epoch_seconds(os.path.dirname(os.path.normpath(run)), os.path.basename(os.path.normpath(run)))
     minutes = 0.0
     for epoch in sorted(by_epoch):
         heads = by_epoch[epoch]
-        minutes += float(heads[0]["seconds"]) / 60
+        minutes += seconds[epoch] / 60
         accs = [float(h["accuracy"]) for h in heads]
         counts = [sum(band(a) == name for a in accs) for _, name in BANDS]
         sel = next(h for h in heads if h["selected"] == "1")
