@@ -123,8 +123,16 @@ fn the_flex_conv_op_matches_burn_conv2d_and_its_gradients() {
         .enumerate()
         .map(|(case, [n, cin, cout, h, w])| [n, cin, cout, h, w, [1, 3, 5][case % 3]])
         .collect();
-    // These span several of the op's image chunks (about 2048 pixels each), the last partial.
+    // These span several of the op's image chunks (about 2048 pixels each for the weight
+    // gradient, 512 for the rest), the last partial.
     cases.extend([[70, 2, 3, 9, 9, 5], [45, 3, 4, 7, 11, 3]]);
+    // The backbones' map widths (24, 12, 6, 3), which im2col copies as fixed-width rows.
+    cases.extend([
+        [3, 1, 4, 24, 24, 3],
+        [9, 2, 3, 12, 12, 3],
+        [41, 3, 2, 6, 6, 3],
+        [130, 2, 3, 3, 3, 3],
+    ]);
     check_conv_op_against_burn(&dev, &cases, false);
 }
 
