@@ -292,3 +292,52 @@ fn a_run_started_from_another_resumes_without_it() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no such folder"));
 }
+
+/// A sweep point whose checkpoint cannot be read back (its weights were not copied along)
+/// fails with a message that names the way out, and `mirun sweep --fresh` starts it over.
+#[test]
+fn sweep_fresh_starts_an_unresumable_point_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("crash.toml"),
+        PIPELINE.replace("epochs = 6", "epochs = 2"),
+    )
+    .unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sweep = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mirun"))
+            .args(["sweep", "crash.toml", "--seeds", "5", "--out", "o"])
+            .args(extra)
+            .current_dir(dir)
+            .env("MIRUN_DATA_DIR", dir.join("data"))
+            .env("MIRUN_DATA_MIRROR", repo.join("data"))
+            .output()
+            .unwrap()
+    };
+    let o = sweep(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = run_dir(dir, "o");
+    // No finished row, and a checkpoint whose files are gone: an interrupted point.
+    std::fs::remove_file(dir.join("o/crash/summary.csv")).unwrap();
+    std::fs::write(
+        run.join("checkpoint.toml"),
+        "epoch = 1\nmodel = \"ckpt-1-model.bpk\"\noptim = \"ckpt-1-optim.bpk\"\n",
+    )
+    .unwrap();
+    let o = sweep(&[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("mirun sweep --fresh"), "{err}");
+    let o = sweep(&["--fresh"]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(said.contains("started over, --fresh"), "{said}");
+    assert!(!run.join("checkpoint.toml").exists());
+    let summary = std::fs::read_to_string(dir.join("o/crash/summary.csv")).unwrap();
+    assert!(summary.contains("finished"), "{summary}");
+}

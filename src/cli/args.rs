@@ -197,11 +197,15 @@ pub struct SweepArgs {
     pub wait: bool,
     /// Print where every point stands (finished, running, pending, failed, interrupted, new)
     /// without running anything.
-    #[arg(long, conflicts_with_all = ["dry_run", "wait", "force"])]
+    #[arg(long, conflicts_with_all = ["dry_run", "wait", "force", "fresh"])]
     pub status: bool,
-    /// Rerun points that already finished.
+    /// Rerun points that already finished (from scratch).
     #[arg(long)]
     pub force: bool,
+    /// Start interrupted points over instead of resuming them from their checkpoints (one
+    /// whose checkpoint cannot be read back, say: its weights were not copied along).
+    #[arg(long)]
+    pub fresh: bool,
     #[command(flatten)]
     pub out: OutArg,
     #[command(flatten)]

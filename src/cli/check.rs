@@ -78,6 +78,7 @@ fn check_file(
                 backend: None,
                 jobs: 1,
                 force: false,
+                fresh: false,
                 memory: memory::Limit::Here,
                 progress: Progress { quiet: true },
             };

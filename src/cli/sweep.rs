@@ -41,6 +41,7 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         backend: a.device.device,
         jobs: a.jobs,
         force: a.force,
+        fresh: a.fresh,
         // Points run here, or on Slurm nodes with `launcher.mem` each (unknown without it).
         memory: match launcher.kind {
             LauncherKind::Local => Limit::Here,

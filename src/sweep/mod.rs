@@ -29,8 +29,10 @@ pub struct SweepOptions {
     pub backend: Option<BackendKind>,
     /// Points run at once.
     pub jobs: usize,
-    /// Rerun finished points too.
+    /// Rerun finished points too (from scratch).
     pub force: bool,
+    /// Start interrupted points over instead of resuming them from their checkpoints.
+    pub fresh: bool,
     /// What every point's memory estimate must fit in (here, a Slurm task's `launcher.mem`,
     /// or unchecked).
     pub memory: Limit,
@@ -256,7 +258,7 @@ fn run_point(
         .arg("--sweep-point")
         .arg("--out")
         .arg(&opts.out);
-    if opts.force {
+    if opts.force || opts.fresh {
         cmd.arg("--fresh");
     }
     if let Some(b) = opts.backend {
@@ -274,6 +276,7 @@ fn run_point(
     let state = match pp.state {
         PointState::Finished => " (rerun: --force)",
         PointState::Running => " (another process was training it)",
+        PointState::Interrupted if opts.fresh => " (interrupted before: started over, --fresh)",
         PointState::Interrupted => " (interrupted before: restarted)",
         PointState::New => "",
     };

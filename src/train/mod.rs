@@ -35,7 +35,10 @@ pub enum TrainError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// An interrupted run's checkpoint that cannot be read back.
-    #[error("cannot resume the interrupted run from its checkpoint (`--fresh` starts over)")]
+    #[error(
+        "cannot resume the interrupted run from its checkpoint (`--fresh` starts over; \
+         `mirun sweep --fresh` for a sweep's points)"
+    )]
     Resume(#[source] StoreError),
     /// A checkpoint that cannot be written between epochs.
     #[error("cannot save a checkpoint")]
