@@ -1,17 +1,17 @@
 //! The backbones' convolution on flex as one custom op (burn's backend extensions): a
 //! same-padded, stride-1 `k×k` convolution with bias, forward and backward written as im2col
-//! into a per-image buffer + one GEMM per image, straight between NCHW tensors.
+//! into a column block + one GEMM per chunk of images, straight between NCHW tensors.
 //!
 //! burn composes [`super::gemm_conv::conv2d_same_gemm`] from pad, k² slices, a concatenation,
 //! two transposes and a matrix product, and autodiff replays all of them backwards: the profile
 //! of a flex training step spent ~27 % of its time in those layout copies and ~13 % zeroing
-//! fresh pages for them. Here images go in chunks of about 2048 output pixels: one column block
-//! `[Cin·k², pixels]` and one GEMM per chunk (so the 3×3 maps of late layers still make large
-//! products), and the weight gradient is summed over a fixed split of the batch in order, so the
-//! result does not depend on the number of threads. The forward product and the input gradient
-//! take as many chunks as a multiple of the threads where that cannot change a value
-//! ([`even_chunk_images`]), and run beside the weight gradient's chunks, so that no core waits
-//! on a short last chunk.
+//! fresh pages for them. Here images go in chunks: one column block `[Cin·k², pixels]` and one
+//! GEMM per chunk (so the 3×3 maps of late layers still make large products). The weight
+//! gradient is summed over a fixed split of the batch (~2048 output pixels a chunk) in order, so
+//! the result does not depend on the number of threads. The forward product and the input
+//! gradient take smaller chunks (~512 pixels, column blocks near the size of an L2), as many as
+//! a multiple of the threads, where that cannot change a value ([`even_chunk_images`]), and run
+//! beside the weight gradient's chunks, so that no core waits on a short last chunk.
 
 use super::flex_buf::{par_written, par_zeroed, tensor, values};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
