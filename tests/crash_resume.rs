@@ -26,14 +26,39 @@ epochs = 6
 batch_size = 64
 "#;
 
-fn cmd(dir: &Path, out: &str) -> Command {
+/// mirun in `dir`, with its data there (from the repository's copy).
+fn mirun(dir: &Path) -> Command {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut c = Command::new(env!("CARGO_BIN_EXE_mirun"));
-    c.args(["run", "crash.toml", "--out", out])
-        .current_dir(dir)
+    c.current_dir(dir)
         .env("MIRUN_DATA_DIR", dir.join("data"))
         .env("MIRUN_DATA_MIRROR", repo.join("data"));
     c
+}
+
+fn cmd(dir: &Path, out: &str) -> Command {
+    let mut c = mirun(dir);
+    c.args(["run", "crash.toml", "--out", out]);
+    c
+}
+
+/// `crash.toml` in `dir`, cut to 2 epochs.
+fn two_epochs(dir: &Path) {
+    std::fs::write(
+        dir.join("crash.toml"),
+        PIPELINE.replace("epochs = 6", "epochs = 2"),
+    )
+    .unwrap();
+}
+
+/// A checkpoint after epoch 1 whose weights are gone (a copy of a results tree: *.bpk are not
+/// committed).
+fn checkpoint_without_weights(run: &Path) {
+    std::fs::write(
+        run.join("checkpoint.toml"),
+        "epoch = 1\nmodel = \"ckpt-1-model.bpk\"\noptim = \"ckpt-1-optim.bpk\"\n",
+    )
+    .unwrap();
 }
 
 fn run_dir(dir: &Path, out: &str) -> PathBuf {
@@ -202,11 +227,7 @@ fn a_resumed_mine_run_counts_all_its_epochs() {
 fn fresh_ignores_a_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    std::fs::write(
-        dir.join("crash.toml"),
-        PIPELINE.replace("epochs = 6", "epochs = 2"),
-    )
-    .unwrap();
+    two_epochs(dir);
     let o = cmd(dir, "o").output().unwrap();
     assert!(o.status.success());
     let run = run_dir(dir, "o");
@@ -221,13 +242,9 @@ fn fresh_ignores_a_checkpoint() {
     let o = cmd(dir, "o").arg("--fresh").output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!run.join("checkpoint.toml").exists());
-    // A checkpoint whose weights are gone (a copy of a results tree: *.bpk are not committed)
-    // names the missing file once and says how to start over.
-    std::fs::write(
-        run.join("checkpoint.toml"),
-        "epoch = 1\nmodel = \"ckpt-1-model.bpk\"\noptim = \"ckpt-1-optim.bpk\"\n",
-    )
-    .unwrap();
+    // A checkpoint whose weights are gone names the missing file once and says how to start
+    // over.
+    checkpoint_without_weights(&run);
     let o = cmd(dir, "o").output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success(), "{err}");
@@ -299,19 +316,11 @@ fn a_run_started_from_another_resumes_without_it() {
 fn sweep_fresh_starts_an_unresumable_point_over() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    std::fs::write(
-        dir.join("crash.toml"),
-        PIPELINE.replace("epochs = 6", "epochs = 2"),
-    )
-    .unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    two_epochs(dir);
     let sweep = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_mirun"))
+        mirun(dir)
             .args(["sweep", "crash.toml", "--seeds", "5", "--out", "o"])
             .args(extra)
-            .current_dir(dir)
-            .env("MIRUN_DATA_DIR", dir.join("data"))
-            .env("MIRUN_DATA_MIRROR", repo.join("data"))
             .output()
             .unwrap()
     };
@@ -320,11 +329,7 @@ fn sweep_fresh_starts_an_unresumable_point_over() {
     let run = run_dir(dir, "o");
     // No finished row, and a checkpoint whose files are gone: an interrupted point.
     std::fs::remove_file(dir.join("o/crash/summary.csv")).unwrap();
-    std::fs::write(
-        run.join("checkpoint.toml"),
-        "epoch = 1\nmodel = \"ckpt-1-model.bpk\"\noptim = \"ckpt-1-optim.bpk\"\n",
-    )
-    .unwrap();
+    checkpoint_without_weights(&run);
     let o = sweep(&[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success(), "{err}");
