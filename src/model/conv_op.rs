@@ -182,10 +182,7 @@ fn copy_planes<const W: usize>(
 ) {
     for (image, padded) in row.chunks_exact_mut(hw).zip(pad.chunks_exact(plen)) {
         for (oh, out) in image.chunks_exact_mut(W).enumerate() {
-            let out: &mut [f32; W] = out.try_into().expect("W floats");
-            *out = padded[oh * pw + shifted..][..W]
-                .try_into()
-                .expect("W floats");
+            out.copy_from_slice(&padded[oh * pw + shifted..][..W]);
         }
     }
 }
