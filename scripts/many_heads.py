@@ -24,11 +24,12 @@ def report(run):
     rows = list(csv.DictReader(open(os.path.join(run, "metrics.csv"))))
     if not rows:
         raise SystemExit(f"{run}/metrics.csv: no epochs yet")
+    parent, name = os.path.split(os.path.normpath(run))
     by_epoch = {}
     for r in rows:
         by_epoch.setdefault(int(r["epoch"]), []).append(r)
     out = [
-        f"# {os.path.basename(os.path.normpath(run))}: heads by test accuracy, per epoch",
+        f"# {name}: heads by test accuracy, per epoch",
         "",
         "Test accuracy (Hungarian, 10k test images) is only looked at; the selected head is "
         "the run's label-free pick (lowest `pass_loss`, or lowest training loss where the run "
@@ -40,7 +41,7 @@ def report(run):
         + " | best head's accuracy |",
         "|---:|---:|" + "---:|" * len(BANDS) + "---:|---:|---:|---:|---:|",
     ]
-    seconds = epoch_seconds(os.path.dirname(os.path.normpath(run)), os.path.basename(os.path.normpath(run)))
+    seconds = epoch_seconds(parent, name)
     minutes = 0.0
     for epoch in sorted(by_epoch):
         heads = by_epoch[epoch]

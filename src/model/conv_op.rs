@@ -151,38 +151,38 @@ fn im2col(xs: &[f32], d: Dims, cols: &mut [f32], pad: &mut [f32]) {
                 // The backbones' map widths as constants: straight vector moves, no per-row
                 // dispatch on the length.
                 let shifted = kh * pw + kw;
+                let planes = (&*pad, hw, plen, pw);
                 match w {
-                    3 => copy_planes::<3>(row, pad, hw, plen, pw, shifted),
-                    6 => copy_planes::<6>(row, pad, hw, plen, pw, shifted),
-                    12 => copy_planes::<12>(row, pad, hw, plen, pw, shifted),
-                    24 => copy_planes::<24>(row, pad, hw, plen, pw, shifted),
-                    _ => {
-                        for (image, padded) in row.chunks_mut(hw).zip(pad.chunks(plen)) {
-                            for (oh, out) in image.chunks_mut(w).enumerate() {
-                                copy_short(out, &padded[oh * pw + shifted..][..w]);
-                            }
-                        }
-                    }
+                    3 => copy_planes::<3>(row, planes, w, shifted),
+                    6 => copy_planes::<6>(row, planes, w, shifted),
+                    12 => copy_planes::<12>(row, planes, w, shifted),
+                    24 => copy_planes::<24>(row, planes, w, shifted),
+                    _ => copy_planes::<0>(row, planes, w, shifted),
                 }
             }
         }
     }
 }
 
-/// One column row of [`im2col`] for maps `W` wide: image `i`'s `hw` columns are the rows of
-/// its padded plane (`pad[i·plen..]`, rows `pw` apart) from `shifted` on, `W` floats each.
+/// One column row of [`im2col`] for maps `w` wide: image `i`'s `hw` columns are the rows of
+/// its padded plane (`pad[i·plen..]` of `(pad, hw, plen, pw)`, rows `pw` apart) from `shifted`
+/// on, `w` floats each. `W`: `w` as a constant (straight moves), or 0 for any width.
 #[inline(always)]
 fn copy_planes<const W: usize>(
     row: &mut [f32],
-    pad: &[f32],
-    hw: usize,
-    plen: usize,
-    pw: usize,
+    (pad, hw, plen, pw): (&[f32], usize, usize, usize),
+    w: usize,
     shifted: usize,
 ) {
+    let w = if W == 0 { w } else { W };
     for (image, padded) in row.chunks_exact_mut(hw).zip(pad.chunks_exact(plen)) {
-        for (oh, out) in image.chunks_exact_mut(W).enumerate() {
-            out.copy_from_slice(&padded[oh * pw + shifted..][..W]);
+        for (oh, out) in image.chunks_exact_mut(w).enumerate() {
+            let src = &padded[oh * pw + shifted..][..w];
+            if W == 0 {
+                copy_short(out, src);
+            } else {
+                out.copy_from_slice(src);
+            }
         }
     }
 }
@@ -229,24 +229,33 @@ fn col2im_add(cols: &[f32], d: Dims, xs: &mut [f32]) {
             for kh in 0..k {
                 for kw in 0..k {
                     let row = &cols[((ci * k + kh) * k + kw) * stride + i * hw..][..hw];
-                    let lo = p.saturating_sub(kw);
-                    let hi = (w + p).saturating_sub(kw).min(w);
-                    if lo >= hi {
-                        continue;
-                    }
-                    for oh in 0..h {
-                        let ih = oh + kh;
-                        if ih < p || ih - p >= h {
-                            continue;
-                        }
-                        let dst = &mut plane[(ih - p) * w..(ih - p + 1) * w];
-                        let src = &row[oh * w..(oh + 1) * w];
-                        for (o, v) in dst[lo + kw - p..hi + kw - p].iter_mut().zip(&src[lo..hi]) {
-                            *o += v;
-                        }
-                    }
+                    add_shifted(plane, row, (h, w, p), (kh, kw));
                 }
             }
+        }
+    }
+}
+
+/// One image's column row for tap `(kh, kw)` added back onto its `h × w` plane: column pixel
+/// `(oh, ow)` onto `(oh + kh − p, ow + kw − p)` where that is inside the plane.
+#[inline(always)]
+fn add_shifted(
+    plane: &mut [f32],
+    row: &[f32],
+    (h, w, p): (usize, usize, usize),
+    (kh, kw): (usize, usize),
+) {
+    let lo = p.saturating_sub(kw);
+    let hi = (w + p).saturating_sub(kw).min(w);
+    if lo >= hi {
+        return;
+    }
+    for oh in (p.saturating_sub(kh)..h).take_while(|&oh| oh + kh < h + p) {
+        let ih = oh + kh - p;
+        let dst = &mut plane[ih * w..(ih + 1) * w];
+        let src = &row[oh * w..(oh + 1) * w];
+        for (o, v) in dst[lo + kw - p..hi + kw - p].iter_mut().zip(&src[lo..hi]) {
+            *o += v;
         }
     }
 }

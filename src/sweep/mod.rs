@@ -39,6 +39,14 @@ pub struct SweepOptions {
     pub progress: Progress,
 }
 
+impl SweepOptions {
+    /// Whether the points run start over instead of resuming a checkpoint (`--fresh`, or
+    /// `--force`, which reruns from scratch).
+    pub fn starts_over(&self) -> bool {
+        self.force || self.fresh
+    }
+}
+
 /// Where a point stands before the sweep runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PointState {
@@ -258,7 +266,7 @@ fn run_point(
         .arg("--sweep-point")
         .arg("--out")
         .arg(&opts.out);
-    if opts.force || opts.fresh {
+    if opts.starts_over() {
         cmd.arg("--fresh");
     }
     if let Some(b) = opts.backend {

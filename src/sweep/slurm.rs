@@ -171,7 +171,7 @@ pub fn script(
         "--out".into(),
         quote(&out.display().to_string()),
     ];
-    if opts.force || opts.fresh {
+    if opts.starts_over() {
         // Start over on the first attempt only: a requeued task resumes what it began.
         s.push_str(
             "FRESH=(); if [ \"${SLURM_RESTART_COUNT:-0}\" -eq 0 ]; then FRESH=(--fresh); fi\n",
