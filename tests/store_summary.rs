@@ -1,6 +1,6 @@
 //! summary.csv: one row per run id, reruns replace their row, nothing half-written.
 
-use mirun::store::summary::{read, upsert};
+use mirun::store::summary::{read, statuses, upsert};
 
 fn row(id: &str, acc: &str) -> Vec<(String, String)> {
     vec![
@@ -56,4 +56,23 @@ fn a_hand_edited_bad_row_is_reported_with_its_line() {
     );
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("b,0.6,extra"), "the file is left as it was");
+}
+
+#[test]
+fn statuses_give_each_runs_last_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("summary.csv");
+    assert!(statuses(&path).unwrap().is_empty(), "no file yet: no runs");
+    let with = |id: &str, status: &str| {
+        let mut r = row(id, "0.5");
+        r.push(("status".into(), status.into()));
+        r
+    };
+    upsert(&path, &with("a", "finished")).unwrap();
+    upsert(&path, &with("b", "finished")).unwrap();
+    upsert(&path, &with("b", "failed")).unwrap();
+    let s = statuses(&path).unwrap();
+    assert_eq!(s.get("a").map(String::as_str), Some("finished"));
+    assert_eq!(s.get("b").map(String::as_str), Some("failed"));
+    assert_eq!(s.len(), 2);
 }

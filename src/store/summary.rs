@@ -78,3 +78,16 @@ pub fn read(path: &Path) -> Result<Summary, SummaryError> {
         .collect();
     Ok((file.header, rows))
 }
+
+/// Each run's `status` column (`finished`, `failed`, …) by run id; empty when `path` does not
+/// exist yet. A run has one row (a rerun replaces it), so its status is its last attempt's.
+pub fn statuses(path: &Path) -> Result<BTreeMap<String, String>, SummaryError> {
+    if !path.exists() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(read(path)?
+        .1
+        .into_iter()
+        .filter_map(|mut r| Some((r.remove("run_id")?, r.remove("status").unwrap_or_default())))
+        .collect())
+}

@@ -11,6 +11,7 @@ use crate::method::memory::{load_sized, Limit};
 use crate::spec::{Override, Spec, SpecSource, SweepPoint, SweepSpec};
 use crate::store::{run_id, summary};
 use crate::train::Progress;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -126,8 +127,15 @@ pub fn plan(opts: &SweepOptions) -> anyhow::Result<Vec<PlannedPoint>> {
     if let Some(first) = planned.first() {
         crate::data::fetch::check_available(&first.spec.dataset)?;
     }
+    let mut statuses = BTreeMap::new();
     for p in &mut planned {
-        p.state = state_of(&opts.out, &p.spec, &p.run_id)?;
+        let path = summary_path(&opts.out, &p.spec);
+        if !statuses.contains_key(&path) {
+            let read = summary::statuses(&path)?;
+            statuses.insert(path.clone(), read);
+        }
+        let dir = opts.out.join(&p.spec.pipeline.name).join(&p.run_id);
+        p.state = classify(&statuses[&path], &dir, &p.run_id);
     }
     Ok(planned)
 }
@@ -140,25 +148,25 @@ pub fn summary_path(out: &Path, spec: &Spec) -> PathBuf {
 /// Whether run `id` of `spec` finished, is training in another process, was interrupted, or
 /// never started.
 pub fn state_of(out: &Path, spec: &Spec, id: &str) -> anyhow::Result<PointState> {
-    let path = summary_path(out, spec);
-    if path.exists() {
-        let (_, rows) = summary::read(&path)?;
-        let done = rows.iter().any(|r| {
-            r.get("run_id").map(String::as_str) == Some(id)
-                && r.get("status").map(String::as_str) == Some("finished")
-        });
-        if done {
-            return Ok(PointState::Finished);
-        }
+    let statuses = summary::statuses(&summary_path(out, spec))?;
+    Ok(classify(
+        &statuses,
+        &out.join(&spec.pipeline.name).join(id),
+        id,
+    ))
+}
+
+/// A point's state from its pipeline's run statuses (`summary::statuses`) and its run directory.
+fn classify(statuses: &BTreeMap<String, String>, dir: &Path, id: &str) -> PointState {
+    if statuses.get(id).map(String::as_str) == Some("finished") {
+        PointState::Finished
+    } else if status::is_locked(dir) {
+        PointState::Running
+    } else if dir.exists() {
+        PointState::Interrupted
+    } else {
+        PointState::New
     }
-    let dir = out.join(&spec.pipeline.name).join(id);
-    if status::is_locked(&dir) {
-        return Ok(PointState::Running);
-    }
-    if dir.exists() {
-        return Ok(PointState::Interrupted);
-    }
-    Ok(PointState::New)
 }
 
 /// `mirun sweep --dry-run`: one line per point (with its expected wall time on the results

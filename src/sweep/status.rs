@@ -57,24 +57,13 @@ pub fn states(
     let Some(first) = planned.first() else {
         return Ok(Vec::new());
     };
-    let path = summary_path(&opts.out, &first.spec);
-    let rows = if path.exists() {
-        summary::read(&path)?.1
-    } else {
-        Vec::new()
-    };
-    let status_of = |id: &str| {
-        rows.iter()
-            .rev()
-            .find(|r| r.get("run_id").map(String::as_str) == Some(id))
-            .and_then(|r| r.get("status").cloned())
-    };
+    let statuses = summary::statuses(&summary_path(&opts.out, &first.spec))?;
     let mut out = vec![LiveState::New; planned.len()];
     for p in planned {
         let dir = opts.out.join(&p.spec.pipeline.name).join(&p.run_id);
         let queued = queue.and_then(|q| q.get(&p.run_id));
-        let status = status_of(&p.run_id);
-        out[p.point.index] = if status.as_deref() == Some("finished") {
+        let status = statuses.get(&p.run_id).map(String::as_str);
+        out[p.point.index] = if status == Some("finished") {
             LiveState::Finished
         } else if is_locked(&dir) {
             LiveState::Running
@@ -83,7 +72,7 @@ pub fn states(
                 "RUNNING" | "COMPLETING" | "CONFIGURING" | "STAGE_OUT" => LiveState::Running,
                 _ => LiveState::Pending,
             }
-        } else if status.as_deref() == Some("failed") {
+        } else if status == Some("failed") {
             LiveState::Failed
         } else if dir.exists() {
             LiveState::Interrupted
